@@ -1,0 +1,96 @@
+/*
+ * libpmem.h -- the libpmem 1.x programming interface (binary drop-in for
+ * PMDK's libpmem.so.1, symbol version LIBPMEM_1.0).
+ *
+ * See libpmem(7).  <pmem.h> adds the original 0.8 calls on top of this one.
+ */
+#ifndef LIBPMEM_H
+#define LIBPMEM_H 1
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest persistent-memory partition unit; kept for source compatibility. */
+#define PMEM_MIN_PART ((size_t)(1024 * 1024 * 2))
+
+/* Flags of pmem_map_file(). */
+#define PMEM_FILE_CREATE	(1 << 0)
+#define PMEM_FILE_EXCL		(1 << 1)
+#define PMEM_FILE_SPARSE	(1 << 2)
+#define PMEM_FILE_TMPFILE	(1 << 3)
+
+void *pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
+	size_t *mapped_lenp, int *is_pmemp);
+int pmem_unmap(void *addr, size_t len);
+int pmem_is_pmem(const void *addr, size_t len);
+
+void pmem_persist(const void *addr, size_t len);
+int pmem_msync(const void *addr, size_t len);
+int pmem_has_auto_flush(void);
+void pmem_flush(const void *addr, size_t len);
+void pmem_deep_flush(const void *addr, size_t len);
+int pmem_deep_drain(const void *addr, size_t len);
+int pmem_deep_persist(const void *addr, size_t len);
+void pmem_drain(void);
+int pmem_has_hw_drain(void);
+
+void *pmem_memmove_persist(void *pmemdest, const void *src, size_t len);
+void *pmem_memcpy_persist(void *pmemdest, const void *src, size_t len);
+void *pmem_memset_persist(void *pmemdest, int c, size_t len);
+void *pmem_memmove_nodrain(void *pmemdest, const void *src, size_t len);
+void *pmem_memcpy_nodrain(void *pmemdest, const void *src, size_t len);
+void *pmem_memset_nodrain(void *pmemdest, int c, size_t len);
+
+/* Flags of pmem_memmove(), pmem_memcpy() and pmem_memset(). */
+#define PMEM_F_MEM_NODRAIN	(1U << 0)
+#define PMEM_F_MEM_NONTEMPORAL	(1U << 1)
+#define PMEM_F_MEM_TEMPORAL	(1U << 2)
+#define PMEM_F_MEM_WC		(1U << 3)
+#define PMEM_F_MEM_WB		(1U << 4)
+#define PMEM_F_MEM_NOFLUSH	(1U << 5)
+#define PMEM_F_MEM_VALID_FLAGS (PMEM_F_MEM_NODRAIN | \
+				PMEM_F_MEM_NONTEMPORAL | \
+				PMEM_F_MEM_TEMPORAL | \
+				PMEM_F_MEM_WC | \
+				PMEM_F_MEM_WB | \
+				PMEM_F_MEM_NOFLUSH)
+
+void *pmem_memmove(void *pmemdest, const void *src, size_t len,
+	unsigned flags);
+void *pmem_memcpy(void *pmemdest, const void *src, size_t len,
+	unsigned flags);
+void *pmem_memset(void *pmemdest, int c, size_t len, unsigned flags);
+
+#define PMEM_MAJOR_VERSION 1
+#define PMEM_MINOR_VERSION 1
+
+const char *pmem_check_version(unsigned major_required,
+	unsigned minor_required);
+const char *pmem_errormsg(void);
+
+/*
+ * The 0.8 API called pmem_persist() with a third, unused "flags" argument.
+ * Both spellings resolve to the one exported function: a call with three
+ * arguments goes through an inline wrapper that drops the flags, so code
+ * written to either API compiles against either header.  Taking the
+ * address of pmem_persist is unaffected (the macro is function-like).
+ */
+static inline void
+pmem__persist_flags(const void *addr, size_t len, int flags)
+{
+	(void)flags;
+	pmem_persist(addr, len);
+}
+#define PMEM__PERSIST_PICK(a1, a2, a3, name, ...) name
+#define pmem_persist(...) PMEM__PERSIST_PICK(__VA_ARGS__, \
+	pmem__persist_flags, pmem_persist, pmem__persist_bad_arity)(__VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBPMEM_H */

@@ -1,0 +1,189 @@
+/*
+ * ops.c -- chooses the flush, drain and copy routines once, at load.
+ */
+#include <stdlib.h>
+
+#include "libpmem.h"
+#include "sysfs.h"
+#include "flush.h"
+#include "log.h"
+#include "ops.h"
+#include "ranges.h"
+
+struct pmem__ops pmem__ops;
+struct pmem__cpu pmem__cpu_info;
+struct pmem__options pmem__opts;
+
+/* Flushes nothing: the platform (eADR) or the user said not to. */
+static void
+flush_none(const void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+}
+
+/* Flushes a range with clflush. */
+static void
+flush_clflush(const void *addr, size_t len)
+{
+	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
+	PMEM__FLUSH_RANGE(addr, len, pmem__clflush_line);
+}
+
+/* Flushes a range with clflushopt. */
+static void
+flush_clflushopt(const void *addr, size_t len)
+{
+	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
+	PMEM__FLUSH_RANGE(addr, len, pmem__clflushopt_line);
+}
+
+/* Flushes a range with clwb. */
+static void
+flush_clwb(const void *addr, size_t len)
+{
+	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
+	PMEM__FLUSH_RANGE(addr, len, pmem__clwb_line);
+}
+
+/* Drain after weakly ordered flushes. */
+static void
+drain_sfence(void)
+{
+	pmem__sfence();
+}
+
+/* Drain after clflush: each clflush is already ordered with stores. */
+static void
+drain_none(void)
+{
+}
+
+/* See ops.h. */
+const char *
+pmem__flush_kind_name(enum pmem__flush_kind k)
+{
+	switch (k) {
+	case PMEM_FLUSH_CLFLUSH: return "clflush";
+	case PMEM_FLUSH_CLFLUSHOPT: return "clflushopt";
+	case PMEM_FLUSH_CLWB: return "clwb";
+	default: return "none";
+	}
+}
+
+/* Picks the strongest flush instruction the CPU has and the user allows. */
+static enum pmem__flush_kind
+pick_flush(const struct pmem__cpu *cpu, const struct pmem__options *opt)
+{
+	if (cpu->clwb && !opt->no_clwb)
+		return PMEM_FLUSH_CLWB;
+	if (cpu->clflushopt && !opt->no_clflushopt)
+		return PMEM_FLUSH_CLFLUSHOPT;
+	if (cpu->clflush)
+		return PMEM_FLUSH_CLFLUSH;
+	return PMEM_FLUSH_NONE;
+}
+
+/* Names the portable kernel for a flush kind, e.g. "generic+clwb". */
+static const char *
+generic_name(enum pmem__flush_kind k)
+{
+	static const char *const name[] = { "generic+noflush",
+		"generic+clflush", "generic+clflushopt", "generic+clwb" };
+	return name[k];
+}
+
+/* See ops.h. */
+void
+pmem__ops_select(struct pmem__ops *ops, const struct pmem__cpu *cpu,
+	const struct pmem__options *opt, int auto_flush)
+{
+	static const pmem__flush_fn flush_of[] = { flush_none, flush_clflush,
+		flush_clflushopt, flush_clwb };
+	enum pmem__flush_kind k = pick_flush(cpu, opt);
+
+	ops->flush_kind = k;
+	ops->deep_flush = flush_of[k];
+	ops->auto_flush = auto_flush;
+	ops->movnt_threshold = opt->movnt_threshold;
+
+	if (k == PMEM_FLUSH_CLWB || k == PMEM_FLUSH_CLFLUSHOPT) {
+		ops->drain = drain_sfence;
+		ops->drain_name = "sfence";
+	} else {
+		ops->drain = drain_none;
+		ops->drain_name = "none";
+	}
+
+	if (opt->no_flush == PMEM_TRI_ON)
+		ops->flush_skipped = 1;
+	else if (opt->no_flush == PMEM_TRI_OFF)
+		ops->flush_skipped = 0;
+	else
+		ops->flush_skipped = auto_flush == 1;
+
+	enum pmem__flush_kind eff = ops->flush_skipped ? PMEM_FLUSH_NONE : k;
+	ops->flush = flush_of[eff];
+	ops->flush_name = pmem__flush_kind_name(eff);
+
+	if (opt->no_movnt && opt->no_generic_memcpy) {
+		ops->memmove_nodrain = pmem__libc_memmove;
+		ops->memset_nodrain = pmem__libc_memset;
+		ops->memmove_name = "libc+flush";
+		ops->memset_name = "libc+flush";
+	} else {
+		ops->memmove_nodrain = pmem__generic_memmove(eff);
+		ops->memset_nodrain = pmem__generic_memset(eff);
+		ops->memmove_name = generic_name(eff);
+		ops->memset_name = generic_name(eff);
+	}
+}
+
+/* Logs what was chosen, for PMEM_LOG_LEVEL >= 3. */
+static void
+log_choice(void)
+{
+	const struct pmem__cpu *c = &pmem__cpu_info;
+	pmem__log(3, "cpu %s: clflush %d clflushopt %d clwb %d sse2 %d "
+		"avx %d avx2 %d avx512f %d", c->vendor, c->clflush,
+		c->clflushopt, c->clwb, c->sse2, c->avx, c->avx2, c->avx512f);
+	pmem__log(3, "flush %s%s, drain %s, memmove %s, memset %s, "
+		"auto flush %d", pmem__flush_kind_name(pmem__ops.flush_kind),
+		pmem__ops.flush_skipped ? " (skipped)" : "",
+		pmem__ops.drain_name, pmem__ops.memmove_name,
+		pmem__ops.memset_name, pmem__ops.auto_flush);
+}
+
+/* See ops.h. */
+void
+pmem__init(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+
+	pmem__options_read(&pmem__opts, secure_getenv);
+	pmem__log_init(pmem__opts.log_level, pmem__opts.log_file);
+	pmem__cpu_detect(&pmem__cpu_info);
+	int af = pmem__auto_flush_at(PMEM_SYSFS_ROOT);
+	pmem__ops_select(&pmem__ops, &pmem__cpu_info, &pmem__opts, af);
+	pmem__log(3, "libpmem %d.%d (pmem-stack %s) loaded",
+		PMEM_MAJOR_VERSION, PMEM_MINOR_VERSION, PACKAGE_VERSION);
+	log_choice();
+}
+
+/* Load-time constructor: the dispatch is fixed before main() runs. */
+__attribute__((constructor)) static void
+libpmem_init(void)
+{
+	pmem__init();
+}
+
+/* Unload-time destructor: releases the range tracker and the log. */
+__attribute__((destructor)) static void
+libpmem_fini(void)
+{
+	pmem__ranges_fini();
+	pmem__log_fini();
+}

@@ -1,0 +1,130 @@
+/*
+ * pmem-info -- prints the CPU features libpmem dispatches on, the
+ * environment overrides in force and the paths chosen.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libpmem.h"
+#include "dax.h"
+#include "ops.h"
+
+/* Prints the usage text. */
+static void
+usage(FILE *f, const char *prog)
+{
+	fprintf(f, "usage: %s [--json]\n"
+		"Prints the CPU features libpmem uses and the flush and copy\n"
+		"paths it chose, after the PMEM_* environment overrides.\n",
+		prog);
+}
+
+/* The environment variables reported, in the order printed. */
+static const char *const vars[] = {
+	"PMEM_NO_CLWB", "PMEM_NO_CLFLUSHOPT", "PMEM_NO_FLUSH",
+	"PMEM_NO_MOVNT", "PMEM_MOVNT_THRESHOLD", "PMEM_AVX", "PMEM_AVX512F",
+	"PMEM_NO_GENERIC_MEMCPY", "PMEM_IS_PMEM_FORCE", "PMEM_MMAP_HINT",
+	"PMEM_LOG_LEVEL", "PMEM_LOG_FILE",
+};
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
+
+/* Prints one JSON string, escaping what JSON requires. */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+/* Prints everything as text. */
+static void
+print_text(const struct pmem__cpu *c, const struct pmem__ops *o)
+{
+	printf("cpu:            %s\n", c->vendor);
+	printf("features:       clflush=%d clflushopt=%d clwb=%d sse2=%d "
+		"avx=%d avx2=%d avx512f=%d\n", c->clflush, c->clflushopt,
+		c->clwb, c->sse2, c->avx, c->avx2, c->avx512f);
+	printf("os state:       avx=%d avx512=%d (XCR0)\n", c->os_avx,
+		c->os_avx512);
+	printf("flush:          %s%s\n", pmem__flush_kind_name(o->flush_kind),
+		o->flush_skipped ? " (skipped: pmem_flush does nothing)" : "");
+	printf("deep flush:     %s\n", pmem__flush_kind_name(o->flush_kind));
+	printf("drain:          %s\n", o->drain_name);
+	printf("memmove:        %s\n", o->memmove_name);
+	printf("memset:         %s\n", o->memset_name);
+	printf("movnt threshold: %zu\n", o->movnt_threshold);
+	printf("auto flush:     %d%s\n", o->auto_flush,
+		o->auto_flush == 1 ? " (eADR)" : "");
+	printf("dax backend:    %s\n", pmem__dax_backend);
+	for (size_t i = 0; i < NVARS; i++) {
+		const char *v = getenv(vars[i]);
+		if (v != NULL)
+			printf("env:            %s=%s\n", vars[i], v);
+	}
+}
+
+/* Prints everything as one JSON object. */
+static void
+print_json(const struct pmem__cpu *c, const struct pmem__ops *o)
+{
+	printf("{\"cpu\":");
+	json_str(c->vendor);
+	printf(",\"features\":{\"clflush\":%d,\"clflushopt\":%d,\"clwb\":%d,"
+		"\"sse2\":%d,\"avx\":%d,\"avx2\":%d,\"avx512f\":%d,"
+		"\"os_avx\":%d,\"os_avx512\":%d}", c->clflush, c->clflushopt,
+		c->clwb, c->sse2, c->avx, c->avx2, c->avx512f, c->os_avx,
+		c->os_avx512);
+	printf(",\"flush\":\"%s\",\"flush_skipped\":%s,\"drain\":\"%s\"",
+		pmem__flush_kind_name(o->flush_kind),
+		o->flush_skipped ? "true" : "false", o->drain_name);
+	printf(",\"memmove\":\"%s\",\"memset\":\"%s\","
+		"\"movnt_threshold\":%zu,\"auto_flush\":%d,\"dax_backend\":\"%s\"",
+		o->memmove_name, o->memset_name, o->movnt_threshold,
+		o->auto_flush, pmem__dax_backend);
+	printf(",\"env\":{");
+	int first = 1;
+	for (size_t i = 0; i < NVARS; i++) {
+		const char *v = getenv(vars[i]);
+		if (v == NULL)
+			continue;
+		printf("%s\"%s\":", first ? "" : ",", vars[i]);
+		json_str(v);
+		first = 0;
+	}
+	printf("}}\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	int json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+				strcmp(argv[i], "--help") == 0) {
+			usage(stdout, argv[0]);
+			return 0;
+		} else {
+			fprintf(stderr, "%s: unknown argument '%s'\n", argv[0],
+				argv[i]);
+			usage(stderr, argv[0]);
+			return 1;
+		}
+	}
+	pmem__init();
+	if (json)
+		print_json(&pmem__cpu_info, &pmem__ops);
+	else
+		print_text(&pmem__cpu_info, &pmem__ops);
+	return ferror(stdout) ? 1 : 0;
+}
