@@ -78,7 +78,10 @@ const char *pmem_errormsg(void);
  * arguments goes through an inline wrapper that drops the flags, so code
  * written to either API compiles against either header.  Taking the
  * address of pmem_persist is unaffected (the macro is function-like).
+ * Any other number of arguments fails to compile: the variable declared
+ * here is never defined, and calling it is an error that names the rule.
  */
+extern int pmem__persist_takes_2_or_3_arguments;
 static inline void
 pmem__persist_flags(const void *addr, size_t len, int flags)
 {
@@ -87,7 +90,8 @@ pmem__persist_flags(const void *addr, size_t len, int flags)
 }
 #define PMEM__PERSIST_PICK(a1, a2, a3, name, ...) name
 #define pmem_persist(...) PMEM__PERSIST_PICK(__VA_ARGS__, \
-	pmem__persist_flags, pmem_persist, pmem__persist_bad_arity)(__VA_ARGS__)
+	pmem__persist_flags, pmem_persist, \
+	pmem__persist_takes_2_or_3_arguments)(__VA_ARGS__)
 
 #ifdef __cplusplus
 }

@@ -112,15 +112,10 @@ flush_msync(const void *addr, size_t len)
 		(void)pmem_msync(addr, len);
 }
 
-/* Writes the lines of one fit piece into its file. */
-static int
-fit_piece(const struct pmem__range *r, uintptr_t addr, size_t len, void *arg)
+/* See ranges.h. */
+int
+pmem__fit_write(const struct pmem__range *r, uintptr_t addr, size_t len)
 {
-	(void)arg;
-	if (r == NULL || r->type != PMEM_RANGE_FIT) {
-		cpu_flush((const void *)addr, len);
-		return 0;
-	}
 	uintptr_t lo = addr & ~(uintptr_t)(PMEM_CACHELINE - 1);
 	uintptr_t hi = (addr + len + PMEM_CACHELINE - 1) &
 		~(uintptr_t)(PMEM_CACHELINE - 1);
@@ -137,13 +132,27 @@ fit_piece(const struct pmem__range *r, uintptr_t addr, size_t len, void *arg)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
 			pmem__err("!fit mode: pwrite of %zu bytes", n);
-			return 0;
+			return -1;
 		}
 		p += w;
 		off += w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+/* Flushes one piece: a fit range goes to its file, other memory to RAM. */
+static int
+fit_piece(const struct pmem__range *r, uintptr_t addr, size_t len, void *arg)
+{
+	(void)arg;
+	if (r == NULL || r->type != PMEM_RANGE_FIT)
+		cpu_flush((const void *)addr, len);
+	else
+		(void)pmem__fit_write(r, addr, len);
 	return 0;
 }
 

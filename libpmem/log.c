@@ -12,7 +12,7 @@
 int pmem__log_level;
 static FILE *log_file;
 
-/* Opens the log; a file name ending in '-' gets the pid appended. */
+/* Opens the log; a name ending in '-' gets the pid appended ("log-42"). */
 void
 pmem__log_init(int level, const char *file)
 {
@@ -23,8 +23,7 @@ pmem__log_init(int level, const char *file)
 	char path[4096];
 	size_t n = strlen(file);
 	if (n > 0 && file[n - 1] == '-')
-		snprintf(path, sizeof(path), "%.*s%d", (int)(n - 1), file,
-			(int)getpid());
+		snprintf(path, sizeof(path), "%s%d", file, (int)getpid());
 	else
 		snprintf(path, sizeof(path), "%s", file);
 

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "errormsg.h"
 #include "ops.h"
+#include "ranges.h"
 
 #undef pmem_persist
 
@@ -43,14 +44,13 @@ pmem_has_hw_drain(void)
 }
 
 /* msync(MS_SYNC) of every page that holds a byte of the range. */
-PMEM_EXPORT int
-pmem_msync(const void *addr, size_t len)
+static int
+msync_pages(const void *addr, size_t len)
 {
 	static long pagesize;
 	if (pagesize == 0)
 		pagesize = sysconf(_SC_PAGESIZE);
 
-	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
 	uintptr_t start = (uintptr_t)addr & ~((uintptr_t)pagesize - 1);
 	len += (uintptr_t)addr - start;
 	if (msync((void *)start, len, MS_SYNC) != 0) {
@@ -58,4 +58,31 @@ pmem_msync(const void *addr, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/* Syncs one piece: fit-mode private copies are written to their file. */
+static int
+msync_piece(const struct pmem__range *r, uintptr_t addr, size_t len,
+	void *arg)
+{
+	(void)arg;
+	if (r != NULL && r->type == PMEM_RANGE_FIT)
+		return pmem__fit_write(r, addr, len);
+	return msync_pages((const void *)addr, len);
+}
+
+/*
+ * Makes the range durable through the kernel.  On a fit-mode mapping,
+ * where msync would write nothing (it is private), the covering lines
+ * are written to the file instead.
+ */
+PMEM_EXPORT int
+pmem_msync(const void *addr, size_t len)
+{
+	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
+	if (pmem__ranges_count() == 0)
+		return msync_pages(addr, len);
+	if (len == 0)
+		return msync_pages(addr, 0);
+	return pmem__ranges_walk((uintptr_t)addr, len, msync_piece, NULL);
 }

@@ -49,6 +49,12 @@ typedef int (*pmem__range_fn)(const struct pmem__range *r, uintptr_t addr,
 int pmem__ranges_walk(uintptr_t addr, size_t len, pmem__range_fn fn,
 	void *arg);
 
+/*
+ * Writes the cache lines covering [addr, addr + len) of a fit-mode range
+ * into its file (legacy.c); 0, or -1 with errno and a message.
+ */
+int pmem__fit_write(const struct pmem__range *r, uintptr_t addr, size_t len);
+
 /* Number of tracked ranges (cheap, for fast paths). */
 size_t pmem__ranges_count(void);
 

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Each PMDK environment override forces its path at load: pmem-info shows
+# the choice, PMEM_LOG_LEVEL logs it, and the demonstration runs on it.
+set -eu
+info="$top_builddir/tools/pmem-info"
+demo="$top_builddir/examples/pmem-demo"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+json() { env "$@" "$info" --json; }
+field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
+
+base=$(json)
+clwb=$(echo "$base" | sed -n 's/.*"clwb":\([01]\).*/\1/p')
+opt=$(echo "$base" | sed -n 's/.*"clflushopt":\([01]\).*/\1/p')
+best=clflush
+[ "$opt" = 1 ] && best=clflushopt
+[ "$clwb" = 1 ] && best=clwb
+[ "$(echo "$base" | field flush)" = "$best" ] ||
+	fail "default flush is not $best: $base"
+
+check() {	# expected-flush expected-memmove env...
+	want_flush=$1 want_move=$2
+	shift 2
+	out=$(json "$@")
+	[ "$(echo "$out" | field flush)" = "$want_flush" ] ||
+		fail "$*: flush $(echo "$out" | field flush), want $want_flush"
+	[ "$(echo "$out" | field memmove)" = "$want_move" ] ||
+		fail "$*: memmove $(echo "$out" | field memmove), want $want_move"
+	env "$@" "$demo" "$tmp" > "$tmp/demo.out" 2>&1 || {
+		cat "$tmp/demo.out"; fail "demo fails with $*"; }
+	echo "ok: $* -> $want_flush, $want_move"
+}
+
+second=clflush
+[ "$opt" = 1 ] && second=clflushopt
+check "$best" "generic+$best" PMEM_NONE=1
+check "$second" "generic+$second" PMEM_NO_CLWB=1
+check clflush generic+clflush PMEM_NO_CLWB=1 PMEM_NO_CLFLUSHOPT=1
+check "$best" "generic+noflush" PMEM_NO_FLUSH=1
+check "$best" "generic+$best" PMEM_NO_FLUSH=0
+check "$best" libc+flush PMEM_NO_MOVNT=1 PMEM_NO_GENERIC_MEMCPY=1
+check "$best" "generic+$best" PMEM_AVX=0 PMEM_AVX512F=0 PMEM_NO_MOVNT=1
+
+[ "$(json PMEM_NO_FLUSH=1 | field flush_skipped)" = true ] ||
+	fail "PMEM_NO_FLUSH=1 does not skip flushes"
+[ "$(json PMEM_MOVNT_THRESHOLD=4096 | field movnt_threshold)" = 4096 ] ||
+	fail "PMEM_MOVNT_THRESHOLD not read"
+
+# the debug log names the choice; a trailing '-' appends the pid
+PMEM_LOG_LEVEL=3 PMEM_NO_CLWB=1 "$info" > /dev/null 2> "$tmp/log"
+grep -q "<libpmem>: <3> flush $second" "$tmp/log" || {
+	cat "$tmp/log"; fail "log level 3 does not show the flush"; }
+PMEM_LOG_LEVEL=3 PMEM_LOG_FILE="$tmp/pmem.log-" "$info" > /dev/null
+ls "$tmp"/pmem.log-[0-9]* > /dev/null 2>&1 || fail "no per-pid log file"
+grep -q "libpmem 1.1" "$tmp"/pmem.log-[0-9]* || fail "log file empty"
+PMEM_LOG_LEVEL=0 "$info" > /dev/null 2> "$tmp/quiet"
+[ ! -s "$tmp/quiet" ] || fail "log level 0 is not quiet"
+
+"$info" --bogus > /dev/null 2>&1 && fail "pmem-info accepts --bogus"
+"$info" --help | grep -q usage || fail "pmem-info --help"
+echo "env-dispatch: ok"

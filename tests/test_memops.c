@@ -1,0 +1,376 @@
+/*
+ * test_memops.c -- pmem_memmove/memcpy/memset on every copy path this CPU
+ * supports: every length and offset, overlap both ways, every flag; guard
+ * bytes prove nothing outside the range is written.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "common.h"
+#include "cpu.h"
+#include "libpmem.h"
+#include "ops.h"
+#include "options.h"
+
+#define GUARD 0xA5
+#define PAD 128
+
+/* One path to test, chosen through the same options the environment sets. */
+struct path {
+	const char *name;
+	const char *env[4];
+	int needs;	/* 0, 1 = clflushopt, 2 = clwb */
+};
+
+static const struct path paths[] = {
+	{ "clwb", { NULL }, 2 },
+	{ "clflushopt", { "PMEM_NO_CLWB=1", NULL }, 1 },
+	{ "clflush", { "PMEM_NO_CLWB=1", "PMEM_NO_CLFLUSHOPT=1", NULL }, 0 },
+	{ "noflush", { "PMEM_NO_FLUSH=1", NULL }, 0 },
+	{ "libc", { "PMEM_NO_MOVNT=1", "PMEM_NO_GENERIC_MEMCPY=1", NULL }, 0 },
+};
+#define NPATHS (sizeof(paths) / sizeof(paths[0]))
+
+static const char *const *cur_env;
+
+/* getenv over the current path's settings. */
+static char *
+path_getenv(const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *const *e = cur_env; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return (char *)*e + n + 1;
+	return NULL;
+}
+
+/* Installs path i in the live table; 0 when the CPU lacks what it needs. */
+static int
+use_path(size_t i)
+{
+	struct pmem__cpu c;
+	struct pmem__options o;
+	pmem__cpu_detect(&c);
+	if ((paths[i].needs == 2 && !c.clwb) ||
+			(paths[i].needs == 1 && !c.clflushopt))
+		return 0;
+	cur_env = paths[i].env;
+	pmem__options_read(&o, path_getenv);
+	pmem__ops_select(&pmem__ops, &c, &o, 0);
+	return 1;
+}
+
+/* Sweep bounds: complete natively, sampled under valgrind. */
+static size_t max_len(void) { return test_under_valgrind() ? 80 : 300; }
+static size_t off_step(void) { return test_under_valgrind() ? 9 : 1; }
+
+static uint8_t dst[PAD + 4096 + 64 + PAD] __attribute__((aligned(64)));
+static uint8_t ref[sizeof(dst)] __attribute__((aligned(64)));
+static uint8_t src[4096 + 128] __attribute__((aligned(64)));
+
+/* Fills src with a pattern that differs at every byte of a line. */
+static void
+fill_src(void)
+{
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+}
+
+/* Resets the window [PAD - 64, PAD + 64 + len + 64) of dst and ref. */
+static void
+reset(size_t len, int c)
+{
+	memset(dst + PAD - 64, c, len + 192);
+	memset(ref + PAD - 64, c, len + 192);
+}
+
+/*
+ * Compares the window of dst with ref and reports the first difference.
+ * The sweeps use no ck_assert: in fork mode each one is a system call.
+ */
+static void
+expect_ref(const char *what, size_t len, size_t doff, size_t soff)
+{
+	const uint8_t *a = dst + PAD - 64, *b = ref + PAD - 64;
+	size_t n = len + 192;
+	if (memcmp(a, b, n) == 0)
+		return;
+	size_t k = 0;
+	while (a[k] == b[k])
+		k++;
+	ck_abort_msg("%s %s: len %zu dst+%zu src+%zu: byte %zd is %#x, "
+		"want %#x", pmem__ops.memmove_name, what, len, doff, soff,
+		(ssize_t)k - 64 - (ssize_t)doff, a[k], b[k]);
+}
+
+/* Every length and pair of offsets, on non-overlapping buffers. */
+static void
+sweep_copy(unsigned flags, int use_memcpy)
+{
+	fill_src();
+	for (size_t len = 0; len <= max_len(); len++)
+	for (size_t d = 0; d < 64; d += off_step())
+	for (size_t s = 0; s < 64; s += off_step()) {
+		reset(len, GUARD);
+		memcpy(ref + PAD + d, src + s, len);
+		void *r = use_memcpy ?
+			pmem_memcpy(dst + PAD + d, src + s, len, flags) :
+			pmem_memmove(dst + PAD + d, src + s, len, flags);
+		if (r != dst + PAD + d)
+			ck_abort_msg("copy returned %p, not dest", r);
+		expect_ref("copy", len, d, s);
+	}
+}
+
+/* Every length and offset of a fill. */
+static void
+sweep_set(unsigned flags)
+{
+	for (size_t len = 0; len <= max_len(); len++)
+	for (size_t d = 0; d < 64; d += off_step()) {
+		int c = (int)(len + d) & 0xff;
+		reset(len, GUARD);
+		memset(ref + PAD + d, c, len);
+		if (pmem_memset(dst + PAD + d, c, len, flags) != dst + PAD + d)
+			ck_abort_msg("memset did not return dest");
+		expect_ref("set", len, d, 0);
+	}
+}
+
+/* Overlapping moves, both directions, against libc's memmove. */
+static void
+sweep_overlap(unsigned flags)
+{
+	size_t lens[] = { 1, 7, 8, 9, 63, 64, 65, 200, 1000, 4096 };
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++)
+	for (size_t d = 0; d < 64; d += off_step() * 3)
+	for (size_t shift = 1; shift < 80; shift += off_step() * 5) {
+		size_t len = lens[li];
+		for (int dir = 0; dir < 2; dir++) {
+			size_t so = dir ? d + shift : d, dof = dir ? d : d + shift;
+			for (size_t i = PAD - 64; i < PAD + len + 256; i++)
+				dst[i] = ref[i] = (uint8_t)(i * 13);
+			memmove(ref + PAD + dof, ref + PAD + so, len);
+			pmem_memmove(dst + PAD + dof, dst + PAD + so, len,
+				flags);
+			expect_ref(dir ? "overlap-down" : "overlap-up",
+				len + 80, dof, so);
+		}
+	}
+}
+
+#define LARGE ((1 << 20) + 3)
+static uint8_t large_dst[LARGE + 2 * PAD], large_src[LARGE];
+
+/* Large copies and fills across many lines. */
+static void
+sweep_large(unsigned flags)
+{
+	size_t lens[] = { 4096 + 13, 65536 + 7, LARGE };
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t len = lens[i];
+		uint8_t *a = large_dst, *b = large_src;
+		for (size_t k = 0; k < len; k++)
+			b[k] = (uint8_t)(k * 31 + i);
+		memset(a, GUARD, len + 2 * PAD);
+		pmem_memcpy(a + PAD + 5, b, len - 5, flags);
+		ck_assert_int_eq(memcmp(a + PAD + 5, b, len - 5), 0);
+		ck_assert_int_eq(a[PAD + 4], GUARD);
+		ck_assert_int_eq(a[PAD + len], GUARD);
+		pmem_memset(a + PAD + 3, 0x5c, len - 3, flags);
+		memset(b, 0x5c, len - 3);
+		ck_assert_int_eq(memcmp(a + PAD + 3, b, len - 3), 0);
+		ck_assert_int_eq(a[PAD + 2], GUARD);
+		ck_assert_int_eq(a[PAD + len], GUARD);
+	}
+}
+
+/* The flag sets swept: none, each alone, and all together. */
+static const unsigned flag_sets[] = {
+	0, PMEM_F_MEM_NODRAIN, PMEM_F_MEM_NONTEMPORAL, PMEM_F_MEM_TEMPORAL,
+	PMEM_F_MEM_WC, PMEM_F_MEM_WB, PMEM_F_MEM_NOFLUSH,
+	PMEM_F_MEM_NODRAIN | PMEM_F_MEM_NONTEMPORAL | PMEM_F_MEM_WC,
+	PMEM_F_MEM_VALID_FLAGS,
+};
+#define NFLAGS (sizeof(flag_sets) / sizeof(flag_sets[0]))
+
+/* The whole copy sweep on one path (the loop index is the path). */
+START_TEST(test_copy_sweep)
+{
+	if (!use_path((size_t)_i))
+		return;
+	sweep_copy(0, 0);
+	sweep_copy(PMEM_F_MEM_NOFLUSH, 1);
+}
+END_TEST
+
+/* The whole fill sweep on one path. */
+START_TEST(test_set_sweep)
+{
+	if (!use_path((size_t)_i))
+		return;
+	sweep_set(0);
+	sweep_set(PMEM_F_MEM_NODRAIN);
+}
+END_TEST
+
+/* Overlap and every flag set, on one path. */
+START_TEST(test_overlap_flags)
+{
+	if (!use_path((size_t)_i))
+		return;
+	for (size_t f = 0; f < NFLAGS; f++) {
+		sweep_overlap(flag_sets[f]);
+		sweep_large(flag_sets[f]);
+	}
+}
+END_TEST
+
+/* The _persist and _nodrain forms copy like the flagged calls. */
+START_TEST(test_wrappers)
+{
+	uint8_t a[300], b[300];
+	fill_src();
+	memset(a, 0, sizeof(a));
+	ck_assert_ptr_eq(pmem_memcpy_persist(a, src, 200), a);
+	ck_assert_int_eq(memcmp(a, src, 200), 0);
+	ck_assert_ptr_eq(pmem_memmove_persist(a + 1, a, 200), a + 1);
+	memmove(b, src, 200);
+	ck_assert_int_eq(memcmp(a + 1, b, 200), 0);
+	ck_assert_ptr_eq(pmem_memset_persist(a, 9, 100), a);
+	ck_assert_int_eq(a[99], 9);
+	ck_assert_ptr_eq(pmem_memcpy_nodrain(a, src + 1, 50), a);
+	ck_assert_int_eq(memcmp(a, src + 1, 50), 0);
+	ck_assert_ptr_eq(pmem_memmove_nodrain(a, a + 10, 50), a);
+	ck_assert_ptr_eq(pmem_memset_nodrain(a, 1, 1), a);
+	ck_assert_int_eq(a[0], 1);
+	pmem_drain();
+}
+END_TEST
+
+/* Destination of the single-stepped copies; old words are all 0x11. */
+static uint64_t step_dst[64] __attribute__((aligned(64)));
+static uint64_t step_src[64];
+
+/* Child of the stepper: stops, copies or fills once, exits. */
+static void
+stepped_child(size_t off, size_t len, int fill)
+{
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
+		_exit(77);
+	raise(SIGSTOP);
+	if (fill)
+		pmem_memset((char *)step_dst + off, 0x77, len, 0);
+	else
+		pmem_memcpy((char *)step_dst + off, step_src, len, 0);
+	_exit(0);
+}
+
+/* 1 if every word of the child's destination is old or final. */
+static int
+words_whole(pid_t pid, const uint64_t *final, size_t *bad)
+{
+	uint64_t now[64];
+	struct iovec l = { now, sizeof(now) }, r = { step_dst, sizeof(now) };
+	if (process_vm_readv(pid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(now))
+		return 1; /* the child is gone: nothing more to see */
+	for (size_t i = 0; i < 64; i++)
+		if (now[i] != 0x1111111111111111ull && now[i] != final[i]) {
+			*bad = i;
+			return 0;
+		}
+	return 1;
+}
+
+/*
+ * Single-steps one copy in a child and checks after every instruction
+ * that no 8-byte word was half written.  Returns steps, or -1 (no ptrace).
+ */
+static long
+step_one(size_t off, size_t len, int fill)
+{
+	uint64_t final[64];
+	memcpy(final, step_dst, sizeof(final));
+	if (fill)
+		memset((char *)final + off, 0x77, len);
+	else
+		memcpy((char *)final + off, step_src, len);
+
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		stepped_child(off, len, fill);
+	int st;
+	long steps = 0;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st))
+		return -1;
+	while (WIFSTOPPED(st)) {
+		size_t bad;
+		if (!words_whole(pid, final, &bad)) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			ck_abort_msg("%s %s off %zu len %zu: word %zu torn "
+				"after %ld instructions", pmem__ops.memmove_name,
+				fill ? "memset" : "memcpy", off, len, bad, steps);
+		}
+		ck_assert_int_eq(ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL), 0);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		steps++;
+	}
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return steps;
+}
+
+/* 8-byte-aligned destination and length: only whole 8-byte stores. */
+START_TEST(test_eight_byte_stores)
+{
+	static const size_t offs[] = { 0, 8, 56 };
+	static const size_t lens[] = { 8, 16, 64, 72, 256, 384 };
+	if (test_under_valgrind()) {
+		printf("skipped: valgrind does not run the real instructions\n");
+		return;
+	}
+	if (!use_path((size_t)_i))
+		return;
+	for (size_t i = 0; i < 64; i++)
+		step_src[i] = 0x0102030405060708ull * (i + 3);
+	for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++)
+	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+	for (int fill = 0; fill < 2; fill++) {
+		memset(step_dst, 0x11, sizeof(step_dst));
+		if (step_one(offs[o], lens[l], fill) < 0) {
+			printf("skipped: ptrace is not permitted here\n");
+			return;
+		}
+	}
+}
+END_TEST
+
+/* Builds the suite: each sweep runs once per path. */
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("memops");
+	TCase *tc = test_case(s, "copy", 120);
+	tcase_add_loop_test(tc, test_copy_sweep, 0, NPATHS);
+	tc = test_case(s, "set", 60);
+	tcase_add_loop_test(tc, test_set_sweep, 0, NPATHS);
+	tc = test_case(s, "overlap_flags", 120);
+	tcase_add_loop_test(tc, test_overlap_flags, 0, NPATHS);
+	tc = test_case(s, "wrappers", 10);
+	tcase_add_test(tc, test_wrappers);
+	tc = test_case(s, "atomicity", 60);
+	/* libc's memmove makes no 8-byte-store promise: generic paths only */
+	tcase_add_loop_test(tc, test_eight_byte_stores, 0, NPATHS - 1);
+	return s;
+}
+
+int
+main(void)
+{
+	return test_run(suite());
+}
