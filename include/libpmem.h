@@ -73,6 +73,20 @@ const char *pmem_check_version(unsigned major_required,
 const char *pmem_errormsg(void);
 
 /*
+ * The calls only the 0.8 API had (symbol version LIBPMEM_0.8), declared
+ * here too so that a 0.8 program compiles with either header; see
+ * pmem_map(3).  Define PMEM_NO_0_8_API to leave them out.
+ */
+#ifndef PMEM_NO_0_8_API
+void *pmem_map(int fd, size_t len);
+void pmem_flush_cache(void *addr, size_t len, int flags);
+void pmem_fence(void);
+void pmem_drain_pm_stores(void);
+void pmem_msync_mode(void);
+void pmem_fit_mode(void);
+#endif
+
+/*
  * The 0.8 API called pmem_persist() with a third, unused "flags" argument.
  * Both spellings resolve to the one exported function: a call with three
  * arguments goes through an inline wrapper that drops the flags, so code

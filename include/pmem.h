@@ -16,7 +16,8 @@ extern "C" {
 /*
  * pmem_persist(addr, len, flags) is declared by <libpmem.h>; it accepts the
  * 0.8 form with three arguments.  No flags were ever defined: any value is
- * accepted and ignored.
+ * ignored.  <libpmem.h> declares the calls below too, unless the program
+ * defined PMEM_NO_0_8_API; repeating them here keeps <pmem.h> complete.
  */
 void *pmem_map(int fd, size_t len);
 void pmem_flush_cache(void *addr, size_t len, int flags);

@@ -48,6 +48,16 @@ check "$best" "generic+$best" PMEM_AVX=0 PMEM_AVX512F=0 PMEM_NO_MOVNT=1
 [ "$(json PMEM_MOVNT_THRESHOLD=4096 | field movnt_threshold)" = 4096 ] ||
 	fail "PMEM_MOVNT_THRESHOLD not read"
 
+# PMEM_MMAP_HINT places mappings at the (aligned) address it names
+PMEM_MMAP_HINT=7e0000000000 "$demo" "$tmp" > "$tmp/hint.out" 2>&1 ||
+	fail "demo fails with PMEM_MMAP_HINT"
+grep -q "bytes at 0x7e0000000000," "$tmp/hint.out" || {
+	cat "$tmp/hint.out"; fail "PMEM_MMAP_HINT not honoured"; }
+PMEM_MMAP_HINT=7e0000000001 "$demo" "$tmp" > "$tmp/hint.out" 2>&1 ||
+	fail "demo fails with an unaligned PMEM_MMAP_HINT"
+grep -q "bytes at 0x7e0000200000," "$tmp/hint.out" || {
+	cat "$tmp/hint.out"; fail "unaligned PMEM_MMAP_HINT not rounded up"; }
+
 # the debug log names the choice; a trailing '-' appends the pid
 PMEM_LOG_LEVEL=3 PMEM_NO_CLWB=1 "$info" > /dev/null 2> "$tmp/log"
 grep -q "<libpmem>: <3> flush $second" "$tmp/log" || {

@@ -53,11 +53,33 @@ if $cc -std=c11 $inc -c "$tmp/bad.c" -o "$tmp/bad.o" 2>/dev/null; then
 	fail "pmem_persist with one argument compiled"
 fi
 
-# the 0.8 seed program builds with -Wall -Werror and links to libpmem.so.1
-$cc -std=gnu11 $inc -Wall -Wextra -Werror $SAN_CFLAGS \
-	"$top_srcdir/examples/seed-0.8.c" \
-	-L"$top_builddir/libpmem/.libs" -lpmem -o "$tmp/seed" ||
-	fail "seed-0.8.c does not build"
-readelf -d "$tmp/seed" | grep -q 'NEEDED.*libpmem.so.1' ||
-	fail "seed program does not need libpmem.so.1"
+# PMEM_NO_0_8_API leaves the 0.8 calls out of <libpmem.h> only
+printf '#define PMEM_NO_0_8_API\n#include <libpmem.h>\nint main(void) { pmem_fence(); return 0; }\n' \
+	> "$tmp/no08.c"
+if $cc -std=c11 $inc -Werror -c "$tmp/no08.c" -o "$tmp/no08.o" 2>/dev/null; then
+	fail "PMEM_NO_0_8_API did not hide pmem_fence"
+fi
+sed 's/<libpmem.h>/<pmem.h>/' "$tmp/no08.c" > "$tmp/no08p.c"
+$cc -std=c11 $inc -Werror -c "$tmp/no08p.c" -o "$tmp/no08.o" ||
+	fail "<pmem.h> after PMEM_NO_0_8_API lacks pmem_fence"
+
+# the 0.8 seed program builds with -Wall -Werror against either header,
+# links to libpmem.so.1 and runs
+lib="$top_builddir/libpmem/.libs"
+run_env=""
+[ -n "$SAN_CFLAGS" ] && run_env="ASAN_OPTIONS=detect_leaks=0"
+head -c 4096 /dev/zero > "$tmp/pmfile"
+for h in pmem.h libpmem.h; do
+	sed "s/<pmem.h>/<$h>/" "$top_srcdir/examples/seed-0.8.c" > "$tmp/seed.c"
+	$cc -std=gnu11 $inc -Wall -Wextra -Werror $SAN_CFLAGS "$tmp/seed.c" \
+		-L"$lib" -Wl,-rpath,"$lib" -lpmem -o "$tmp/seed" ||
+		fail "seed-0.8.c does not build with <$h>"
+	readelf -d "$tmp/seed" | grep -q 'NEEDED.*libpmem.so.1' ||
+		fail "seed program does not need libpmem.so.1"
+	out=$(env $run_env "$tmp/seed" "$tmp/pmfile") ||
+		fail "seed program with <$h> fails"
+	[ "$out" = "hello, 0.8 / range one / range two" ] ||
+		fail "seed program with <$h> printed '$out'"
+	echo "seed program with <$h>: $out"
+done
 echo "headers: ok"

@@ -55,8 +55,11 @@ use_path(size_t i)
 	struct pmem__options o;
 	pmem__cpu_detect(&c);
 	if ((paths[i].needs == 2 && !c.clwb) ||
-			(paths[i].needs == 1 && !c.clflushopt))
+			(paths[i].needs == 1 && !c.clflushopt)) {
+		printf("skipped path %s: the CPU (as this process sees it) "
+			"lacks %s\n", paths[i].name, paths[i].name);
 		return 0;
+	}
 	cur_env = paths[i].env;
 	pmem__options_read(&o, path_getenv);
 	pmem__ops_select(&pmem__ops, &c, &o, 0);
