@@ -64,11 +64,8 @@ pmem__dax_info(dev_t rdev, size_t *size, size_t *align, unsigned *region_id)
 	if (ndctl_lookup(rdev, size, align, region_id) == 0 && *size != 0 &&
 	    *align != 0)
 		return 0;
-	if (pmem__sysfs_devdax_size(PMEM_SYSFS_ROOT, rdev, size) != 0 ||
-	    pmem__sysfs_devdax_align(PMEM_SYSFS_ROOT, rdev, align) != 0 ||
-	    pmem__sysfs_region_id(PMEM_SYSFS_ROOT, rdev, 1, region_id) != 0)
-		return -1;
-	return 0;
+	return pmem__sysfs_devdax_info(PMEM_SYSFS_ROOT, rdev, size, align,
+		region_id);
 }
 
 /* See dax.h. */

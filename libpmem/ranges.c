@@ -15,7 +15,9 @@
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct pmem__range *tab;
-static size_t count, cap;
+static size_t cap;
+/* Changed under the write lock; read without it by pmem__ranges_count. */
+static size_t count;
 
 /* Index of the first range whose end is above addr. */
 static size_t
@@ -55,7 +57,7 @@ insert_at(size_t i, const struct pmem__range *r)
 {
 	memmove(&tab[i + 1], &tab[i], (count - i) * sizeof(*tab));
 	tab[i] = *r;
-	count++;
+	__atomic_store_n(&count, count + 1, __ATOMIC_RELAXED);
 }
 
 /* Removes index i (closing its fit file if no other piece shares it). */
@@ -64,7 +66,7 @@ erase_at(size_t i)
 {
 	int fd = tab[i].fd;
 	memmove(&tab[i], &tab[i + 1], (count - i - 1) * sizeof(*tab));
-	count--;
+	__atomic_store_n(&count, count - 1, __ATOMIC_RELAXED);
 	if (fd < 0)
 		return;
 	for (size_t j = 0; j < count; j++)

@@ -133,6 +133,18 @@ pmem__sysfs_region_id(const char *root, dev_t dev, int is_char,
 
 /* See sysfs.h. */
 int
+pmem__sysfs_devdax_info(const char *root, dev_t rdev, size_t *size,
+	size_t *align, unsigned *region_id)
+{
+	if (pmem__sysfs_devdax_size(root, rdev, size) != 0 ||
+	    pmem__sysfs_devdax_align(root, rdev, align) != 0 ||
+	    pmem__sysfs_region_id(root, rdev, 1, region_id) != 0)
+		return -1;
+	return 0;
+}
+
+/* See sysfs.h. */
+int
 pmem__sysfs_deep_flush(const char *root, unsigned region_id)
 {
 	char path[PATH_MAX];

@@ -18,6 +18,10 @@ int pmem__sysfs_is_devdax(const char *root, dev_t rdev);
 int pmem__sysfs_devdax_size(const char *root, dev_t rdev, size_t *size);
 int pmem__sysfs_devdax_align(const char *root, dev_t rdev, size_t *align);
 
+/* Size, alignment and region of a Device DAX device; 0 or -1 with errno. */
+int pmem__sysfs_devdax_info(const char *root, dev_t rdev, size_t *size,
+	size_t *align, unsigned *region_id);
+
 /*
  * The nvdimm region id ("regionN" in the device's sysfs path) of a
  * character (is_char) or block device; 0 or -1 with errno (ENOENT when

@@ -166,6 +166,13 @@ START_TEST(test_devdax_facts)
 	ck_assert_uint_eq(align, 2u << 20);
 	ck_assert_int_eq(pmem__sysfs_region_id(root, d, 1, &id), 0);
 	ck_assert_uint_eq(id, 4);
+	size = align = 0;
+	id = 99;
+	ck_assert_int_eq(pmem__sysfs_devdax_info(root, d, &size, &align, &id),
+		0);
+	ck_assert_uint_eq(size, 1ull << 30);
+	ck_assert_uint_eq(align, 2u << 20);
+	ck_assert_uint_eq(id, 4);
 }
 END_TEST
 
@@ -188,6 +195,10 @@ START_TEST(test_devdax_no_align)
 	size_t align = 0;
 	ck_assert_int_eq(pmem__sysfs_devdax_align(root, d, &align), -1);
 	ck_assert_int_eq(errno, ENOENT);
+	size_t size;
+	unsigned id;
+	ck_assert_int_eq(pmem__sysfs_devdax_info(root, d, &size, &align, &id),
+		-1);
 	put("devices/platform/ndbus0/region4/dax4.0/align", "3000\n");
 	ck_assert_int_eq(pmem__sysfs_devdax_align(root, d, &align), -1);
 }
