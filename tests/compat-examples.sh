@@ -13,13 +13,9 @@
 set -e
 me=compat-examples
 
-fail() {
-	echo "$me: FAIL: $*" >&2
-	exit 1
-}
-
 : "${top_srcdir:?top_srcdir is not set: run this through make check}"
-: "${top_builddir:?top_builddir is not set: run this through make check}"
+# shellcheck source=SCRIPTDIR/compat-lib.sh
+. "$top_srcdir/tests/compat-lib.sh"
 : "${CC:=cc}"
 
 exdir=${PMEM_EXAMPLES_DIR:-/usr/share/doc/libpmem-dev/examples}
@@ -36,60 +32,11 @@ for ex in $examples; do
 done
 
 ourinc=$top_srcdir/include
-ourdir=$top_builddir/libpmem/.libs
-ourlib=$ourdir/libpmem.so.1
 [ -f "$ourinc/libpmem.h" ] || fail "$ourinc/libpmem.h is missing"
-[ -f "$ourlib" ] || fail "$ourlib is missing: build the library first"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$me.XXXXXX") ||
-	fail "cannot make a temporary directory"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' HUP INT TERM
-
-# ours NAME CMD...: runs CMD with our library first on the library path
-# (the binaries also carry it as their run path) and our load log on;
-# stdout goes to $tmp/NAME.out, stderr to $tmp/NAME.err, the dynamic
-# loader's trace to $tmp/NAME.ld.PID.  The examples are built with
-# $SAN_CFLAGS like the rest of the tree, so they bring their own sanitizer
-# runtime.
-ours() {
-	_name=$1
-	shift
-	(
-		LD_LIBRARY_PATH=$ourdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-		PMEM_LOG_LEVEL=3
-		LD_DEBUG=libs
-		LD_DEBUG_OUTPUT=$tmp/$_name.ld
-		export LD_LIBRARY_PATH PMEM_LOG_LEVEL LD_DEBUG LD_DEBUG_OUTPUT
-		if [ -n "$SAN_CFLAGS" ]; then
-			ASAN_OPTIONS=detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
-			export ASAN_OPTIONS
-		fi
-		exec "$@"
-	) >"$tmp/$_name.out" 2>"$tmp/$_name.err"
-}
-
-# show NAME: the output of run NAME, for a failure message.
-show() {
-	sed "s/^/  $1: /" "$tmp/$1.out" "$tmp/$1.err" >&2
-}
-
-# is_ours NAME: fails unless run NAME loaded our libpmem.so.1, and only it:
-# our load banner (PMDK's release library ignores PMEM_LOG_LEVEL) and the
-# loader's own word on which file it initialised.
-is_ours() {
-	if ! grep -q '<libpmem>: <3> libpmem [0-9.]* (pmem-stack' \
-			"$tmp/$1.err"; then
-		show "$1"
-		fail "$1: no load banner from our libpmem on stderr (PMEM_LOG_LEVEL=3): PMDK's libpmem was used"
-	fi
-	_inits=$(cat "$tmp/$1".ld.* 2>/dev/null |
-		sed -n 's/.*calling init: \([^ ]*\/libpmem\.so\.1\).*/\1/p' |
-		sort -u)
-	[ "$_inits" = "$ourlib" ] ||
-		fail "$1: loader initialised libpmem.so.1 from '${_inits:-nowhere}', want $ourlib"
-	rm -f "$tmp/$1".ld.*
-}
+compat_ourlib
+# The examples are built with $SAN_CFLAGS like the rest of the tree, so
+# they bring their own sanitizer runtime: no compat_preload.
+compat_tmpdir tmpdir
 
 # run_ok NAME CMD...: CMD must succeed on our library.
 run_ok() {
