@@ -1,6 +1,7 @@
 /*
  * ops.c -- chooses the flush, drain and copy routines once, at load.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "libpmem.h"
@@ -84,13 +85,52 @@ pick_flush(const struct pmem__cpu *cpu, const struct pmem__options *opt)
 	return PMEM_FLUSH_NONE;
 }
 
-/* Names the portable kernel for a flush kind, e.g. "generic+clwb". */
-static const char *
-generic_name(enum pmem__flush_kind k)
+/* The copy kernels of one instruction set. */
+struct isa {
+	const char *name;
+	pmem__memmove_fn (*memmove)(enum pmem__flush_kind);
+	pmem__memset_fn (*memset)(enum pmem__flush_kind);
+};
+
+static const struct isa isa_avx512f = { "avx512f", pmem__avx512f_memmove,
+	pmem__avx512f_memset };
+static const struct isa isa_avx2 = { "avx2", pmem__avx2_memmove,
+	pmem__avx2_memset };
+static const struct isa isa_sse2 = { "sse2", pmem__sse2_memmove,
+	pmem__sse2_memset };
+static const struct isa isa_generic = { "generic", pmem__generic_memmove,
+	pmem__generic_memset };
+
+/*
+ * The widest vector kernels the CPU and OS (XCR0) support and the user
+ * allows; PMEM_NO_MOVNT=1 selects the portable 8-byte-store kernels.
+ */
+static const struct isa *
+pick_isa(const struct pmem__cpu *cpu, const struct pmem__options *opt)
 {
-	static const char *const name[] = { "generic+noflush",
-		"generic+clflush", "generic+clflushopt", "generic+clwb" };
-	return name[k];
+	if (opt->no_movnt)
+		return &isa_generic;
+	if (cpu->avx512f && !opt->no_avx512f)
+		return &isa_avx512f;
+	if (cpu->avx2 && !opt->no_avx)
+		return &isa_avx2;
+	if (cpu->sse2)
+		return &isa_sse2;
+	return &isa_generic;
+}
+
+/* Writes "isa+flush" into a static name table (the names never change). */
+static const char *
+kernel_name(const struct isa *isa, enum pmem__flush_kind k)
+{
+	static char names[4][4][32];
+	int i = isa == &isa_avx512f ? 0 : isa == &isa_avx2 ? 1 :
+		isa == &isa_sse2 ? 2 : 3;
+	if (names[i][k][0] == '\0')
+		snprintf(names[i][k], sizeof(names[i][k]), "%s+%s", isa->name,
+			k == PMEM_FLUSH_NONE ? "noflush" :
+			pmem__flush_kind_name(k));
+	return names[i][k];
 }
 
 /* See ops.h. */
@@ -132,10 +172,11 @@ pmem__ops_select(struct pmem__ops *ops, const struct pmem__cpu *cpu,
 		ops->memmove_name = "libc+flush";
 		ops->memset_name = "libc+flush";
 	} else {
-		ops->memmove_nodrain = pmem__generic_memmove(eff);
-		ops->memset_nodrain = pmem__generic_memset(eff);
-		ops->memmove_name = generic_name(eff);
-		ops->memset_name = generic_name(eff);
+		const struct isa *isa = pick_isa(cpu, opt);
+		ops->memmove_nodrain = isa->memmove(eff);
+		ops->memset_nodrain = isa->memset(eff);
+		ops->memmove_name = kernel_name(isa, eff);
+		ops->memset_name = ops->memmove_name;
 	}
 }
 

@@ -59,6 +59,14 @@ const char *pmem__flush_kind_name(enum pmem__flush_kind k);
 /* Runs the constructor's work once (also used by tools linked statically). */
 void pmem__init(void);
 
+/* The SIMD kernels of kernel_<isa>.c (see kernel.h). */
+pmem__memmove_fn pmem__sse2_memmove(enum pmem__flush_kind k);
+pmem__memset_fn pmem__sse2_memset(enum pmem__flush_kind k);
+pmem__memmove_fn pmem__avx2_memmove(enum pmem__flush_kind k);
+pmem__memset_fn pmem__avx2_memset(enum pmem__flush_kind k);
+pmem__memmove_fn pmem__avx512f_memmove(enum pmem__flush_kind k);
+pmem__memset_fn pmem__avx512f_memset(enum pmem__flush_kind k);
+
 /* The portable copy kernels of generic.c, one per flush instruction. */
 pmem__memmove_fn pmem__generic_memmove(enum pmem__flush_kind k);
 pmem__memset_fn pmem__generic_memset(enum pmem__flush_kind k);

@@ -33,15 +33,24 @@ check() {	# expected-flush expected-memmove env...
 	echo "ok: $* -> $want_flush, $want_move"
 }
 
+feat() { echo "$base" | sed -n "s/.*\"$1\":\([01]\).*/\1/p"; }
+isa=sse2
+[ "$(feat avx2)" = 1 ] && isa=avx2
+[ "$(feat avx512f)" = 1 ] && isa=avx512f
+isa_no512=sse2
+[ "$(feat avx2)" = 1 ] && isa_no512=avx2
+
 second=clflush
 [ "$opt" = 1 ] && second=clflushopt
-check "$best" "generic+$best" PMEM_NONE=1
-check "$second" "generic+$second" PMEM_NO_CLWB=1
-check clflush generic+clflush PMEM_NO_CLWB=1 PMEM_NO_CLFLUSHOPT=1
-check "$best" "generic+noflush" PMEM_NO_FLUSH=1
-check "$best" "generic+$best" PMEM_NO_FLUSH=0
+check "$best" "$isa+$best" PMEM_NONE=1
+check "$second" "$isa+$second" PMEM_NO_CLWB=1
+check clflush "$isa+clflush" PMEM_NO_CLWB=1 PMEM_NO_CLFLUSHOPT=1
+check "$best" "$isa+noflush" PMEM_NO_FLUSH=1
+check "$best" "$isa+$best" PMEM_NO_FLUSH=0
+check "$best" "$isa_no512+$best" PMEM_AVX512F=0
+check "$best" "sse2+$best" PMEM_AVX=0 PMEM_AVX512F=0
+check "$best" "generic+$best" PMEM_NO_MOVNT=1
 check "$best" libc+flush PMEM_NO_MOVNT=1 PMEM_NO_GENERIC_MEMCPY=1
-check "$best" "generic+$best" PMEM_AVX=0 PMEM_AVX512F=0 PMEM_NO_MOVNT=1
 
 [ "$(json PMEM_NO_FLUSH=1 | field flush_skipped)" = true ] ||
 	fail "PMEM_NO_FLUSH=1 does not skip flushes"

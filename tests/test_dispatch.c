@@ -50,7 +50,7 @@ START_TEST(test_flush_priority)
 	ck_assert_int_eq(ops.flush_kind, PMEM_FLUSH_CLWB);
 	ck_assert_str_eq(ops.drain_name, "sfence");
 	ck_assert_str_eq(ops.flush_name, "clwb");
-	ck_assert_str_eq(ops.memmove_name, "generic+clwb");
+	ck_assert_str_eq(ops.memmove_name, "sse2+clwb");
 
 	opts_from(&o, (const char *[]){ "PMEM_NO_CLWB=1", NULL });
 	pmem__ops_select(&ops, &c, &o, 0);
@@ -62,7 +62,7 @@ START_TEST(test_flush_priority)
 	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_int_eq(ops.flush_kind, PMEM_FLUSH_CLFLUSH);
 	ck_assert_str_eq(ops.drain_name, "none");
-	ck_assert_str_eq(ops.memset_name, "generic+clflush");
+	ck_assert_str_eq(ops.memset_name, "sse2+clflush");
 
 	/* PMEM_NO_CLFLUSHOPT alone leaves clwb in force */
 	opts_from(&o, (const char *[]){ "PMEM_NO_CLFLUSHOPT=1", NULL });
@@ -107,7 +107,7 @@ START_TEST(test_no_flush_and_eadr)
 	pmem__ops_select(&ops, &c, &o, 1);
 	ck_assert_int_eq(ops.flush_skipped, 1);
 	ck_assert_str_eq(ops.flush_name, "none");
-	ck_assert_str_eq(ops.memmove_name, "generic+noflush");
+	ck_assert_str_eq(ops.memmove_name, "sse2+noflush");
 	ck_assert_ptr_ne(ops.flush, ops.deep_flush);
 	ck_assert_int_eq(ops.flush_kind, PMEM_FLUSH_CLWB);
 
@@ -127,7 +127,7 @@ START_TEST(test_no_flush_and_eadr)
 	opts_from(&o, (const char *[]){ "PMEM_NO_FLUSH=1", NULL });
 	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_int_eq(ops.flush_skipped, 1);
-	ck_assert_str_eq(ops.memset_name, "generic+noflush");
+	ck_assert_str_eq(ops.memset_name, "sse2+noflush");
 	/* deep flush still flushes */
 	ck_assert_int_eq(ops.flush_kind, PMEM_FLUSH_CLWB);
 }
@@ -148,7 +148,54 @@ START_TEST(test_libc_memcpy)
 
 	opts_from(&o, (const char *[]){ "PMEM_NO_GENERIC_MEMCPY=1", NULL });
 	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_str_eq(ops.memmove_name, "sse2+clwb");
+}
+END_TEST
+
+/* The widest vector ISA is chosen; PMEM_AVX512F=0, PMEM_AVX=0 and
+ * PMEM_NO_MOVNT=1 step down; a CPU without OS support has no AVX. */
+START_TEST(test_isa_choice)
+{
+	struct pmem__cpu c = full_cpu();
+	struct pmem__options o;
+	struct pmem__ops ops;
+
+	c.avx = c.avx2 = c.avx512f = 1;
+	opts_from(&o, (const char *[]){ NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_str_eq(ops.memmove_name, "avx512f+clwb");
+	ck_assert_str_eq(ops.memset_name, "avx512f+clwb");
+
+	opts_from(&o, (const char *[]){ "PMEM_AVX512F=0", NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_str_eq(ops.memmove_name, "avx2+clwb");
+
+	opts_from(&o, (const char *[]){ "PMEM_AVX512F=0", "PMEM_AVX=0", NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_str_eq(ops.memmove_name, "sse2+clwb");
+
+	/* PMEM_AVX=0 alone leaves AVX-512 (PMDK's rule) */
+	opts_from(&o, (const char *[]){ "PMEM_AVX=0", NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_str_eq(ops.memmove_name, "avx512f+clwb");
+
+	opts_from(&o, (const char *[]){ "PMEM_NO_MOVNT=1", NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_str_eq(ops.memmove_name, "generic+clwb");
+
+	/* cpu_detect clears avx2/avx512f when XCR0 lacks the state */
+	c.avx512f = 0;
+	opts_from(&o, (const char *[]){ NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_str_eq(ops.memmove_name, "avx2+clwb");
+	c.avx2 = 0;
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_str_eq(ops.memmove_name, "sse2+clwb");
+
+	/* the threshold is carried into the table */
+	opts_from(&o, (const char *[]){ "PMEM_MOVNT_THRESHOLD=4096", NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_uint_eq(ops.movnt_threshold, 4096);
 }
 END_TEST
 
@@ -239,6 +286,7 @@ suite(void)
 	tcase_add_test(tc, test_flush_cpu_lacks);
 	tcase_add_test(tc, test_no_flush_and_eadr);
 	tcase_add_test(tc, test_libc_memcpy);
+	tcase_add_test(tc, test_isa_choice);
 	tc = test_case(s, "options", 10);
 	tcase_add_test(tc, test_options_parse);
 	tc = test_case(s, "cpu", 10);

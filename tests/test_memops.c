@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -18,32 +19,58 @@
 #define GUARD 0xA5
 #define PAD 128
 
-/* One path to test, chosen through the same options the environment sets. */
-struct path {
+/*
+ * The paths: every instruction set crossed with every flush, chosen
+ * through the same variables a user sets, plus libc's memmove.
+ */
+struct choice {
 	const char *name;
-	const char *env[4];
-	int needs;	/* 0, 1 = clflushopt, 2 = clwb */
+	const char *env[3];
+	int (*has)(const struct pmem__cpu *c);
 };
 
-static const struct path paths[] = {
-	{ "clwb", { NULL }, 2 },
-	{ "clflushopt", { "PMEM_NO_CLWB=1", NULL }, 1 },
-	{ "clflush", { "PMEM_NO_CLWB=1", "PMEM_NO_CLFLUSHOPT=1", NULL }, 0 },
-	{ "noflush", { "PMEM_NO_FLUSH=1", NULL }, 0 },
-	{ "libc", { "PMEM_NO_MOVNT=1", "PMEM_NO_GENERIC_MEMCPY=1", NULL }, 0 },
-};
-#define NPATHS (sizeof(paths) / sizeof(paths[0]))
+/* CPU predicates for the choices. */
+static int has_any(const struct pmem__cpu *c) { (void)c; return 1; }
+static int has_avx512f(const struct pmem__cpu *c) { return c->avx512f; }
+static int has_avx2(const struct pmem__cpu *c) { return c->avx2; }
+static int has_clwb(const struct pmem__cpu *c) { return c->clwb; }
+static int has_clflushopt(const struct pmem__cpu *c) { return c->clflushopt; }
 
-static const char *const *cur_env;
+static const struct choice isas[] = {
+	{ "avx512f", { NULL }, has_avx512f },
+	{ "avx2", { "PMEM_AVX512F=0", NULL }, has_avx2 },
+	{ "sse2", { "PMEM_AVX512F=0", "PMEM_AVX=0", NULL }, has_any },
+	{ "generic", { "PMEM_NO_MOVNT=1", NULL }, has_any },
+	{ "libc", { "PMEM_NO_MOVNT=1", "PMEM_NO_GENERIC_MEMCPY=1", NULL },
+		has_any },
+};
+static const struct choice flushes[] = {
+	{ "clwb", { NULL }, has_clwb },
+	{ "clflushopt", { "PMEM_NO_CLWB=1", NULL }, has_clflushopt },
+	{ "clflush", { "PMEM_NO_CLWB=1", "PMEM_NO_CLFLUSHOPT=1", NULL },
+		has_any },
+	{ "noflush", { "PMEM_NO_FLUSH=1", NULL }, has_any },
+};
+#define NISAS (sizeof(isas) / sizeof(isas[0]))
+#define NFLUSHES (sizeof(flushes) / sizeof(flushes[0]))
+#define NPATHS (NISAS * NFLUSHES)
+/* libc's memmove makes no 8-byte-store promise: the last ISA is left out */
+#define NSTORE_PATHS ((NISAS - 1) * NFLUSHES)
+/* the vector kernels, the only ones that stream (the first three ISAs) */
+#define NSIMD_PATHS (3 * NFLUSHES)
+
+static const struct choice *cur_isa, *cur_flush;
 
 /* getenv over the current path's settings. */
 static char *
 path_getenv(const char *name)
 {
 	size_t n = strlen(name);
-	for (const char *const *e = cur_env; *e; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-			return (char *)*e + n + 1;
+	const struct choice *both[] = { cur_isa, cur_flush };
+	for (int b = 0; b < 2; b++)
+		for (const char *const *e = both[b]->env; *e; e++)
+			if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+				return (char *)*e + n + 1;
 	return NULL;
 }
 
@@ -54,25 +81,33 @@ use_path(size_t i)
 	struct pmem__cpu c;
 	struct pmem__options o;
 	pmem__cpu_detect(&c);
-	if ((paths[i].needs == 2 && !c.clwb) ||
-			(paths[i].needs == 1 && !c.clflushopt)) {
-		printf("skipped path %s: the CPU (as this process sees it) "
-			"lacks %s\n", paths[i].name, paths[i].name);
+	cur_isa = &isas[i / NFLUSHES];
+	cur_flush = &flushes[i % NFLUSHES];
+	if (!cur_isa->has(&c) || !cur_flush->has(&c)) {
+		printf("skipped path %s+%s: the CPU (as this process sees it) "
+			"lacks %s\n", cur_isa->name, cur_flush->name,
+			cur_isa->has(&c) ? cur_flush->name : cur_isa->name);
 		return 0;
 	}
-	cur_env = paths[i].env;
 	pmem__options_read(&o, path_getenv);
 	pmem__ops_select(&pmem__ops, &c, &o, 0);
+	if (strcmp(cur_isa->name, "libc") != 0) {
+		char want[64];
+		snprintf(want, sizeof(want), "%s+%s", cur_isa->name,
+			cur_flush->name);
+		ck_assert_str_eq(pmem__ops.memmove_name, want);
+	}
 	return 1;
 }
 
 /* Sweep bounds: complete natively, sampled under valgrind. */
-static size_t max_len(void) { return test_under_valgrind() ? 80 : 300; }
+#define SWEEP_MAX 4160
+static size_t len_step(void) { return test_under_valgrind() ? 97 : 1; }
 static size_t off_step(void) { return test_under_valgrind() ? 9 : 1; }
 
-static uint8_t dst[PAD + 4096 + 256 + PAD] __attribute__((aligned(64)));
+static uint8_t dst[PAD + SWEEP_MAX + 256 + PAD] __attribute__((aligned(64)));
 static uint8_t ref[sizeof(dst)] __attribute__((aligned(64)));
-static uint8_t src[4096 + 128] __attribute__((aligned(64)));
+static uint8_t src[SWEEP_MAX + 128] __attribute__((aligned(64)));
 
 /* Fills src with a pattern that differs at every byte of a line. */
 static void
@@ -109,30 +144,46 @@ expect_ref(const char *what, size_t len, size_t doff, size_t soff)
 		(ssize_t)k - 64 - (ssize_t)doff, a[k], b[k]);
 }
 
-/* Every length and pair of offsets, on non-overlapping buffers. */
+/* One copy into the guarded window, checked against memcpy. */
+static void
+copy_one(size_t len, size_t d, size_t s, unsigned flags, int use_memcpy)
+{
+	reset(len, GUARD);
+	memcpy(ref + PAD + d, src + s, len);
+	void *r = use_memcpy ?
+		pmem_memcpy(dst + PAD + d, src + s, len, flags) :
+		pmem_memmove(dst + PAD + d, src + s, len, flags);
+	if (r != dst + PAD + d)
+		ck_abort_msg("copy returned %p, not dest", r);
+	expect_ref("copy", len, d, s);
+}
+
+/*
+ * Every length 0..4160 at every destination offset 0..63 (the source
+ * offset moves with them, so every pair of offsets occurs), and every
+ * pair of offsets for the lengths around the vector and line sizes.
+ */
 static void
 sweep_copy(unsigned flags, int use_memcpy)
 {
+	static const size_t edge[] = { 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63,
+		64, 65, 127, 128, 129, 255, 256, 257, 511, 512, 513 };
 	fill_src();
-	for (size_t len = 0; len <= max_len(); len++)
-	for (size_t d = 0; d < 64; d += off_step())
-	for (size_t s = 0; s < 64; s += off_step()) {
-		reset(len, GUARD);
-		memcpy(ref + PAD + d, src + s, len);
-		void *r = use_memcpy ?
-			pmem_memcpy(dst + PAD + d, src + s, len, flags) :
-			pmem_memmove(dst + PAD + d, src + s, len, flags);
-		if (r != dst + PAD + d)
-			ck_abort_msg("copy returned %p, not dest", r);
-		expect_ref("copy", len, d, s);
-	}
+	for (size_t len = 0; len <= SWEEP_MAX; len += len_step())
+		for (size_t d = 0; d < 64; d += off_step())
+			copy_one(len, d, (len * 5 + d * 3) % 64, flags,
+				use_memcpy);
+	for (size_t e = 0; e < sizeof(edge) / sizeof(edge[0]); e++)
+		for (size_t d = 0; d < 64; d += off_step())
+			for (size_t s = 0; s < 64; s += off_step())
+				copy_one(edge[e], d, s, flags, use_memcpy);
 }
 
 /* Every length and offset of a fill. */
 static void
 sweep_set(unsigned flags)
 {
-	for (size_t len = 0; len <= max_len(); len++)
+	for (size_t len = 0; len <= SWEEP_MAX; len += len_step())
 	for (size_t d = 0; d < 64; d += off_step()) {
 		int c = (int)(len + d) & 0xff;
 		reset(len, GUARD);
@@ -147,7 +198,8 @@ sweep_set(unsigned flags)
 static void
 sweep_overlap(unsigned flags)
 {
-	size_t lens[] = { 1, 7, 8, 9, 63, 64, 65, 200, 1000, 4096 };
+	size_t lens[] = { 1, 7, 8, 9, 63, 64, 65, 200, 255, 256, 1000, 4096,
+		4160 };
 	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++)
 	for (size_t d = 0; d < 64; d += off_step() * 3)
 	for (size_t shift = 1; shift < 80; shift += off_step() * 5) {
@@ -206,7 +258,8 @@ START_TEST(test_copy_sweep)
 	if (!use_path((size_t)_i))
 		return;
 	sweep_copy(0, 0);
-	sweep_copy(PMEM_F_MEM_NOFLUSH, 1);
+	sweep_copy(PMEM_F_MEM_NONTEMPORAL, 1);
+	sweep_copy(PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_NODRAIN, 0);
 }
 END_TEST
 
@@ -216,7 +269,8 @@ START_TEST(test_set_sweep)
 	if (!use_path((size_t)_i))
 		return;
 	sweep_set(0);
-	sweep_set(PMEM_F_MEM_NODRAIN);
+	sweep_set(PMEM_F_MEM_WC);
+	sweep_set(PMEM_F_MEM_WB | PMEM_F_MEM_NOFLUSH);
 }
 END_TEST
 
@@ -375,14 +429,94 @@ START_TEST(test_eight_byte_stores)
 }
 END_TEST
 
+/* Child of the fence test: a persisting streamed copy, then a stop. */
+static void
+fence_child(size_t len)
+{
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
+		_exit(77);
+	raise(SIGSTOP);
+	pmem_memcpy((char *)step_dst, step_src, len, PMEM_F_MEM_NONTEMPORAL);
+	raise(SIGSTOP);
+	_exit(0);
+}
+
+/* 1 if the child is about to execute sfence or mfence. */
+static int
+at_fence(pid_t pid)
+{
+	struct user_regs_struct regs;
+	ck_assert_int_eq(ptrace(PTRACE_GETREGS, pid, NULL, &regs), 0);
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)regs.rip, NULL);
+	ck_assert_int_eq(errno, 0);
+	const unsigned char *b = (const unsigned char *)&word;
+	return b[0] == 0x0f && b[1] == 0xae && (b[2] == 0xf8 || b[2] == 0xf0);
+}
+
+/*
+ * A persisting streamed copy executes a fence after its last store on
+ * every path: the drain's sfence, or the kernel's own where the drain is
+ * empty (clflush, or no flush).  Single-steps from the last store to the
+ * stop after the call.
+ */
+START_TEST(test_fence_after_nt)
+{
+	if (test_under_valgrind()) {
+		printf("skipped: valgrind does not run the real instructions\n");
+		return;
+	}
+	if (!use_path((size_t)_i))
+		return;
+	for (size_t i = 0; i < 64; i++)
+		step_src[i] = 0x0807060504030201ull * (i + 5);
+	memset(step_dst, 0x11, sizeof(step_dst));
+	uint64_t final[64];
+	memcpy(final, step_dst, sizeof(final));
+	memcpy(final, step_src, 384);
+
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		fence_child(384);
+	int st;
+	size_t bad;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st)) {
+		printf("skipped: ptrace is not permitted here\n");
+		return;
+	}
+	int copied = 0, fenced = 0;
+	for (;;) {
+		int state = words_whole(pid, final, &bad);
+		ck_assert_int_ne(state, 0);
+		if (state == 2 && !copied)
+			copied = 1;
+		if (copied && at_fence(pid))
+			fenced = 1;
+		ck_assert_int_eq(ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL), 0);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert(WIFSTOPPED(st));
+		if (WSTOPSIG(st) == SIGSTOP)
+			break;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	ck_assert_msg(copied, "%s: the copy never completed",
+		pmem__ops.memmove_name);
+	ck_assert_msg(fenced, "%s: no fence after the streamed stores",
+		pmem__ops.memmove_name);
+}
+END_TEST
+
 /* Builds the suite: each sweep runs once per path. */
 static Suite *
 suite(void)
 {
 	Suite *s = suite_create("memops");
-	TCase *tc = test_case(s, "copy", 120);
+	TCase *tc = test_case(s, "copy", 300);
 	tcase_add_loop_test(tc, test_copy_sweep, 0, NPATHS);
-	tc = test_case(s, "set", 60);
+	tc = test_case(s, "set", 120);
 	tcase_add_loop_test(tc, test_set_sweep, 0, NPATHS);
 	tc = test_case(s, "overlap_flags", 120);
 	tcase_add_loop_test(tc, test_overlap_flags, 0, NPATHS);
@@ -390,7 +524,8 @@ suite(void)
 	tcase_add_test(tc, test_wrappers);
 	tc = test_case(s, "atomicity", 60);
 	/* libc's memmove makes no 8-byte-store promise: generic paths only */
-	tcase_add_loop_test(tc, test_eight_byte_stores, 0, NPATHS - 1);
+	tcase_add_loop_test(tc, test_eight_byte_stores, 0, NSTORE_PATHS);
+	tcase_add_loop_test(tc, test_fence_after_nt, 0, NSIMD_PATHS);
 	return s;
 }
 

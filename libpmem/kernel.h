@@ -1,0 +1,312 @@
+/*
+ * kernel.h -- the SIMD copy and fill kernels, written once and compiled
+ * once per ISA.  The including file (kernel_sse2.c, kernel_avx2.c,
+ * kernel_avx512f.c), built with that ISA's flags, defines first:
+ *
+ *   KVEC            the vector type
+ *   KW              its width in bytes (16, 32 or 64)
+ *   KLOADU(p)       an unaligned load
+ *   KSTORE(p, v)    an aligned temporal store
+ *   KSTREAM(p, v)   an aligned non-temporal store
+ *   KSET1(c)        a vector of the byte c
+ *   KISA            the ISA's name as a token (sse2, avx2, avx512f)
+ *
+ * Every kernel is inlined into one exported function per flush
+ * instruction, which passes its line flush as a constant: the per-line
+ * flush is never an indirect call.
+ *
+ * Layout of a copy: byte stores until the destination is 8-byte aligned,
+ * 8-byte stores until it is KW-aligned, KW-wide stores (four at a time
+ * while they last), then 8-byte and byte stores for the tail.  So an
+ * 8-byte-aligned destination and length get nothing narrower than 8
+ * bytes.  Non-temporal copies stream the KW-aligned body and write the
+ * head and tail (at most one line each) with temporal stores, which are
+ * then flushed.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "libpmem.h"
+#include "flush.h"
+#include "ops.h"
+
+#define K_INLINE static inline __attribute__((always_inline))
+#define K_CAT_(a, b, c) a##b##c
+#define K_CAT(a, b, c) K_CAT_(a, b, c)
+
+typedef void (*k_line_fn)(const void *);
+
+/* One byte store. */
+K_INLINE void
+k_st1(char *d, char v)
+{
+	*(volatile char *)d = v;
+}
+
+/* One 8-byte store; volatile keeps it from being split or merged. */
+K_INLINE void
+k_st8(char *d, uint64_t v)
+{
+	*(volatile uint64_t *)(void *)d = v;
+}
+
+/* An unaligned 8-byte load. */
+K_INLINE uint64_t
+k_ld8(const char *s)
+{
+	uint64_t v;
+	memcpy(&v, s, sizeof(v));
+	return v;
+}
+
+/* Copies the KW-aligned body forward: len is a multiple of KW. */
+K_INLINE void
+k_body_fwd(char *d, const char *s, size_t len, int nt)
+{
+	for (; len >= 4 * KW; len -= 4 * KW, d += 4 * KW, s += 4 * KW) {
+		KVEC a = KLOADU(s), b = KLOADU(s + KW);
+		KVEC c = KLOADU(s + 2 * KW), e = KLOADU(s + 3 * KW);
+		if (nt) {
+			KSTREAM(d, a);
+			KSTREAM(d + KW, b);
+			KSTREAM(d + 2 * KW, c);
+			KSTREAM(d + 3 * KW, e);
+		} else {
+			KSTORE(d, a);
+			KSTORE(d + KW, b);
+			KSTORE(d + 2 * KW, c);
+			KSTORE(d + 3 * KW, e);
+		}
+	}
+	for (; len >= KW; len -= KW, d += KW, s += KW) {
+		KVEC a = KLOADU(s);
+		if (nt)
+			KSTREAM(d, a);
+		else
+			KSTORE(d, a);
+	}
+}
+
+/* Copies the KW-aligned body backward (d + len and s + len are the ends). */
+K_INLINE void
+k_body_bwd(char *d, const char *s, size_t len, int nt)
+{
+	d += len;
+	s += len;
+	for (; len >= 4 * KW; len -= 4 * KW) {
+		d -= 4 * KW;
+		s -= 4 * KW;
+		KVEC a = KLOADU(s), b = KLOADU(s + KW);
+		KVEC c = KLOADU(s + 2 * KW), e = KLOADU(s + 3 * KW);
+		if (nt) {
+			KSTREAM(d + 3 * KW, e);
+			KSTREAM(d + 2 * KW, c);
+			KSTREAM(d + KW, b);
+			KSTREAM(d, a);
+		} else {
+			KSTORE(d + 3 * KW, e);
+			KSTORE(d + 2 * KW, c);
+			KSTORE(d + KW, b);
+			KSTORE(d, a);
+		}
+	}
+	for (; len >= KW; len -= KW) {
+		d -= KW;
+		s -= KW;
+		KVEC a = KLOADU(s);
+		if (nt)
+			KSTREAM(d, a);
+		else
+			KSTORE(d, a);
+	}
+}
+
+/* Copies low to high; safe when d <= s or the ranges are apart. */
+K_INLINE void
+k_copy_fwd(char *d, const char *s, size_t len, int nt)
+{
+	for (; len > 0 && ((uintptr_t)d & 7); len--)
+		k_st1(d++, *s++);
+	for (; len >= 8 && ((uintptr_t)d & (KW - 1)); len -= 8, d += 8, s += 8)
+		k_st8(d, k_ld8(s));
+	size_t body = len & ~(size_t)(KW - 1);
+	k_body_fwd(d, s, body, nt);
+	d += body;
+	s += body;
+	len -= body;
+	for (; len >= 8; len -= 8, d += 8, s += 8)
+		k_st8(d, k_ld8(s));
+	for (; len > 0; len--)
+		k_st1(d++, *s++);
+}
+
+/* Copies high to low; safe when d > s. */
+K_INLINE void
+k_copy_bwd(char *d, const char *s, size_t len, int nt)
+{
+	char *de = d + len;
+	const char *se = s + len;
+	for (; len > 0 && ((uintptr_t)de & 7); len--)
+		k_st1(--de, *--se);
+	for (; len >= 8 && ((uintptr_t)de & (KW - 1)); len -= 8) {
+		de -= 8;
+		se -= 8;
+		k_st8(de, k_ld8(se));
+	}
+	size_t body = len & ~(size_t)(KW - 1);
+	k_body_bwd(de - body, se - body, body, nt);
+	de -= body;
+	se -= body;
+	len -= body;
+	for (; len >= 8; len -= 8) {
+		de -= 8;
+		se -= 8;
+		k_st8(de, k_ld8(se));
+	}
+	for (; len > 0; len--)
+		k_st1(--de, *--se);
+}
+
+/* Fills; the same layout as k_copy_fwd. */
+K_INLINE void
+k_fill(char *d, int c, size_t len, int nt)
+{
+	uint64_t v8 = 0x0101010101010101ull * (uint8_t)c;
+	KVEC v = KSET1((char)c);
+
+	for (; len > 0 && ((uintptr_t)d & 7); len--)
+		k_st1(d++, (char)c);
+	for (; len >= 8 && ((uintptr_t)d & (KW - 1)); len -= 8, d += 8)
+		k_st8(d, v8);
+	for (; len >= 4 * KW; len -= 4 * KW, d += 4 * KW) {
+		if (nt) {
+			KSTREAM(d, v);
+			KSTREAM(d + KW, v);
+			KSTREAM(d + 2 * KW, v);
+			KSTREAM(d + 3 * KW, v);
+		} else {
+			KSTORE(d, v);
+			KSTORE(d + KW, v);
+			KSTORE(d + 2 * KW, v);
+			KSTORE(d + 3 * KW, v);
+		}
+	}
+	for (; len >= KW; len -= KW, d += KW) {
+		if (nt)
+			KSTREAM(d, v);
+		else
+			KSTORE(d, v);
+	}
+	for (; len >= 8; len -= 8, d += 8)
+		k_st8(d, v8);
+	for (; len > 0; len--)
+		k_st1(d++, (char)c);
+}
+
+/*
+ * Non-temporal or temporal, from the flags and the length: NOFLUSH and
+ * TEMPORAL/WB ask for cached stores, NONTEMPORAL/WC for streaming ones;
+ * without a hint, lengths from the threshold up stream.
+ */
+K_INLINE int
+k_use_nt(unsigned flags, size_t len)
+{
+	if (flags & PMEM_F_MEM_NOFLUSH)
+		return 0;
+	if (flags & (PMEM_F_MEM_NONTEMPORAL | PMEM_F_MEM_WC))
+		return 1;
+	if (flags & (PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_WB))
+		return 0;
+	return len >= pmem__ops.movnt_threshold;
+}
+
+/*
+ * After the stores: a temporal copy flushes every line it wrote; a
+ * streaming one flushes the head and tail lines it wrote with temporal
+ * stores, and fences when the drain of this flush instruction would not
+ * (clflush, or no flush at all), so the streamed data is ordered.
+ */
+K_INLINE void
+k_finish(char *d, size_t len, unsigned flags, int nt, k_line_fn line,
+	int fence_nt)
+{
+	if (nt) {
+		uintptr_t start = (uintptr_t)d, end = start + len;
+		if (start & (KW - 1))
+			line((const void *)start);
+		if ((end & (KW - 1)) && len > 0)
+			line((const void *)(end - 1));
+		if (fence_nt)
+			pmem__sfence();
+	} else if (!(flags & PMEM_F_MEM_NOFLUSH)) {
+		PMEM__FLUSH_RANGE(d, len, line);
+	}
+}
+
+/* The memmove kernel: direction, then temporal or streaming stores. */
+K_INLINE void
+k_memmove(void *dst, const void *src, size_t len, unsigned flags,
+	k_line_fn line, int fence_nt)
+{
+	char *d = dst;
+	const char *s = src;
+	int nt = k_use_nt(flags, len);
+	if ((uintptr_t)d - (uintptr_t)s >= len)
+		k_copy_fwd(d, s, len, nt);
+	else
+		k_copy_bwd(d, s, len, nt);
+	k_finish(d, len, flags, nt, line, fence_nt);
+}
+
+/* The memset kernel. */
+K_INLINE void
+k_memset(void *dst, int c, size_t len, unsigned flags, k_line_fn line,
+	int fence_nt)
+{
+	int nt = k_use_nt(flags, len);
+	k_fill(dst, c, len, nt);
+	k_finish(dst, len, flags, nt, line, fence_nt);
+}
+
+/* One memmove/memset pair per flush instruction, for the table. */
+#define K_INSTANCE(kind, line_op, fence_nt) \
+static void \
+K_CAT(memmove_, KISA, _##kind)(void *dst, const void *src, size_t len, \
+	unsigned flags) \
+{ \
+	k_memmove(dst, src, len, flags, line_op, fence_nt); \
+} \
+static void \
+K_CAT(memset_, KISA, _##kind)(void *dst, int c, size_t len, unsigned flags) \
+{ \
+	k_memset(dst, c, len, flags, line_op, fence_nt); \
+}
+
+K_INSTANCE(noflush, pmem__noflush_line, 1)
+K_INSTANCE(clflush, pmem__clflush_line, 1)
+K_INSTANCE(clflushopt, pmem__clflushopt_line, 0)
+K_INSTANCE(clwb, pmem__clwb_line, 0)
+
+/* See ops.h: this ISA's memmove for a flush instruction. */
+pmem__memmove_fn
+K_CAT(pmem__, KISA, _memmove)(enum pmem__flush_kind k)
+{
+	switch (k) {
+	case PMEM_FLUSH_CLFLUSH: return K_CAT(memmove_, KISA, _clflush);
+	case PMEM_FLUSH_CLFLUSHOPT: return K_CAT(memmove_, KISA, _clflushopt);
+	case PMEM_FLUSH_CLWB: return K_CAT(memmove_, KISA, _clwb);
+	default: return K_CAT(memmove_, KISA, _noflush);
+	}
+}
+
+/* See ops.h: this ISA's memset for a flush instruction. */
+pmem__memset_fn
+K_CAT(pmem__, KISA, _memset)(enum pmem__flush_kind k)
+{
+	switch (k) {
+	case PMEM_FLUSH_CLFLUSH: return K_CAT(memset_, KISA, _clflush);
+	case PMEM_FLUSH_CLFLUSHOPT: return K_CAT(memset_, KISA, _clflushopt);
+	case PMEM_FLUSH_CLWB: return K_CAT(memset_, KISA, _clwb);
+	default: return K_CAT(memset_, KISA, _noflush);
+	}
+}
