@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "libpmem.h"
+#include "calibrate.h"
 #include "sysfs.h"
 #include "flush.h"
 #include "log.h"
@@ -72,10 +73,16 @@ pmem__flush_kind_name(enum pmem__flush_kind k)
 	}
 }
 
-/* Picks the strongest flush instruction the CPU has and the user allows. */
+/*
+ * Picks the flush instruction: the one the load-time calibration found
+ * fastest, else the newest the CPU has and the user allows.
+ */
 static enum pmem__flush_kind
 pick_flush(const struct pmem__cpu *cpu, const struct pmem__options *opt)
 {
+	if (opt->calibrated > PMEM_FLUSH_NONE &&
+			opt->calibrated <= PMEM_FLUSH_CLWB)
+		return (enum pmem__flush_kind)opt->calibrated;
 	if (cpu->clwb && !opt->no_clwb)
 		return PMEM_FLUSH_CLWB;
 	if (cpu->clflushopt && !opt->no_clflushopt)
@@ -188,6 +195,16 @@ log_choice(void)
 	pmem__log(3, "cpu %s: clflush %d clflushopt %d clwb %d sse2 %d "
 		"avx %d avx2 %d avx512f %d", c->vendor, c->clflush,
 		c->clflushopt, c->clwb, c->sse2, c->avx, c->avx2, c->avx512f);
+	if (pmem__calib.done)
+		pmem__log(3, "flush calibration (%.0f ns): clflush %.0f/%.0f, "
+			"clflushopt %.0f/%.0f, clwb %.0f/%.0f ns per 1/16 lines",
+			pmem__calib.elapsed_ns,
+			pmem__calib.ns[PMEM_FLUSH_CLFLUSH][0],
+			pmem__calib.ns[PMEM_FLUSH_CLFLUSH][1],
+			pmem__calib.ns[PMEM_FLUSH_CLFLUSHOPT][0],
+			pmem__calib.ns[PMEM_FLUSH_CLFLUSHOPT][1],
+			pmem__calib.ns[PMEM_FLUSH_CLWB][0],
+			pmem__calib.ns[PMEM_FLUSH_CLWB][1]);
 	pmem__log(3, "flush %s%s, drain %s, memmove %s, memset %s, "
 		"auto flush %d", pmem__flush_kind_name(pmem__ops.flush_kind),
 		pmem__ops.flush_skipped ? " (skipped)" : "",
@@ -207,6 +224,8 @@ pmem__init(void)
 	pmem__options_read(&pmem__opts, secure_getenv);
 	pmem__log_init(pmem__opts.log_level, pmem__opts.log_file);
 	pmem__cpu_detect(&pmem__cpu_info);
+	pmem__opts.calibrated = (int)pmem__calibrate_flush(&pmem__cpu_info,
+		&pmem__opts, &pmem__calib);
 	int af = pmem__auto_flush_at(PMEM_SYSFS_ROOT);
 	pmem__ops_select(&pmem__ops, &pmem__cpu_info, &pmem__opts, af);
 	pmem__log(3, "libpmem %d.%d (pmem-stack %s) loaded",

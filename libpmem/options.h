@@ -20,6 +20,10 @@ struct pmem__options {
 	int no_avx;		/* PMEM_AVX=0 */
 	int no_avx512f;		/* PMEM_AVX512F=0 */
 	uintptr_t mmap_hint;	/* PMEM_MMAP_HINT=hex, 0 when unset */
+	int calibrate;		/* PMEM_FLUSH_CALIBRATE=0 turns it off */
+	int calibrated;		/* not from the environment: the flush
+				 * instruction the load-time measurement
+				 * found fastest, or -1 */
 	int log_level;		/* PMEM_LOG_LEVEL=n */
 	const char *log_file;	/* PMEM_LOG_FILE=path */
 };

@@ -11,24 +11,39 @@ fail() { echo "FAIL: $*"; exit 1; }
 json() { env "$@" "$info" --json; }
 field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
 
-base=$(json)
+base=$(json PMEM_FLUSH_CALIBRATE=0)
 clwb=$(echo "$base" | sed -n 's/.*"clwb":\([01]\).*/\1/p')
 opt=$(echo "$base" | sed -n 's/.*"clflushopt":\([01]\).*/\1/p')
 best=clflush
 [ "$opt" = 1 ] && best=clflushopt
 [ "$clwb" = 1 ] && best=clwb
 [ "$(echo "$base" | field flush)" = "$best" ] ||
-	fail "default flush is not $best: $base"
+	fail "priority flush is not $best: $base"
+
+# with calibration (the default) the flush is one the CPU has, measured
+cal=$(json)
+cflush=$(echo "$cal" | field flush)
+case $cflush in
+clwb) [ "$clwb" = 1 ] || fail "calibration chose clwb, CPU lacks it" ;;
+clflushopt) [ "$opt" = 1 ] || fail "calibration chose clflushopt" ;;
+clflush) ;;
+*) fail "calibration chose '$cflush'" ;;
+esac
+if [ "$clwb" = 1 ] || [ "$opt" = 1 ]; then
+	echo "$cal" | grep -q '"calibration":{"measured":true' ||
+		fail "no calibration measured: $cal"
+fi
+echo "calibrated flush: $cflush"
 
 check() {	# expected-flush expected-memmove env...
 	want_flush=$1 want_move=$2
 	shift 2
-	out=$(json "$@")
+	out=$(json PMEM_FLUSH_CALIBRATE=0 "$@")
 	[ "$(echo "$out" | field flush)" = "$want_flush" ] ||
 		fail "$*: flush $(echo "$out" | field flush), want $want_flush"
 	[ "$(echo "$out" | field memmove)" = "$want_move" ] ||
 		fail "$*: memmove $(echo "$out" | field memmove), want $want_move"
-	env "$@" "$demo" "$tmp" > "$tmp/demo.out" 2>&1 || {
+	env PMEM_FLUSH_CALIBRATE=0 "$@" "$demo" "$tmp" > "$tmp/demo.out" 2>&1 || {
 		cat "$tmp/demo.out"; fail "demo fails with $*"; }
 	echo "ok: $* -> $want_flush, $want_move"
 }
@@ -68,7 +83,8 @@ grep -q "bytes at 0x7e0000200000," "$tmp/hint.out" || {
 	cat "$tmp/hint.out"; fail "unaligned PMEM_MMAP_HINT not rounded up"; }
 
 # the debug log names the choice; a trailing '-' appends the pid
-PMEM_LOG_LEVEL=3 PMEM_NO_CLWB=1 "$info" > /dev/null 2> "$tmp/log"
+PMEM_LOG_LEVEL=3 PMEM_NO_CLWB=1 PMEM_FLUSH_CALIBRATE=0 "$info" \
+	> /dev/null 2> "$tmp/log"
 grep -q "<libpmem>: <3> flush $second" "$tmp/log" || {
 	cat "$tmp/log"; fail "log level 3 does not show the flush"; }
 PMEM_LOG_LEVEL=3 PMEM_LOG_FILE="$tmp/pmem.log-" "$info" > /dev/null

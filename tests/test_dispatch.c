@@ -3,6 +3,7 @@
  * routines, and the reading of the environment that steers it.
  */
 #include "common.h"
+#include "calibrate.h"
 #include "cpu.h"
 #include "ops.h"
 #include "options.h"
@@ -266,13 +267,59 @@ START_TEST(test_loaded_table)
 	ck_assert_ptr_nonnull(pmem__ops.flush);
 	ck_assert_ptr_nonnull(pmem__ops.drain);
 	ck_assert_ptr_nonnull(pmem__ops.memmove_nodrain);
-	enum pmem__flush_kind want = c.clwb && !getenv("PMEM_NO_CLWB") ?
-		PMEM_FLUSH_CLWB : PMEM_FLUSH_CLFLUSHOPT;
-	if (getenv("PMEM_NO_CLWB") == NULL && getenv("PMEM_NO_CLFLUSHOPT")
-			== NULL && c.clflushopt)
-		ck_assert_int_eq(pmem__ops.flush_kind, want);
+	ck_assert_int_eq(pmem__ops.flush_kind, pmem__calib.chosen);
 	if (!c.clwb && !c.clflushopt)
 		ck_assert_int_eq(pmem__ops.flush_kind, PMEM_FLUSH_CLFLUSH);
+}
+END_TEST
+
+/* Calibration: off, one candidate, or a measured allowed choice. */
+START_TEST(test_calibration)
+{
+	struct pmem__cpu c;
+	struct pmem__options o;
+	struct pmem__calibration cal;
+	pmem__cpu_detect(&c);
+
+	opts_from(&o, (const char *[]){ "PMEM_FLUSH_CALIBRATE=0", NULL });
+	ck_assert_int_eq(o.calibrate, 0);
+	enum pmem__flush_kind prio = c.clwb ? PMEM_FLUSH_CLWB :
+		c.clflushopt ? PMEM_FLUSH_CLFLUSHOPT : PMEM_FLUSH_CLFLUSH;
+	ck_assert_int_eq(pmem__calibrate_flush(&c, &o, &cal), prio);
+	ck_assert_int_eq(cal.done, 0);
+
+	/* only clflush allowed: nothing to measure */
+	opts_from(&o, (const char *[]){ "PMEM_NO_CLWB=1",
+		"PMEM_NO_CLFLUSHOPT=1", NULL });
+	ck_assert_int_eq(o.calibrate, 1);
+	ck_assert_int_eq(pmem__calibrate_flush(&c, &o, &cal),
+		PMEM_FLUSH_CLFLUSH);
+	ck_assert_int_eq(cal.done, 0);
+
+	/* a CPU with one instruction */
+	struct pmem__cpu old = { .clflush = 1, .sse2 = 1 };
+	opts_from(&o, (const char *[]){ NULL });
+	ck_assert_int_eq(pmem__calibrate_flush(&old, &o, &cal),
+		PMEM_FLUSH_CLFLUSH);
+
+	if (!c.clwb && !c.clflushopt)
+		return;
+	/* the real CPU: every candidate measured, an allowed one chosen */
+	enum pmem__flush_kind k = pmem__calibrate_flush(&c, &o, &cal);
+	ck_assert_int_eq(cal.done, 1);
+	ck_assert(k == PMEM_FLUSH_CLFLUSH || (k == PMEM_FLUSH_CLWB && c.clwb)
+		|| (k == PMEM_FLUSH_CLFLUSHOPT && c.clflushopt));
+	ck_assert(cal.ns[PMEM_FLUSH_CLFLUSH][0] >= 0);
+	if (!test_under_valgrind())
+		ck_assert_msg(cal.elapsed_ns < 1e6, "calibration took %.0f ns",
+			cal.elapsed_ns);
+
+	/* a calibrated choice wins over the priority in ops_select */
+	struct pmem__ops ops;
+	o.calibrated = PMEM_FLUSH_CLFLUSH;
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_int_eq(ops.flush_kind, PMEM_FLUSH_CLFLUSH);
+	ck_assert_str_eq(ops.drain_name, "none");
 }
 END_TEST
 
@@ -292,6 +339,7 @@ suite(void)
 	tc = test_case(s, "cpu", 10);
 	tcase_add_test(tc, test_cpu_detect);
 	tcase_add_test(tc, test_loaded_table);
+	tcase_add_test(tc, test_calibration);
 	return s;
 }
 

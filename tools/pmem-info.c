@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "libpmem.h"
+#include "calibrate.h"
 #include "dax.h"
 #include "ops.h"
 
@@ -25,7 +26,7 @@ static const char *const vars[] = {
 	"PMEM_NO_CLWB", "PMEM_NO_CLFLUSHOPT", "PMEM_NO_FLUSH",
 	"PMEM_NO_MOVNT", "PMEM_MOVNT_THRESHOLD", "PMEM_AVX", "PMEM_AVX512F",
 	"PMEM_NO_GENERIC_MEMCPY", "PMEM_IS_PMEM_FORCE", "PMEM_MMAP_HINT",
-	"PMEM_LOG_LEVEL", "PMEM_LOG_FILE",
+	"PMEM_FLUSH_CALIBRATE", "PMEM_LOG_LEVEL", "PMEM_LOG_FILE",
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 
@@ -58,6 +59,20 @@ print_text(const struct pmem__cpu *c, const struct pmem__ops *o)
 	printf("flush:          %s%s\n", pmem__flush_kind_name(o->flush_kind),
 		o->flush_skipped ? " (skipped: pmem_flush does nothing)" : "");
 	printf("deep flush:     %s\n", pmem__flush_kind_name(o->flush_kind));
+	if (pmem__calib.done) {
+		printf("calibration:    %.0f us; ns to persist 1 / 16 fresh "
+			"lines:", pmem__calib.elapsed_ns / 1000);
+		for (int k = PMEM_FLUSH_CLFLUSH; k <= PMEM_FLUSH_CLWB; k++)
+			if (pmem__calib.ns[k][0] > 0 || pmem__calib.ns[k][1] > 0)
+				printf(" %s %.0f / %.0f",
+					pmem__flush_kind_name(k),
+					pmem__calib.ns[k][0],
+					pmem__calib.ns[k][1]);
+		printf("\n");
+	} else {
+		printf("calibration:    off (one candidate, or "
+			"PMEM_FLUSH_CALIBRATE=0)\n");
+	}
 	printf("drain:          %s\n", o->drain_name);
 	printf("memmove:        %s\n", o->memmove_name);
 	printf("memset:         %s\n", o->memset_name);
@@ -90,6 +105,12 @@ print_json(const struct pmem__cpu *c, const struct pmem__ops *o)
 		"\"movnt_threshold\":%zu,\"auto_flush\":%d,\"dax_backend\":\"%s\"",
 		o->memmove_name, o->memset_name, o->movnt_threshold,
 		o->auto_flush, pmem__dax_backend);
+	printf(",\"calibration\":{\"measured\":%s,\"elapsed_ns\":%.0f",
+		pmem__calib.done ? "true" : "false", pmem__calib.elapsed_ns);
+	for (int k = PMEM_FLUSH_CLFLUSH; k <= PMEM_FLUSH_CLWB; k++)
+		printf(",\"%s\":[%.0f,%.0f]", pmem__flush_kind_name(k),
+			pmem__calib.ns[k][0], pmem__calib.ns[k][1]);
+	printf("}");
 	printf(",\"env\":{");
 	int first = 1;
 	for (size_t i = 0; i < NVARS; i++) {
