@@ -152,15 +152,18 @@ pmem__ops_select(struct pmem__ops *ops, const struct pmem__cpu *cpu,
 	ops->flush_kind = k;
 	ops->deep_flush = flush_of[k];
 	ops->auto_flush = auto_flush;
-	ops->movnt_threshold = opt->movnt_threshold;
 
 	if (k == PMEM_FLUSH_CLWB || k == PMEM_FLUSH_CLFLUSHOPT) {
 		ops->drain = drain_sfence;
 		ops->drain_name = "sfence";
+		ops->movnt_threshold = PMEM_MOVNT_THRESHOLD_DEFAULT;
 	} else {
 		ops->drain = drain_none;
 		ops->drain_name = "none";
+		ops->movnt_threshold = PMEM_MOVNT_THRESHOLD_NOFENCE;
 	}
+	if (opt->movnt_threshold_set)
+		ops->movnt_threshold = opt->movnt_threshold;
 
 	if (opt->no_flush == PMEM_TRI_ON)
 		ops->flush_skipped = 1;

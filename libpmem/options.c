@@ -49,8 +49,10 @@ pmem__options_read(struct pmem__options *o, char *(*get)(const char *name))
 	o->calibrated = -1;
 
 	o->movnt_threshold = PMEM_MOVNT_THRESHOLD_DEFAULT;
-	if (parse_num(get("PMEM_MOVNT_THRESHOLD"), 10, &v))
+	if (parse_num(get("PMEM_MOVNT_THRESHOLD"), 10, &v)) {
 		o->movnt_threshold = (size_t)v;
+		o->movnt_threshold_set = 1;
+	}
 
 	if (parse_num(get("PMEM_MMAP_HINT"), 16, &v))
 		o->mmap_hint = (uintptr_t)v;

@@ -17,6 +17,7 @@ struct pmem__options {
 	int no_movnt;		/* PMEM_NO_MOVNT=1 */
 	int no_generic_memcpy;	/* PMEM_NO_GENERIC_MEMCPY=1 */
 	size_t movnt_threshold;	/* PMEM_MOVNT_THRESHOLD=n */
+	int movnt_threshold_set;	/* ... was given */
 	int no_avx;		/* PMEM_AVX=0 */
 	int no_avx512f;		/* PMEM_AVX512F=0 */
 	uintptr_t mmap_hint;	/* PMEM_MMAP_HINT=hex, 0 when unset */
@@ -29,6 +30,12 @@ struct pmem__options {
 };
 
 #define PMEM_MOVNT_THRESHOLD_DEFAULT 256
+/*
+ * With clflush the drain is empty, so a temporal copy persists without a
+ * fence while a streaming one needs its own sfence: streaming pays off
+ * only from about 2 KiB (measured; see bench/README.md).
+ */
+#define PMEM_MOVNT_THRESHOLD_NOFENCE 2048
 
 /*
  * Fills *o from an environment lookup function (secure_getenv in the

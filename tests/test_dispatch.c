@@ -193,10 +193,22 @@ START_TEST(test_isa_choice)
 	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_str_eq(ops.memmove_name, "sse2+clwb");
 
-	/* the threshold is carried into the table */
+	/* the threshold: 256 with a fencing drain, 2048 without one, or
+	 * what the environment says */
+	opts_from(&o, (const char *[]){ NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_uint_eq(ops.movnt_threshold, 256);
+	opts_from(&o, (const char *[]){ "PMEM_NO_CLWB=1",
+		"PMEM_NO_CLFLUSHOPT=1", NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_uint_eq(ops.movnt_threshold, 2048);
 	opts_from(&o, (const char *[]){ "PMEM_MOVNT_THRESHOLD=4096", NULL });
 	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_uint_eq(ops.movnt_threshold, 4096);
+	opts_from(&o, (const char *[]){ "PMEM_NO_CLWB=1",
+		"PMEM_NO_CLFLUSHOPT=1", "PMEM_MOVNT_THRESHOLD=64", NULL });
+	pmem__ops_select(&ops, &c, &o, 0);
+	ck_assert_uint_eq(ops.movnt_threshold, 64);
 }
 END_TEST
 
