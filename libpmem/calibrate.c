@@ -1,14 +1,20 @@
 /*
- * calibrate.c -- which flush instruction is fastest here?
+ * calibrate.c -- which flush instruction persists freshly written lines
+ * fastest here?  (PMEM_FLUSH_CALIBRATE=1)
  *
- * The priority clwb > clflushopt > clflush assumes the newer instructions
- * are cheaper.  On some CPUs they are not: clflush is ordered with later
- * stores and needs no fence, while clwb and clflushopt need an sfence that
- * waits for the write-back.  All three give the same guarantee (the data
- * is in the persistence domain before any later store), so the library
- * may use whichever is fastest; it measures that at load, in some tens
- * of microseconds, on a 4 KiB buffer of its own, the way the benchmark
- * does: stores to lines that were not cached, then the persist.
+ * clflush is ordered with later stores and needs no fence, so a program
+ * that persists lines it has just written and then moves on to new ones
+ * (an append-only log, a bulk load) can have many write-backs in flight,
+ * where clwb and clflushopt wait in their sfence for each persist.  All
+ * three give the same guarantee (the data reaches the persistence domain
+ * before any later store), so such a program may use whichever is
+ * fastest.  A program that writes the same lines again and again is
+ * better served by clwb, which keeps them cached, and awaiting the
+ * write-backs evens them out (bench/README.md has both figures): that is
+ * why the priority clwb > clflushopt > clflush stays the default and this
+ * measurement is asked for.  It takes some tens of microseconds at load,
+ * on a 4 KiB buffer of its own: stores to lines that were not cached,
+ * then the persist.
  */
 #include <stdint.h>
 #include <string.h>

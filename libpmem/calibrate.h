@@ -26,7 +26,8 @@ extern struct pmem__calibration pmem__calib;
  * the minimum of several repetitions counts.  Returns an instruction that
  * is much faster for one line and not much slower for 16 than the
  * priority choice (clwb > clflushopt > clflush), or the priority choice
- * itself, also when only one is allowed or PMEM_FLUSH_CALIBRATE=0.
+ * itself, also when only one is allowed or PMEM_FLUSH_CALIBRATE=1 was not
+ * set.
  */
 enum pmem__flush_kind pmem__calibrate_flush(const struct pmem__cpu *cpu,
 	const struct pmem__options *opt, struct pmem__calibration *out);

@@ -1,6 +1,7 @@
 /*
  * ops.c -- chooses the flush, drain and copy routines once, at load.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,6 +47,41 @@ flush_clwb(const void *addr, size_t len)
 {
 	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
 	PMEM__FLUSH_RANGE(addr, len, pmem__clwb_line);
+}
+
+/* Persist with nothing to flush: a fence orders earlier streaming stores. */
+static void
+persist_none(const void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+	pmem__sfence();
+}
+
+/* Persist with clflush: ordered with later stores, no fence needed. */
+static void
+persist_clflush(const void *addr, size_t len)
+{
+	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
+	PMEM__FLUSH_RANGE(addr, len, pmem__clflush_line);
+}
+
+/* Persist with clflushopt, then the fence it needs. */
+static void
+persist_clflushopt(const void *addr, size_t len)
+{
+	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
+	PMEM__FLUSH_RANGE(addr, len, pmem__clflushopt_line);
+	pmem__sfence();
+}
+
+/* Persist with clwb, then the fence it needs. */
+static void
+persist_clwb(const void *addr, size_t len)
+{
+	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
+	PMEM__FLUSH_RANGE(addr, len, pmem__clwb_line);
+	pmem__sfence();
 }
 
 /* Drain after weakly ordered flushes. */
@@ -147,6 +183,8 @@ pmem__ops_select(struct pmem__ops *ops, const struct pmem__cpu *cpu,
 {
 	static const pmem__flush_fn flush_of[] = { flush_none, flush_clflush,
 		flush_clflushopt, flush_clwb };
+	static const pmem__flush_fn persist_of[] = { persist_none,
+		persist_clflush, persist_clflushopt, persist_clwb };
 	enum pmem__flush_kind k = pick_flush(cpu, opt);
 
 	ops->flush_kind = k;
@@ -156,14 +194,10 @@ pmem__ops_select(struct pmem__ops *ops, const struct pmem__cpu *cpu,
 	if (k == PMEM_FLUSH_CLWB || k == PMEM_FLUSH_CLFLUSHOPT) {
 		ops->drain = drain_sfence;
 		ops->drain_name = "sfence";
-		ops->movnt_threshold = PMEM_MOVNT_THRESHOLD_DEFAULT;
 	} else {
 		ops->drain = drain_none;
 		ops->drain_name = "none";
-		ops->movnt_threshold = PMEM_MOVNT_THRESHOLD_NOFENCE;
 	}
-	if (opt->movnt_threshold_set)
-		ops->movnt_threshold = opt->movnt_threshold;
 
 	if (opt->no_flush == PMEM_TRI_ON)
 		ops->flush_skipped = 1;
@@ -174,7 +208,17 @@ pmem__ops_select(struct pmem__ops *ops, const struct pmem__cpu *cpu,
 
 	enum pmem__flush_kind eff = ops->flush_skipped ? PMEM_FLUSH_NONE : k;
 	ops->flush = flush_of[eff];
+	ops->persist = persist_of[eff];
 	ops->flush_name = pmem__flush_kind_name(eff);
+
+	/*
+	 * When nothing needs flushing, cached stores are durable as they
+	 * are and streaming only adds a fence: copy through the cache
+	 * unless asked otherwise (as PMDK does with eADR).
+	 */
+	ops->movnt_threshold = opt->movnt_threshold_set ?
+		opt->movnt_threshold : ops->flush_skipped ? SIZE_MAX :
+		PMEM_MOVNT_THRESHOLD_DEFAULT;
 
 	if (opt->no_movnt && opt->no_generic_memcpy) {
 		ops->memmove_nodrain = pmem__libc_memmove;

@@ -25,6 +25,7 @@ enum pmem__flush_kind {
 
 struct pmem__ops {
 	pmem__flush_fn flush;		/* pmem_flush: may be a no-op (eADR) */
+	pmem__flush_fn persist;		/* pmem_persist: flush + drain, fused */
 	pmem__flush_fn deep_flush;	/* pmem_deep_flush: always flushes */
 	pmem__fence_fn drain;		/* sfence, or nothing for clflush */
 	pmem__memmove_fn memmove_nodrain;

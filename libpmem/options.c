@@ -45,7 +45,7 @@ pmem__options_read(struct pmem__options *o, char *(*get)(const char *name))
 	o->no_generic_memcpy = is(get, "PMEM_NO_GENERIC_MEMCPY", '1');
 	o->no_avx = is(get, "PMEM_AVX", '0');
 	o->no_avx512f = is(get, "PMEM_AVX512F", '0');
-	o->calibrate = !is(get, "PMEM_FLUSH_CALIBRATE", '0');
+	o->calibrate = is(get, "PMEM_FLUSH_CALIBRATE", '1');
 	o->calibrated = -1;
 
 	o->movnt_threshold = PMEM_MOVNT_THRESHOLD_DEFAULT;

@@ -21,7 +21,7 @@ struct pmem__options {
 	int no_avx;		/* PMEM_AVX=0 */
 	int no_avx512f;		/* PMEM_AVX512F=0 */
 	uintptr_t mmap_hint;	/* PMEM_MMAP_HINT=hex, 0 when unset */
-	int calibrate;		/* PMEM_FLUSH_CALIBRATE=0 turns it off */
+	int calibrate;		/* PMEM_FLUSH_CALIBRATE=1 turns it on */
 	int calibrated;		/* not from the environment: the flush
 				 * instruction the load-time measurement
 				 * found fastest, or -1 */
@@ -30,12 +30,6 @@ struct pmem__options {
 };
 
 #define PMEM_MOVNT_THRESHOLD_DEFAULT 256
-/*
- * With clflush the drain is empty, so a temporal copy persists without a
- * fence while a streaming one needs its own sfence: streaming pays off
- * only from about 2 KiB (measured; see bench/README.md).
- */
-#define PMEM_MOVNT_THRESHOLD_NOFENCE 2048
 
 /*
  * Fills *o from an environment lookup function (secure_getenv in the

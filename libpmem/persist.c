@@ -28,12 +28,11 @@ pmem_drain(void)
 	pmem__ops.drain();
 }
 
-/* Makes the range durable: flush, then drain. */
+/* Makes the range durable: flush, then drain, in one routine. */
 PMEM_EXPORT void
 pmem_persist(const void *addr, size_t len)
 {
-	pmem__ops.flush(addr, len);
-	pmem__ops.drain();
+	pmem__ops.persist(addr, len);
 }
 
 /* No x86 CPU has a hardware drain instruction (PCOMMIT was withdrawn). */

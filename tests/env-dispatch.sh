@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 json() { env "$@" "$info" --json; }
 field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
 
-base=$(json PMEM_FLUSH_CALIBRATE=0)
+base=$(json)
 clwb=$(echo "$base" | sed -n 's/.*"clwb":\([01]\).*/\1/p')
 opt=$(echo "$base" | sed -n 's/.*"clflushopt":\([01]\).*/\1/p')
 best=clflush
@@ -20,8 +20,12 @@ best=clflush
 [ "$(echo "$base" | field flush)" = "$best" ] ||
 	fail "priority flush is not $best: $base"
 
-# with calibration (the default) the flush is one the CPU has, measured
-cal=$(json)
+# the default is the priority; with PMEM_FLUSH_CALIBRATE=1 the flush is
+# one the CPU has, measured
+[ "$(json | field flush)" = "$best" ] || fail "default flush is not $best"
+json | grep -q '"calibration":{"measured":false' ||
+	fail "calibration ran without PMEM_FLUSH_CALIBRATE=1"
+cal=$(json PMEM_FLUSH_CALIBRATE=1)
 cflush=$(echo "$cal" | field flush)
 case $cflush in
 clwb) [ "$clwb" = 1 ] || fail "calibration chose clwb, CPU lacks it" ;;
@@ -38,12 +42,12 @@ echo "calibrated flush: $cflush"
 check() {	# expected-flush expected-memmove env...
 	want_flush=$1 want_move=$2
 	shift 2
-	out=$(json PMEM_FLUSH_CALIBRATE=0 "$@")
+	out=$(json "$@")
 	[ "$(echo "$out" | field flush)" = "$want_flush" ] ||
 		fail "$*: flush $(echo "$out" | field flush), want $want_flush"
 	[ "$(echo "$out" | field memmove)" = "$want_move" ] ||
 		fail "$*: memmove $(echo "$out" | field memmove), want $want_move"
-	env PMEM_FLUSH_CALIBRATE=0 "$@" "$demo" "$tmp" > "$tmp/demo.out" 2>&1 || {
+	env "$@" "$demo" "$tmp" > "$tmp/demo.out" 2>&1 || {
 		cat "$tmp/demo.out"; fail "demo fails with $*"; }
 	echo "ok: $* -> $want_flush, $want_move"
 }
@@ -83,7 +87,7 @@ grep -q "bytes at 0x7e0000200000," "$tmp/hint.out" || {
 	cat "$tmp/hint.out"; fail "unaligned PMEM_MMAP_HINT not rounded up"; }
 
 # the debug log names the choice; a trailing '-' appends the pid
-PMEM_LOG_LEVEL=3 PMEM_NO_CLWB=1 PMEM_FLUSH_CALIBRATE=0 "$info" \
+PMEM_LOG_LEVEL=3 PMEM_NO_CLWB=1 "$info" \
 	> /dev/null 2> "$tmp/log"
 grep -q "<libpmem>: <3> flush $second" "$tmp/log" || {
 	cat "$tmp/log"; fail "log level 3 does not show the flush"; }

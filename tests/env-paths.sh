@@ -23,10 +23,10 @@ for isa in avx512f avx2 sse2 generic libc; do
 	for fl in clwb clflushopt clflush noflush; do
 		case $fl in
 		clwb) has clwb || { echo "skipped $fl: CPU lacks it"; continue; }
-			fl_env="PMEM_FLUSH_CALIBRATE=0" ;;
+			fl_env="" ;;
 		clflushopt) has clflushopt ||
 				{ echo "skipped $fl: CPU lacks it"; continue; }
-			fl_env="PMEM_NO_CLWB=1 PMEM_FLUSH_CALIBRATE=0" ;;
+			fl_env="PMEM_NO_CLWB=1" ;;
 		clflush) fl_env="PMEM_NO_CLWB=1 PMEM_NO_CLFLUSHOPT=1" ;;
 		noflush) fl_env="PMEM_NO_FLUSH=1" ;;
 		esac

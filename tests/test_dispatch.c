@@ -2,6 +2,8 @@
  * test_dispatch.c -- the load-time choice of flush, drain and copy
  * routines, and the reading of the environment that steers it.
  */
+#include <stdint.h>
+
 #include "common.h"
 #include "calibrate.h"
 #include "cpu.h"
@@ -193,20 +195,21 @@ START_TEST(test_isa_choice)
 	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_str_eq(ops.memmove_name, "sse2+clwb");
 
-	/* the threshold: 256 with a fencing drain, 2048 without one, or
-	 * what the environment says */
+	/* the threshold: 256, no streaming by default when nothing is
+	 * flushed (eADR, PMEM_NO_FLUSH=1), or what the environment says */
 	opts_from(&o, (const char *[]){ NULL });
 	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_uint_eq(ops.movnt_threshold, 256);
-	opts_from(&o, (const char *[]){ "PMEM_NO_CLWB=1",
-		"PMEM_NO_CLFLUSHOPT=1", NULL });
+	pmem__ops_select(&ops, &c, &o, 1);
+	ck_assert_uint_eq(ops.movnt_threshold, SIZE_MAX);
+	opts_from(&o, (const char *[]){ "PMEM_NO_FLUSH=1", NULL });
 	pmem__ops_select(&ops, &c, &o, 0);
-	ck_assert_uint_eq(ops.movnt_threshold, 2048);
+	ck_assert_uint_eq(ops.movnt_threshold, SIZE_MAX);
 	opts_from(&o, (const char *[]){ "PMEM_MOVNT_THRESHOLD=4096", NULL });
 	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_uint_eq(ops.movnt_threshold, 4096);
-	opts_from(&o, (const char *[]){ "PMEM_NO_CLWB=1",
-		"PMEM_NO_CLFLUSHOPT=1", "PMEM_MOVNT_THRESHOLD=64", NULL });
+	opts_from(&o, (const char *[]){ "PMEM_NO_FLUSH=1",
+		"PMEM_MOVNT_THRESHOLD=64", NULL });
 	pmem__ops_select(&ops, &c, &o, 0);
 	ck_assert_uint_eq(ops.movnt_threshold, 64);
 }
@@ -293,8 +296,8 @@ START_TEST(test_calibration)
 	struct pmem__calibration cal;
 	pmem__cpu_detect(&c);
 
-	opts_from(&o, (const char *[]){ "PMEM_FLUSH_CALIBRATE=0", NULL });
-	ck_assert_int_eq(o.calibrate, 0);
+	opts_from(&o, (const char *[]){ NULL });
+	ck_assert_int_eq(o.calibrate, 0);	/* off unless asked for */
 	enum pmem__flush_kind prio = c.clwb ? PMEM_FLUSH_CLWB :
 		c.clflushopt ? PMEM_FLUSH_CLFLUSHOPT : PMEM_FLUSH_CLFLUSH;
 	ck_assert_int_eq(pmem__calibrate_flush(&c, &o, &cal), prio);
@@ -302,7 +305,7 @@ START_TEST(test_calibration)
 
 	/* only clflush allowed: nothing to measure */
 	opts_from(&o, (const char *[]){ "PMEM_NO_CLWB=1",
-		"PMEM_NO_CLFLUSHOPT=1", NULL });
+		"PMEM_NO_CLFLUSHOPT=1", "PMEM_FLUSH_CALIBRATE=1", NULL });
 	ck_assert_int_eq(o.calibrate, 1);
 	ck_assert_int_eq(pmem__calibrate_flush(&c, &o, &cal),
 		PMEM_FLUSH_CLFLUSH);
@@ -310,7 +313,7 @@ START_TEST(test_calibration)
 
 	/* a CPU with one instruction */
 	struct pmem__cpu old = { .clflush = 1, .sse2 = 1 };
-	opts_from(&o, (const char *[]){ NULL });
+	opts_from(&o, (const char *[]){ "PMEM_FLUSH_CALIBRATE=1", NULL });
 	ck_assert_int_eq(pmem__calibrate_flush(&old, &o, &cal),
 		PMEM_FLUSH_CLFLUSH);
 

@@ -70,8 +70,8 @@ print_text(const struct pmem__cpu *c, const struct pmem__ops *o)
 					pmem__calib.ns[k][1]);
 		printf("\n");
 	} else {
-		printf("calibration:    off (one candidate, or "
-			"PMEM_FLUSH_CALIBRATE=0)\n");
+		printf("calibration:    off (PMEM_FLUSH_CALIBRATE=1 not "
+			"set, or one candidate)\n");
 	}
 	printf("drain:          %s\n", o->drain_name);
 	printf("memmove:        %s\n", o->memmove_name);

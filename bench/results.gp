@@ -1,0 +1,732 @@
+# written by pmem-bench; run (in bench/): gnuplot results.gp
+set terminal svg size 1800,1400 dynamic font 'sans,10' background rgb 'white'
+set output 'results.svg'
+set logscale xy 2
+set grid
+set key outside right top font ',8'
+set xlabel 'size (bytes)'
+set ylabel 'GB/s'
+set xtics ('64' 64, '256' 256, '1K' 1024, '4K' 4096, '16K' 16384, '64K' 65536, '256K' 262144, '2M' 2097152, '8M' 8388608, '64M' 67108864)
+set xrange [45.7143:9.39524e+07]
+set multiplot layout 2,2 title 'pmem-bench: GB/s against size, aligned; black: the non-temporal limit (solid: ours, dashed: PMDK)'
+$d0 << EOD
+64 0.1785
+256 0.6862
+1024 1.7102
+4096 4.5313
+16384 7.7813
+65536 18.1234
+262144 19.7423
+2097152 23.8749
+8388608 29.0789
+67108864 40.0356
+EOD
+$d1 << EOD
+64 0.3653
+256 1.2500
+1024 4.2578
+4096 8.8839
+16384 14.8030
+65536 19.2154
+262144 18.7009
+2097152 23.4458
+8388608 28.9129
+67108864 34.8917
+EOD
+$d2 << EOD
+64 0.3656
+256 1.3284
+1024 4.0844
+4096 8.7986
+16384 14.5047
+65536 18.6324
+262144 18.2352
+2097152 24.0821
+8388608 24.6184
+67108864 34.2366
+EOD
+$d3 << EOD
+64 0.4141
+256 1.4016
+1024 3.9155
+4096 9.5978
+16384 13.7374
+65536 18.0952
+262144 16.5138
+2097152 23.9398
+8388608 27.9496
+67108864 33.6773
+EOD
+$d4 << EOD
+64 0.1789
+256 0.7040
+1024 1.8761
+4096 3.8490
+16384 6.8953
+65536 18.4205
+262144 19.0386
+2097152 24.6790
+8388608 29.8217
+67108864 38.4254
+EOD
+$d5 << EOD
+64 0.1666
+256 0.5954
+1024 1.6649
+4096 3.2724
+16384 7.6044
+65536 16.9126
+262144 18.9458
+2097152 24.4848
+8388608 29.1931
+67108864 34.6281
+EOD
+$d6 << EOD
+64 0.1811
+256 0.6795
+1024 1.5198
+4096 3.9250
+16384 7.5143
+65536 18.7637
+262144 19.7485
+2097152 24.7343
+8388608 30.4423
+67108864 39.2986
+EOD
+$d7 << EOD
+64 0.1669
+256 0.5720
+1024 1.5722
+4096 4.0111
+16384 7.4728
+65536 17.4501
+262144 19.4090
+2097152 20.1321
+8388608 27.7002
+67108864 34.9160
+EOD
+set title 'persist (dirty lines)'
+plot $d0 using 1:2 with linespoints lc rgb '#1f77b4' lw 2 dt 1 pt 7 title 'auto ours', \
+  $d1 using 1:2 with linespoints lc rgb '#1f77b4' lw 2 dt 2 pt 6 title 'auto PMDK', \
+  $d2 using 1:2 with linespoints lc rgb '#d62728' lw 2 dt 1 pt 7 title 'clwb ours', \
+  $d3 using 1:2 with linespoints lc rgb '#d62728' lw 2 dt 2 pt 6 title 'clwb PMDK', \
+  $d4 using 1:2 with linespoints lc rgb '#2ca02c' lw 2 dt 1 pt 7 title 'clflushopt ours', \
+  $d5 using 1:2 with linespoints lc rgb '#2ca02c' lw 2 dt 2 pt 6 title 'clflushopt PMDK', \
+  $d6 using 1:2 with linespoints lc rgb '#ff7f0e' lw 2 dt 1 pt 7 title 'clflush ours', \
+  $d7 using 1:2 with linespoints lc rgb '#ff7f0e' lw 2 dt 2 pt 6 title 'clflush PMDK'
+$d8 << EOD
+64 0.2173
+256 0.7097
+1024 2.1911
+4096 8.5012
+16384 14.3032
+65536 18.1134
+262144 18.4440
+2097152 24.2517
+8388608 30.4371
+67108864 42.5418
+EOD
+$d9 << EOD
+64 0.2171
+256 0.7654
+1024 2.6755
+4096 9.1150
+16384 14.7156
+65536 18.4268
+262144 18.4369
+2097152 22.9293
+8388608 27.8013
+67108864 34.7441
+EOD
+$d10 << EOD
+64 0.2196
+256 0.8300
+1024 2.6769
+4096 8.9941
+16384 14.5161
+65536 18.3484
+262144 16.8785
+2097152 23.4734
+8388608 27.9689
+67108864 35.4128
+EOD
+$d11 << EOD
+64 0.2175
+256 0.7701
+1024 2.6194
+4096 8.7491
+16384 14.5607
+65536 18.3127
+262144 18.6965
+2097152 23.3516
+8388608 28.2539
+67108864 34.6421
+EOD
+$d12 << EOD
+64 0.1929
+256 0.7131
+1024 2.3806
+4096 7.6951
+16384 14.1013
+65536 18.2246
+262144 20.7801
+2097152 24.7517
+8388608 29.5366
+67108864 36.9556
+EOD
+$d13 << EOD
+64 0.1910
+256 0.6489
+1024 2.2131
+4096 7.5902
+16384 14.7043
+65536 17.0076
+262144 18.0657
+2097152 24.8061
+8388608 29.2741
+67108864 36.9752
+EOD
+$d14 << EOD
+64 0.2406
+256 0.7986
+1024 2.5916
+4096 8.0707
+16384 13.8132
+65536 18.7258
+262144 19.2484
+2097152 24.6269
+8388608 30.2755
+67108864 40.1847
+EOD
+$d15 << EOD
+64 0.1968
+256 0.7071
+1024 2.2608
+4096 8.0048
+16384 14.1633
+65536 17.8266
+262144 19.5997
+2097152 20.7908
+8388608 23.2618
+67108864 40.1565
+EOD
+set title 'persist-cold (lines evicted, then dirtied)'
+plot $d8 using 1:2 with linespoints lc rgb '#1f77b4' lw 2 dt 1 pt 7 title 'auto ours', \
+  $d9 using 1:2 with linespoints lc rgb '#1f77b4' lw 2 dt 2 pt 6 title 'auto PMDK', \
+  $d10 using 1:2 with linespoints lc rgb '#d62728' lw 2 dt 1 pt 7 title 'clwb ours', \
+  $d11 using 1:2 with linespoints lc rgb '#d62728' lw 2 dt 2 pt 6 title 'clwb PMDK', \
+  $d12 using 1:2 with linespoints lc rgb '#2ca02c' lw 2 dt 1 pt 7 title 'clflushopt ours', \
+  $d13 using 1:2 with linespoints lc rgb '#2ca02c' lw 2 dt 2 pt 6 title 'clflushopt PMDK', \
+  $d14 using 1:2 with linespoints lc rgb '#ff7f0e' lw 2 dt 1 pt 7 title 'clflush ours', \
+  $d15 using 1:2 with linespoints lc rgb '#ff7f0e' lw 2 dt 2 pt 6 title 'clflush PMDK'
+$d16 << EOD
+64 0.1878
+256 0.6185
+1024 1.3680
+4096 13.1124
+16384 18.4969
+65536 20.3506
+262144 11.2933
+2097152 14.1979
+8388608 12.6839
+67108864 13.3341
+EOD
+$d17 << EOD
+64 0.3561
+256 1.7197
+1024 4.8553
+4096 13.1072
+16384 18.2128
+65536 20.7701
+262144 12.2520
+2097152 12.9249
+8388608 12.8965
+67108864 12.7462
+EOD
+$d18 << EOD
+64 0.1681
+256 0.6197
+1024 1.2733
+4096 4.1467
+16384 6.8156
+65536 7.2840
+262144 5.9922
+2097152 6.4010
+8388608 6.1068
+67108864 6.6941
+EOD
+$d19 << EOD
+64 0.3565
+256 1.1595
+1024 3.6022
+4096 9.9430
+16384 16.5376
+65536 19.3020
+262144 7.7669
+2097152 8.0063
+8388608 7.0113
+67108864 7.1935
+EOD
+$d20 << EOD
+64 0.5623
+256 1.9211
+1024 5.3025
+4096 13.4674
+16384 18.7378
+65536 20.3408
+262144 12.3293
+2097152 12.5426
+8388608 13.8096
+67108864 12.8977
+EOD
+$d21 << EOD
+64 0.5897
+256 1.9309
+1024 5.3432
+4096 12.7220
+16384 18.2145
+65536 20.8879
+262144 12.5568
+2097152 12.4458
+8388608 12.9986
+67108864 10.9290
+EOD
+$d22 << EOD
+64 0.1637
+256 0.5927
+1024 1.4834
+4096 13.3059
+16384 18.5667
+65536 20.2963
+262144 12.4341
+2097152 14.4314
+8388608 14.4954
+67108864 13.4002
+EOD
+$d23 << EOD
+64 0.4064
+256 2.4235
+1024 6.9458
+4096 13.9812
+16384 18.6804
+65536 19.5503
+262144 11.9896
+2097152 11.9909
+8388608 12.7964
+67108864 10.8147
+EOD
+$d24 << EOD
+64 0.1698
+256 0.6176
+1024 1.4415
+4096 4.5872
+16384 6.3683
+65536 8.8959
+262144 7.5103
+2097152 7.2215
+8388608 7.8677
+67108864 8.0649
+EOD
+$d25 << EOD
+64 0.4093
+256 1.2624
+1024 4.5902
+4096 10.5979
+16384 16.4665
+65536 19.3450
+262144 9.1829
+2097152 9.2406
+8388608 9.1515
+67108864 8.4626
+EOD
+$d26 << EOD
+64 0.6593
+256 1.8637
+1024 5.4218
+4096 13.3554
+16384 18.4603
+65536 19.4373
+262144 13.9631
+2097152 14.1838
+8388608 13.2571
+67108864 12.0005
+EOD
+$d27 << EOD
+64 0.5468
+256 1.6901
+1024 5.2605
+4096 14.4858
+16384 18.8665
+65536 20.4046
+262144 12.5135
+2097152 12.8388
+8388608 12.7974
+67108864 11.7050
+EOD
+$d28 << EOD
+64 0.1956
+256 0.6900
+1024 1.8153
+4096 3.6948
+16384 4.9126
+65536 7.8044
+262144 5.7685
+2097152 6.7715
+8388608 6.4952
+67108864 7.0275
+EOD
+$d29 << EOD
+64 0.3227
+256 1.2298
+1024 4.1001
+4096 9.9710
+16384 15.8369
+65536 17.9368
+262144 6.8382
+2097152 8.6308
+8388608 9.4680
+67108864 7.9470
+EOD
+$d30 << EOD
+64 0.1955
+256 0.6399
+1024 1.4762
+4096 3.7344
+16384 5.4354
+65536 8.1579
+262144 6.3918
+2097152 6.1659
+8388608 6.5159
+67108864 8.0642
+EOD
+$d31 << EOD
+64 0.3528
+256 1.2082
+1024 4.1049
+4096 9.9724
+16384 16.1190
+65536 18.5062
+262144 8.1570
+2097152 8.9336
+8388608 9.4575
+67108864 7.4521
+EOD
+$d32 << EOD
+64 0.1961
+256 0.6853
+1024 1.7049
+4096 3.7878
+16384 5.7132
+65536 7.8707
+262144 6.4227
+2097152 6.0147
+8388608 7.3823
+67108864 7.9348
+EOD
+$d33 << EOD
+64 0.3506
+256 1.2081
+1024 4.0739
+4096 9.9534
+16384 15.9186
+65536 17.7162
+262144 8.0097
+2097152 8.5381
+8388608 8.8039
+67108864 8.5683
+EOD
+$d34 << EOD
+4096 12.9599
+16384 17.9197
+65536 19.5343
+262144 13.4765
+2097152 14.1608
+8388608 12.9416
+67108864 11.3877
+EOD
+$d35 << EOD
+4096 12.4745
+16384 18.9418
+65536 20.9826
+262144 14.0915
+2097152 14.0150
+8388608 13.3481
+67108864 12.9082
+EOD
+set title 'memcpy\_persist'
+plot $d16 using 1:2 with linespoints lc rgb '#1f77b4' lw 2 dt 1 pt 7 title 'auto/avx/default ours', \
+  $d17 using 1:2 with linespoints lc rgb '#1f77b4' lw 2 dt 2 pt 6 title 'auto/avx/default PMDK', \
+  $d18 using 1:2 with linespoints lc rgb '#d62728' lw 2 dt 1 pt 7 title 'auto/avx/temporal ours', \
+  $d19 using 1:2 with linespoints lc rgb '#d62728' lw 2 dt 2 pt 6 title 'auto/avx/temporal PMDK', \
+  $d20 using 1:2 with linespoints lc rgb '#2ca02c' lw 2 dt 1 pt 7 title 'auto/avx/nt ours', \
+  $d21 using 1:2 with linespoints lc rgb '#2ca02c' lw 2 dt 2 pt 6 title 'auto/avx/nt PMDK', \
+  $d22 using 1:2 with linespoints lc rgb '#ff7f0e' lw 2 dt 1 pt 7 title 'auto/sse2/default ours', \
+  $d23 using 1:2 with linespoints lc rgb '#ff7f0e' lw 2 dt 2 pt 6 title 'auto/sse2/default PMDK', \
+  $d24 using 1:2 with linespoints lc rgb '#9467bd' lw 2 dt 1 pt 7 title 'auto/sse2/temporal ours', \
+  $d25 using 1:2 with linespoints lc rgb '#9467bd' lw 2 dt 2 pt 6 title 'auto/sse2/temporal PMDK', \
+  $d26 using 1:2 with linespoints lc rgb '#8c564b' lw 2 dt 1 pt 7 title 'auto/sse2/nt ours', \
+  $d27 using 1:2 with linespoints lc rgb '#8c564b' lw 2 dt 2 pt 6 title 'auto/sse2/nt PMDK', \
+  $d28 using 1:2 with linespoints lc rgb '#e377c2' lw 2 dt 1 pt 7 title 'auto/generic/default ours', \
+  $d29 using 1:2 with linespoints lc rgb '#e377c2' lw 2 dt 2 pt 6 title 'auto/generic/default PMDK', \
+  $d30 using 1:2 with linespoints lc rgb '#17becf' lw 2 dt 1 pt 7 title 'auto/generic/temporal ours', \
+  $d31 using 1:2 with linespoints lc rgb '#17becf' lw 2 dt 2 pt 6 title 'auto/generic/temporal PMDK', \
+  $d32 using 1:2 with linespoints lc rgb '#bcbd22' lw 2 dt 1 pt 7 title 'auto/generic/nt ours', \
+  $d33 using 1:2 with linespoints lc rgb '#bcbd22' lw 2 dt 2 pt 6 title 'auto/generic/nt PMDK', \
+  $d34 using 1:2 with linespoints lc rgb 'black' lw 3 dt 1 pt 7 title 'limit avx2-stream ours', \
+  $d35 using 1:2 with linespoints lc rgb 'black' lw 3 dt 2 pt 6 title 'limit avx2-stream PMDK'
+$d36 << EOD
+64 0.1922
+256 0.6484
+1024 1.2215
+4096 13.1716
+16384 18.1585
+65536 19.9756
+262144 19.8562
+2097152 21.4832
+8388608 23.0154
+67108864 30.0686
+EOD
+$d37 << EOD
+64 0.3537
+256 1.9628
+1024 6.5941
+4096 12.3529
+16384 18.6054
+65536 20.0887
+262144 20.7308
+2097152 21.6156
+8388608 23.4261
+67108864 30.6909
+EOD
+$d38 << EOD
+64 0.1918
+256 0.6272
+1024 1.2795
+4096 4.5715
+16384 6.5171
+65536 8.3287
+262144 8.1638
+2097152 8.7615
+8388608 9.0011
+67108864 9.6553
+EOD
+$d39 << EOD
+64 0.3533
+256 1.1836
+1024 3.9103
+4096 9.8478
+16384 16.4399
+65536 19.1598
+262144 12.1632
+2097152 12.4856
+8388608 13.2685
+67108864 10.7624
+EOD
+$d40 << EOD
+64 0.5163
+256 2.1035
+1024 5.1774
+4096 13.6525
+16384 18.4129
+65536 20.3163
+262144 20.5213
+2097152 21.6506
+8388608 22.6819
+67108864 29.9114
+EOD
+$d41 << EOD
+64 0.5784
+256 1.9197
+1024 5.7072
+4096 13.0059
+16384 18.8308
+65536 20.2760
+262144 21.0108
+2097152 21.7977
+8388608 23.3852
+67108864 29.1859
+EOD
+$d42 << EOD
+64 0.1819
+256 0.6147
+1024 1.5695
+4096 12.6987
+16384 18.6068
+65536 20.6247
+262144 21.6563
+2097152 21.2676
+8388608 22.8132
+67108864 29.3149
+EOD
+$d43 << EOD
+64 0.3950
+256 2.3680
+1024 5.9769
+4096 14.3429
+16384 18.0455
+65536 20.6176
+262144 21.4754
+2097152 20.7601
+8388608 20.9538
+67108864 28.8288
+EOD
+$d44 << EOD
+64 0.1816
+256 0.5970
+1024 1.5704
+4096 4.2878
+16384 6.1716
+65536 8.9786
+262144 9.0641
+2097152 9.5642
+8388608 8.9722
+67108864 11.1098
+EOD
+$d45 << EOD
+64 0.4139
+256 1.2754
+1024 4.4847
+4096 10.3877
+16384 15.9719
+65536 18.2957
+262144 12.2549
+2097152 13.1608
+8388608 13.5646
+67108864 12.5705
+EOD
+$d46 << EOD
+64 0.6365
+256 1.9219
+1024 5.1710
+4096 12.0565
+16384 18.5325
+65536 20.6726
+262144 21.0143
+2097152 21.4871
+8388608 22.6762
+67108864 29.6552
+EOD
+$d47 << EOD
+64 0.6836
+256 2.1051
+1024 5.6141
+4096 12.7867
+16384 18.8350
+65536 20.4913
+262144 19.3109
+2097152 21.5516
+8388608 20.8155
+67108864 32.1019
+EOD
+$d48 << EOD
+64 0.2100
+256 0.6768
+1024 1.7300
+4096 3.3337
+16384 4.5684
+65536 8.1906
+262144 8.4595
+2097152 8.3799
+8388608 8.9726
+67108864 10.3357
+EOD
+$d49 << EOD
+64 0.3554
+256 1.2339
+1024 4.1829
+4096 9.9763
+16384 15.6930
+65536 18.0600
+262144 10.9836
+2097152 12.3966
+8388608 12.2044
+67108864 11.5336
+EOD
+$d50 << EOD
+64 0.2037
+256 0.6006
+1024 1.7249
+4096 3.4533
+16384 4.6401
+65536 8.0649
+262144 8.2645
+2097152 8.1701
+8388608 9.0867
+67108864 11.1134
+EOD
+$d51 << EOD
+64 0.3536
+256 1.2305
+1024 4.1094
+4096 9.8943
+16384 13.6284
+65536 18.3239
+262144 11.0058
+2097152 12.0748
+8388608 11.4044
+67108864 12.6610
+EOD
+$d52 << EOD
+64 0.2089
+256 0.7315
+1024 1.6859
+4096 3.6108
+16384 4.5641
+65536 8.7046
+262144 8.2741
+2097152 7.9520
+8388608 9.2833
+67108864 10.8448
+EOD
+$d53 << EOD
+64 0.3530
+256 1.2524
+1024 4.0318
+4096 9.7860
+16384 16.6240
+65536 17.7720
+262144 10.8320
+2097152 11.6776
+8388608 12.8659
+67108864 10.3397
+EOD
+$d54 << EOD
+4096 13.1342
+16384 18.2471
+65536 20.2722
+262144 20.3719
+2097152 20.2874
+8388608 23.2689
+67108864 30.5631
+EOD
+$d55 << EOD
+4096 12.7652
+16384 18.9172
+65536 21.0756
+262144 20.8025
+2097152 21.7986
+8388608 21.7354
+67108864 27.4666
+EOD
+set title 'memset\_persist'
+plot $d36 using 1:2 with linespoints lc rgb '#1f77b4' lw 2 dt 1 pt 7 title 'auto/avx/default ours', \
+  $d37 using 1:2 with linespoints lc rgb '#1f77b4' lw 2 dt 2 pt 6 title 'auto/avx/default PMDK', \
+  $d38 using 1:2 with linespoints lc rgb '#d62728' lw 2 dt 1 pt 7 title 'auto/avx/temporal ours', \
+  $d39 using 1:2 with linespoints lc rgb '#d62728' lw 2 dt 2 pt 6 title 'auto/avx/temporal PMDK', \
+  $d40 using 1:2 with linespoints lc rgb '#2ca02c' lw 2 dt 1 pt 7 title 'auto/avx/nt ours', \
+  $d41 using 1:2 with linespoints lc rgb '#2ca02c' lw 2 dt 2 pt 6 title 'auto/avx/nt PMDK', \
+  $d42 using 1:2 with linespoints lc rgb '#ff7f0e' lw 2 dt 1 pt 7 title 'auto/sse2/default ours', \
+  $d43 using 1:2 with linespoints lc rgb '#ff7f0e' lw 2 dt 2 pt 6 title 'auto/sse2/default PMDK', \
+  $d44 using 1:2 with linespoints lc rgb '#9467bd' lw 2 dt 1 pt 7 title 'auto/sse2/temporal ours', \
+  $d45 using 1:2 with linespoints lc rgb '#9467bd' lw 2 dt 2 pt 6 title 'auto/sse2/temporal PMDK', \
+  $d46 using 1:2 with linespoints lc rgb '#8c564b' lw 2 dt 1 pt 7 title 'auto/sse2/nt ours', \
+  $d47 using 1:2 with linespoints lc rgb '#8c564b' lw 2 dt 2 pt 6 title 'auto/sse2/nt PMDK', \
+  $d48 using 1:2 with linespoints lc rgb '#e377c2' lw 2 dt 1 pt 7 title 'auto/generic/default ours', \
+  $d49 using 1:2 with linespoints lc rgb '#e377c2' lw 2 dt 2 pt 6 title 'auto/generic/default PMDK', \
+  $d50 using 1:2 with linespoints lc rgb '#17becf' lw 2 dt 1 pt 7 title 'auto/generic/temporal ours', \
+  $d51 using 1:2 with linespoints lc rgb '#17becf' lw 2 dt 2 pt 6 title 'auto/generic/temporal PMDK', \
+  $d52 using 1:2 with linespoints lc rgb '#bcbd22' lw 2 dt 1 pt 7 title 'auto/generic/nt ours', \
+  $d53 using 1:2 with linespoints lc rgb '#bcbd22' lw 2 dt 2 pt 6 title 'auto/generic/nt PMDK', \
+  $d54 using 1:2 with linespoints lc rgb 'black' lw 3 dt 1 pt 7 title 'limit avx2-stream ours', \
+  $d55 using 1:2 with linespoints lc rgb 'black' lw 3 dt 2 pt 6 title 'limit avx2-stream PMDK'
+unset multiplot
