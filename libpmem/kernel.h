@@ -16,12 +16,13 @@
  * flush is never an indirect call.
  *
  * Layout of a copy: byte stores until the destination is 8-byte aligned,
- * 8-byte stores until it is KW-aligned, KW-wide stores (four at a time
- * while they last), then 8-byte and byte stores for the tail.  So an
- * 8-byte-aligned destination and length get nothing narrower than 8
- * bytes.  Non-temporal copies stream the KW-aligned body and write the
- * head and tail (at most one line each) with temporal stores, which are
- * then flushed.
+ * 8-byte stores until it is line-aligned, whole lines of KW-wide stores
+ * (four vectors at a time while they last), then 8-byte and byte stores
+ * for the tail.  So an 8-byte-aligned destination and length get nothing
+ * narrower than 8 bytes.  Non-temporal copies stream the body; temporal
+ * ones flush it step by step as they write it, while it is cached, each
+ * line once.  The head and tail (one partial line each, or one line for
+ * both) are written with temporal stores and flushed at the end.
  */
 #include <stdint.h>
 #include <string.h>
@@ -59,78 +60,85 @@ k_ld8(const char *s)
 	return v;
 }
 
-/* Copies the KW-aligned body forward: len is a multiple of KW. */
+/* A cache line, and the vectors that fill one. */
+#define KL 64
+#define KPL (KL / KW)
+/* The unrolled step: four vectors, at least one whole line. */
+#define KSTEP (4 * KW > KL ? 4 * KW : KL)
+
+/* Stores one vector, streaming or not. */
 K_INLINE void
-k_body_fwd(char *d, const char *s, size_t len, int nt)
+k_put(char *d, KVEC v, int nt)
 {
-	for (; len >= 4 * KW; len -= 4 * KW, d += 4 * KW, s += 4 * KW) {
-		KVEC a = KLOADU(s), b = KLOADU(s + KW);
-		KVEC c = KLOADU(s + 2 * KW), e = KLOADU(s + 3 * KW);
-		if (nt) {
-			KSTREAM(d, a);
-			KSTREAM(d + KW, b);
-			KSTREAM(d + 2 * KW, c);
-			KSTREAM(d + 3 * KW, e);
-		} else {
-			KSTORE(d, a);
-			KSTORE(d + KW, b);
-			KSTORE(d + 2 * KW, c);
-			KSTORE(d + 3 * KW, e);
-		}
-	}
-	for (; len >= KW; len -= KW, d += KW, s += KW) {
-		KVEC a = KLOADU(s);
-		if (nt)
-			KSTREAM(d, a);
-		else
-			KSTORE(d, a);
-	}
+	if (nt)
+		KSTREAM(d, v);
+	else
+		KSTORE(d, v);
 }
 
-/* Copies the KW-aligned body backward (d + len and s + len are the ends). */
+/* Copies n whole lines' worth of vectors from s to the line-aligned d. */
 K_INLINE void
-k_body_bwd(char *d, const char *s, size_t len, int nt)
+k_lines(char *d, const char *s, size_t n, int nt, k_line_fn line)
+{
+	if (n == 4 * KW && n >= KL) {
+		KVEC a = KLOADU(s), b = KLOADU(s + KW);
+		KVEC c = KLOADU(s + 2 * KW), e = KLOADU(s + 3 * KW);
+		k_put(d, a, nt);
+		k_put(d + KW, b, nt);
+		k_put(d + 2 * KW, c, nt);
+		k_put(d + 3 * KW, e, nt);
+	} else {
+		KVEC v[KPL];
+		for (int k = 0; k < KPL; k++)
+			v[k] = KLOADU(s + k * KW);
+		for (int k = 0; k < KPL; k++)
+			k_put(d + k * KW, v[k], nt);
+	}
+	if (!nt)
+		PMEM__FLUSH_RANGE(d, n, line);
+}
+
+/*
+ * Copies the line-aligned body forward (len a multiple of KL).  Temporal
+ * stores are flushed step by step, each line once, while still cached.
+ */
+K_INLINE void
+k_body_fwd(char *d, const char *s, size_t len, int nt, k_line_fn line)
+{
+	for (; len >= KSTEP; len -= KSTEP, d += KSTEP, s += KSTEP)
+		k_lines(d, s, KSTEP, nt, line);
+	for (; len >= KL; len -= KL, d += KL, s += KL)
+		k_lines(d, s, KL, nt, line);
+}
+
+/* Copies the line-aligned body backward (d + len and s + len are the ends). */
+K_INLINE void
+k_body_bwd(char *d, const char *s, size_t len, int nt, k_line_fn line)
 {
 	d += len;
 	s += len;
-	for (; len >= 4 * KW; len -= 4 * KW) {
-		d -= 4 * KW;
-		s -= 4 * KW;
-		KVEC a = KLOADU(s), b = KLOADU(s + KW);
-		KVEC c = KLOADU(s + 2 * KW), e = KLOADU(s + 3 * KW);
-		if (nt) {
-			KSTREAM(d + 3 * KW, e);
-			KSTREAM(d + 2 * KW, c);
-			KSTREAM(d + KW, b);
-			KSTREAM(d, a);
-		} else {
-			KSTORE(d + 3 * KW, e);
-			KSTORE(d + 2 * KW, c);
-			KSTORE(d + KW, b);
-			KSTORE(d, a);
-		}
+	for (; len >= KSTEP; len -= KSTEP) {
+		d -= KSTEP;
+		s -= KSTEP;
+		k_lines(d, s, KSTEP, nt, line);
 	}
-	for (; len >= KW; len -= KW) {
-		d -= KW;
-		s -= KW;
-		KVEC a = KLOADU(s);
-		if (nt)
-			KSTREAM(d, a);
-		else
-			KSTORE(d, a);
+	for (; len >= KL; len -= KL) {
+		d -= KL;
+		s -= KL;
+		k_lines(d, s, KL, nt, line);
 	}
 }
 
 /* Copies low to high; safe when d <= s or the ranges are apart. */
 K_INLINE void
-k_copy_fwd(char *d, const char *s, size_t len, int nt)
+k_copy_fwd(char *d, const char *s, size_t len, int nt, k_line_fn line)
 {
 	for (; len > 0 && ((uintptr_t)d & 7); len--)
 		k_st1(d++, *s++);
-	for (; len >= 8 && ((uintptr_t)d & (KW - 1)); len -= 8, d += 8, s += 8)
+	for (; len >= 8 && ((uintptr_t)d & (KL - 1)); len -= 8, d += 8, s += 8)
 		k_st8(d, k_ld8(s));
-	size_t body = len & ~(size_t)(KW - 1);
-	k_body_fwd(d, s, body, nt);
+	size_t body = len & ~(size_t)(KL - 1);
+	k_body_fwd(d, s, body, nt, line);
 	d += body;
 	s += body;
 	len -= body;
@@ -142,19 +150,19 @@ k_copy_fwd(char *d, const char *s, size_t len, int nt)
 
 /* Copies high to low; safe when d > s. */
 K_INLINE void
-k_copy_bwd(char *d, const char *s, size_t len, int nt)
+k_copy_bwd(char *d, const char *s, size_t len, int nt, k_line_fn line)
 {
 	char *de = d + len;
 	const char *se = s + len;
 	for (; len > 0 && ((uintptr_t)de & 7); len--)
 		k_st1(--de, *--se);
-	for (; len >= 8 && ((uintptr_t)de & (KW - 1)); len -= 8) {
+	for (; len >= 8 && ((uintptr_t)de & (KL - 1)); len -= 8) {
 		de -= 8;
 		se -= 8;
 		k_st8(de, k_ld8(se));
 	}
-	size_t body = len & ~(size_t)(KW - 1);
-	k_body_bwd(de - body, se - body, body, nt);
+	size_t body = len & ~(size_t)(KL - 1);
+	k_body_bwd(de - body, se - body, body, nt, line);
 	de -= body;
 	se -= body;
 	len -= body;
@@ -167,36 +175,31 @@ k_copy_bwd(char *d, const char *s, size_t len, int nt)
 		k_st1(--de, *--se);
 }
 
+/* Fills whole lines at the line-aligned d. */
+K_INLINE void
+k_fill_lines(char *d, KVEC v, size_t n, int nt, k_line_fn line)
+{
+	for (size_t k = 0; k < n; k += KW)
+		k_put(d + k, v, nt);
+	if (!nt)
+		PMEM__FLUSH_RANGE(d, n, line);
+}
+
 /* Fills; the same layout as k_copy_fwd. */
 K_INLINE void
-k_fill(char *d, int c, size_t len, int nt)
+k_fill(char *d, int c, size_t len, int nt, k_line_fn line)
 {
 	uint64_t v8 = 0x0101010101010101ull * (uint8_t)c;
 	KVEC v = KSET1((char)c);
 
 	for (; len > 0 && ((uintptr_t)d & 7); len--)
 		k_st1(d++, (char)c);
-	for (; len >= 8 && ((uintptr_t)d & (KW - 1)); len -= 8, d += 8)
+	for (; len >= 8 && ((uintptr_t)d & (KL - 1)); len -= 8, d += 8)
 		k_st8(d, v8);
-	for (; len >= 4 * KW; len -= 4 * KW, d += 4 * KW) {
-		if (nt) {
-			KSTREAM(d, v);
-			KSTREAM(d + KW, v);
-			KSTREAM(d + 2 * KW, v);
-			KSTREAM(d + 3 * KW, v);
-		} else {
-			KSTORE(d, v);
-			KSTORE(d + KW, v);
-			KSTORE(d + 2 * KW, v);
-			KSTORE(d + 3 * KW, v);
-		}
-	}
-	for (; len >= KW; len -= KW, d += KW) {
-		if (nt)
-			KSTREAM(d, v);
-		else
-			KSTORE(d, v);
-	}
+	for (; len >= KSTEP; len -= KSTEP, d += KSTEP)
+		k_fill_lines(d, v, KSTEP, nt, line);
+	for (; len >= KL; len -= KL, d += KL)
+		k_fill_lines(d, v, KL, nt, line);
 	for (; len >= 8; len -= 8, d += 8)
 		k_st8(d, v8);
 	for (; len > 0; len--)
@@ -221,26 +224,25 @@ k_use_nt(unsigned flags, size_t len)
 }
 
 /*
- * After the stores: a temporal copy flushes every line it wrote; a
- * streaming one flushes the head and tail lines it wrote with temporal
- * stores, and fences when the drain of this flush instruction would not
- * (clflush, or no flush at all), so the streamed data is ordered.
+ * After the stores: the body was streamed, or flushed as it was written;
+ * what is left is the head and the tail, written with 8-byte and byte
+ * stores (each inside one line).  A streaming copy also fences when the
+ * drain of this flush instruction would not (clflush, or no flush at
+ * all), so the streamed data is ordered.
  */
 K_INLINE void
-k_finish(char *d, size_t len, unsigned flags, int nt, k_line_fn line,
-	int fence_nt)
+k_finish(char *d, size_t len, int nt, k_line_fn line, int fence_nt)
 {
-	if (nt) {
-		uintptr_t start = (uintptr_t)d, end = start + len;
-		if (start & (KW - 1))
-			line((const void *)start);
-		if ((end & (KW - 1)) && len > 0)
-			line((const void *)(end - 1));
-		if (fence_nt)
-			pmem__sfence();
-	} else if (!(flags & PMEM_F_MEM_NOFLUSH)) {
-		PMEM__FLUSH_RANGE(d, len, line);
-	}
+	uintptr_t start = (uintptr_t)d, end = start + len;
+	int head = len > 0 && (start & (KL - 1));
+	int tail = len > 0 && (end & (KL - 1));
+	if (head)
+		line((const void *)start);
+	if (tail && (!head || ((end - 1) & ~(uintptr_t)(KL - 1)) !=
+			(start & ~(uintptr_t)(KL - 1))))
+		line((const void *)(end - 1));
+	if (nt && fence_nt)
+		pmem__sfence();
 }
 
 /* The memmove kernel: direction, then temporal or streaming stores. */
@@ -251,11 +253,13 @@ k_memmove(void *dst, const void *src, size_t len, unsigned flags,
 	char *d = dst;
 	const char *s = src;
 	int nt = k_use_nt(flags, len);
+	if (flags & PMEM_F_MEM_NOFLUSH)
+		line = pmem__noflush_line;
 	if ((uintptr_t)d - (uintptr_t)s >= len)
-		k_copy_fwd(d, s, len, nt);
+		k_copy_fwd(d, s, len, nt, line);
 	else
-		k_copy_bwd(d, s, len, nt);
-	k_finish(d, len, flags, nt, line, fence_nt);
+		k_copy_bwd(d, s, len, nt, line);
+	k_finish(d, len, nt, line, fence_nt);
 }
 
 /* The memset kernel. */
@@ -264,11 +268,17 @@ k_memset(void *dst, int c, size_t len, unsigned flags, k_line_fn line,
 	int fence_nt)
 {
 	int nt = k_use_nt(flags, len);
-	k_fill(dst, c, len, nt);
-	k_finish(dst, len, flags, nt, line, fence_nt);
+	if (flags & PMEM_F_MEM_NOFLUSH)
+		line = pmem__noflush_line;
+	k_fill(dst, c, len, nt, line);
+	k_finish(dst, len, nt, line, fence_nt);
 }
 
-/* One memmove/memset pair per flush instruction, for the table. */
+/*
+ * One memmove/memset pair per flush instruction, for the table.  A test
+ * defines K_TEST_INSTANCES to instantiate the kernels with a line
+ * function of its own instead.
+ */
 #define K_INSTANCE(kind, line_op, fence_nt) \
 static void \
 K_CAT(memmove_, KISA, _##kind)(void *dst, const void *src, size_t len, \
@@ -282,6 +292,7 @@ K_CAT(memset_, KISA, _##kind)(void *dst, int c, size_t len, unsigned flags) \
 	k_memset(dst, c, len, flags, line_op, fence_nt); \
 }
 
+#ifndef K_TEST_INSTANCES
 K_INSTANCE(noflush, pmem__noflush_line, 1)
 K_INSTANCE(clflush, pmem__clflush_line, 1)
 K_INSTANCE(clflushopt, pmem__clflushopt_line, 0)
@@ -310,3 +321,4 @@ K_CAT(pmem__, KISA, _memset)(enum pmem__flush_kind k)
 	default: return K_CAT(memset_, KISA, _noflush);
 	}
 }
+#endif /* K_TEST_INSTANCES */
