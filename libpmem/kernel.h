@@ -245,7 +245,11 @@ k_finish(char *d, size_t len, int nt, k_line_fn line, int fence_nt)
 		pmem__sfence();
 }
 
-/* The memmove kernel: direction, then temporal or streaming stores. */
+/*
+ * The memmove kernel: direction, then temporal or streaming stores.  Each
+ * of the four combinations is its own inlined copy with nt a constant, so
+ * no store loop tests it.
+ */
 K_INLINE void
 k_memmove(void *dst, const void *src, size_t len, unsigned flags,
 	k_line_fn line, int fence_nt)
@@ -255,14 +259,22 @@ k_memmove(void *dst, const void *src, size_t len, unsigned flags,
 	int nt = k_use_nt(flags, len);
 	if (flags & PMEM_F_MEM_NOFLUSH)
 		line = pmem__noflush_line;
-	if ((uintptr_t)d - (uintptr_t)s >= len)
-		k_copy_fwd(d, s, len, nt, line);
-	else
-		k_copy_bwd(d, s, len, nt, line);
+	int fwd = (uintptr_t)d - (uintptr_t)s >= len;
+	if (nt) {
+		if (fwd)
+			k_copy_fwd(d, s, len, 1, line);
+		else
+			k_copy_bwd(d, s, len, 1, line);
+	} else {
+		if (fwd)
+			k_copy_fwd(d, s, len, 0, line);
+		else
+			k_copy_bwd(d, s, len, 0, line);
+	}
 	k_finish(d, len, nt, line, fence_nt);
 }
 
-/* The memset kernel. */
+/* The memset kernel, likewise specialised on nt. */
 K_INLINE void
 k_memset(void *dst, int c, size_t len, unsigned flags, k_line_fn line,
 	int fence_nt)
@@ -270,7 +282,10 @@ k_memset(void *dst, int c, size_t len, unsigned flags, k_line_fn line,
 	int nt = k_use_nt(flags, len);
 	if (flags & PMEM_F_MEM_NOFLUSH)
 		line = pmem__noflush_line;
-	k_fill(dst, c, len, nt, line);
+	if (nt)
+		k_fill(dst, c, len, 1, line);
+	else
+		k_fill(dst, c, len, 0, line);
 	k_finish(dst, len, nt, line, fence_nt);
 }
 
