@@ -58,29 +58,19 @@ persist_none(const void *addr, size_t len)
 	pmem__sfence();
 }
 
-/* Persist with clflush: ordered with later stores, no fence needed. */
-static void
-persist_clflush(const void *addr, size_t len)
-{
-	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
-	PMEM__FLUSH_RANGE(addr, len, pmem__clflush_line);
-}
-
-/* Persist with clflushopt, then the fence it needs. */
+/* Persist with clflushopt, then the fence it needs (inlined: one call). */
 static void
 persist_clflushopt(const void *addr, size_t len)
 {
-	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
-	PMEM__FLUSH_RANGE(addr, len, pmem__clflushopt_line);
+	flush_clflushopt(addr, len);
 	pmem__sfence();
 }
 
-/* Persist with clwb, then the fence it needs. */
+/* Persist with clwb, then the fence it needs (inlined: one call). */
 static void
 persist_clwb(const void *addr, size_t len)
 {
-	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
-	PMEM__FLUSH_RANGE(addr, len, pmem__clwb_line);
+	flush_clwb(addr, len);
 	pmem__sfence();
 }
 
@@ -183,8 +173,9 @@ pmem__ops_select(struct pmem__ops *ops, const struct pmem__cpu *cpu,
 {
 	static const pmem__flush_fn flush_of[] = { flush_none, flush_clflush,
 		flush_clflushopt, flush_clwb };
+	/* clflush is ordered with later stores: its persist is its flush */
 	static const pmem__flush_fn persist_of[] = { persist_none,
-		persist_clflush, persist_clflushopt, persist_clwb };
+		flush_clflush, persist_clflushopt, persist_clwb };
 	enum pmem__flush_kind k = pick_flush(cpu, opt);
 
 	ops->flush_kind = k;
