@@ -1,0 +1,334 @@
+/*
+ * api.c -- pmmAllocate, pmmFree, pmmFreeAll.
+ *
+ * Every change holds the bank lock and commits with one persisted 8-byte
+ * store (an entry's state word, or the freeAll redo record); the index is
+ * updated after the commit and rebuilt by whoever finds it torn.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hr/hr.h"
+#include "pmm.h"
+
+static int
+take_name(const PmmName *name, char nm[64])
+{
+	if (name == NULL)
+		return pmm__fail(K_EFAULT, "PmmName pointer is NULL");
+	if (memchr(name->medium, 0, sizeof(name->medium)) == NULL)
+		return pmm__fail(K_ENOTERM,
+				"medium has no NUL within its %zu bytes",
+				sizeof(name->medium));
+	if (memchr(name->name, 0, sizeof(name->name)) == NULL)
+		return pmm__fail(K_ENOTERM,
+				"name has no NUL within its %zu bytes",
+				sizeof(name->name));
+	if (name->medium[0] == 0)
+		return pmm__fail(K_EEMPTY, "empty medium");
+	if (name->name[0] == 0)
+		return pmm__fail(K_EEMPTY, "empty block name");
+	memset(nm, 0, 64);
+	strcpy(nm, name->name);
+	return K_OK;
+}
+
+static int
+is_sys(const uint8_t *key, size_t ks)
+{
+	return ks >= 5 && memcmp(key, PMM__SYS_PREFIX, 5) == 0;
+}
+
+static int
+is_group_key(const void *key, size_t ks)
+{
+	return ks == HR_GROUP_KEYSIZE && memcmp(key, HR_GROUP_KEY, ks) == 0;
+}
+
+/* Copy a deletion key into k (zero-padded); HR_GROUP_KEY becomes the
+ * caller's group's own key. */
+static int
+take_key(PmmDelKey key, size_t ks, uint8_t k[32], uint32_t *kslen,
+		unsigned flags)
+{
+	if (ks > PMM_DELKEY_MAX)
+		return pmm__fail(K_EKEYSIZE,
+				"deletion key of %zu bytes; at most %d", ks,
+				PMM_DELKEY_MAX);
+	if (ks > 0 && key == NULL)
+		return pmm__fail(K_EFAULT, "deletion key pointer is NULL");
+	memset(k, 0, 32);
+	if (ks > 0 && is_group_key(key, ks)) {
+		const char *g = getenv("HRCTL_GROUP");
+		if (g == NULL || *g == 0)
+			return pmm__fail(K_ENOGROUP,
+					"HR_GROUP_KEY used outside a restart group");
+		int n = snprintf((char *)k, 32, PMM__HRG_PREFIX "%s", g);
+		if (n < 0 || n >= 32)
+			return pmm__fail(K_ENOGROUP, "restart group id too long");
+		*kslen = (uint32_t)n + 1;
+		return K_OK;
+	}
+	if (ks > 0)
+		memcpy(k, key, ks);
+	if (is_sys(k, ks) && !(flags & PMM__F_SYSTEM))
+		return pmm__fail(K_EPRIV,
+				"keys starting with \"__SYS\" are reserved");
+	*kslen = (uint32_t)ks;
+	return K_OK;
+}
+
+static VmAddr
+block_addr(const struct pmm__bank *b, const struct pmm__entry *e)
+{
+	return (VmAddr)(b->data + ((uint64_t)e->page << b->page_shift));
+}
+
+/* After a committed change, an index update failed: rebuild it. */
+static int
+repair(struct pmm__bank *b)
+{
+	return pmm__recover(b);
+}
+
+/* Allocate or retrieve a block (flags: PMM__F_SYSTEM allows __SYS keys). */
+int
+pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
+		PmmDelKey delKey, size_t delKeySize, unsigned flags)
+{
+	char nm[64];
+	uint8_t key[32];
+	uint32_t ks = 0, idx, page;
+	struct pmm__bank *b;
+	int rc;
+	if (addr == NULL)
+		return pmm__fail(K_EFAULT, "address pointer is NULL");
+	if ((rc = take_name(name, nm)) != K_OK ||
+			(rc = take_key(delKey, delKeySize, key, &ks, flags)) != K_OK ||
+			(rc = pmm__bank_get(name->medium, &b)) != K_OK ||
+			(rc = pmm__lock(b)) != K_OK)
+		return rc;
+	rc = pmm__name_find(b, nm, &idx);
+	if (rc == K_OK) {
+		*addr = block_addr(b, &b->table[idx]);
+		goto out;
+	}
+	if (rc != K_EUNKNOWN)
+		goto out;
+	if (size == 0) {
+		rc = pmm__fail(K_ESIZE,
+				"no block \"%s\" in %s, and size 0 only retrieves",
+				nm, name->medium);
+		goto out;
+	}
+	if (size > b->g.bank_size) {
+		rc = pmm__fail(K_ETOOBIG,
+				"%zu bytes asked; the whole %s bank holds %llu",
+				size, name->medium,
+				(unsigned long long)b->g.bank_size);
+		goto out;
+	}
+	uint32_t npages = (uint32_t)((size + b->g.page_size - 1) >>
+			b->page_shift);
+	if ((rc = pmm__entry_pop(b, &idx)) != K_OK) {
+		if (rc == K_ETOOMUCH)
+			pmm__fail(rc, "pmm.maxBlocks = %llu blocks exist in %s",
+					(unsigned long long)b->g.max_blocks,
+					name->medium);
+		goto out;
+	}
+	if ((rc = pmm__space_alloc(b, npages, &page)) != K_OK) {
+		pmm__entry_push(b, idx);
+		if (rc == K_ENOMEM)
+			pmm__fail(rc,
+					"no %u free contiguous pages in %s (%llu of %llu pages used)",
+					npages, name->medium,
+					(unsigned long long)b->ix->used_pages,
+					(unsigned long long)b->g.npages);
+		goto out;
+	}
+	unsigned char *p = b->data + ((uint64_t)page << b->page_shift);
+	pmm__pers.memset_nodrain(p, 0, (size_t)npages << b->page_shift);
+	struct pmm__entry *e = &b->table[idx];
+	e->page = page;
+	e->npages = npages;
+	e->keysize = ks;
+	e->pad = 0;
+	memcpy(e->name, nm, sizeof(e->name));
+	memcpy(e->key, key, sizeof(e->key));
+	e->checksum = pmm__entry_checksum(e, idx);
+	pmm__flush(e, sizeof(*e));
+	pmm__drain();
+	e->state = PMM__USED;			/* the commit */
+	pmm__persist(&e->state, sizeof(e->state));
+	b->ix->used_blocks++;
+	b->ix->used_pages += npages;
+	if (pmm__name_insert(b, idx) != K_OK ||
+			(ks > 0 && pmm__key_insert(b, idx) != K_OK))
+		rc = repair(b);
+	*addr = (VmAddr)p;
+out:
+	pmm__unlock(b);
+	return rc;
+}
+
+/* Undo entry idx's index records after its free was committed. */
+static int
+unindex(struct pmm__bank *b, uint32_t idx)
+{
+	struct pmm__entry *e = &b->table[idx];
+	int rc = pmm__name_remove(b, idx);
+	if (rc == K_OK && e->keysize > 0)
+		rc = pmm__key_remove(b, idx);
+	if (rc == K_OK)
+		rc = pmm__space_free(b, e->page, e->npages);
+	if (rc != K_OK)
+		return rc;
+	pmm__entry_push(b, idx);
+	b->ix->used_blocks--;
+	b->ix->used_pages -= e->npages;
+	return K_OK;
+}
+
+/* Free one block by name. */
+int
+pmm__free(const PmmName *name, unsigned flags)
+{
+	char nm[64];
+	uint32_t idx;
+	struct pmm__bank *b;
+	int rc;
+	if ((rc = take_name(name, nm)) != K_OK ||
+			(rc = pmm__bank_get(name->medium, &b)) != K_OK ||
+			(rc = pmm__lock(b)) != K_OK)
+		return rc;
+	rc = pmm__name_find(b, nm, &idx);
+	if (rc == K_EUNKNOWN)
+		pmm__fail(rc, "no block \"%s\" in %s", nm, name->medium);
+	if (rc != K_OK)
+		goto out;
+	struct pmm__entry *e = &b->table[idx];
+	if (is_sys(e->key, e->keysize) && !(flags & PMM__F_SYSTEM) &&
+			memcmp(e->key, PMM__HRG_PREFIX,
+				sizeof(PMM__HRG_PREFIX) - 1) != 0) {
+		rc = pmm__fail(K_ESYSTEM, "block \"%s\" is internal to the system",
+				nm);
+		goto out;
+	}
+	e->state = PMM__FREE;			/* the commit */
+	pmm__persist(&e->state, sizeof(e->state));
+	if (unindex(b, idx) != K_OK)
+		rc = repair(b);
+out:
+	pmm__unlock(b);
+	return rc;
+}
+
+/* Free every block of one key in one bank; *freed counts them. */
+static int
+free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
+		uint64_t *freed)
+{
+	uint32_t head, idx;
+	int rc = pmm__lock(b);
+	if (rc != K_OK)
+		return rc;
+	rc = pmm__key_find(b, key, ks, &head);
+	if (rc != K_OK) {
+		if (rc == K_EUNKNOWN)
+			rc = K_OK;
+		goto out;
+	}
+	struct pmm__log *l = &b->hdr->log;
+	l->keysize = ks;
+	memcpy(l->key, key, sizeof(l->key));
+	l->seq++;
+	l->checksum = pmm__log_checksum(l);
+	pmm__flush(l, sizeof(*l));
+	pmm__drain();
+	l->valid = PMM__LOG_FREEALL;		/* the commit */
+	pmm__persist(&l->valid, sizeof(l->valid));
+	uint64_t n = 0;
+	for (idx = head + 1; idx != 0 && n < b->g.max_blocks; n++) {
+		struct pmm__entry *e = &b->table[idx - 1];
+		e->state = PMM__FREE;
+		pmm__flush(&e->state, sizeof(e->state));
+		idx = b->knext[idx - 1];
+		if (idx > b->g.max_blocks)
+			break;
+	}
+	pmm__drain();
+	l->valid = 0;
+	pmm__persist(&l->valid, sizeof(l->valid));
+	/* the key's list is intact until now: unindex from its head on */
+	uint64_t m = 0;
+	for (idx = head + 1; idx != 0 && m < n; m++) {
+		uint32_t next = b->knext[idx - 1];
+		if (next > b->g.max_blocks || unindex(b, idx - 1) != K_OK) {
+			rc = repair(b);
+			break;
+		}
+		idx = next;
+	}
+	if (m != n && rc == K_OK)
+		rc = repair(b);
+	*freed += n;
+out:
+	pmm__unlock(b);
+	return rc;
+}
+
+/* Free every block of a key, in every medium whose bank exists. */
+int
+pmm__free_all(PmmDelKey delKey, size_t delKeySize, unsigned flags)
+{
+	uint8_t key[32];
+	uint32_t ks;
+	int rc;
+	if (delKey == NULL)
+		return pmm__fail(K_EFAULT, "deletion key pointer is NULL");
+	if (delKeySize == 0)
+		return pmm__fail(K_EKEYSIZE, "empty deletion key");
+	if (is_group_key(delKey, delKeySize) && !(flags & PMM__F_SYSTEM))
+		return pmm__fail(K_EPRIV,
+				"HR_GROUP_KEY blocks are freed with their restart group");
+	if ((rc = take_key(delKey, delKeySize, key, &ks, flags)) != K_OK)
+		return rc;
+	struct pmm__config c;
+	if ((rc = pmm__config_load(&c)) != K_OK)
+		return rc;
+	uint64_t freed = 0;
+	for (unsigned i = 0; i <= c.nmedia; i++) {
+		const char *medium = i == 0 ? "RAM" : c.media_name[i - 1];
+		if (i > 0 && strcmp(medium, "RAM") == 0)
+			continue;
+		struct pmm__bank *b;
+		rc = pmm__bank_get_existing(medium, &b);
+		if (rc == K_EUNKNOWN)
+			continue;
+		if (rc != K_OK || (rc = free_all_in(b, key, ks, &freed)) != K_OK)
+			return rc;
+	}
+	if (freed == 0)
+		return pmm__fail(K_EUNKNOWN, "no block has this deletion key");
+	return K_OK;
+}
+
+PMM_EXPORT KnError
+pmmAllocate(VmAddr *addr, PmmName *name, size_t size, PmmDelKey delKey,
+		size_t delKeySize)
+{
+	return pmm__allocate(addr, name, size, delKey, delKeySize, 0);
+}
+
+PMM_EXPORT int
+pmmFree(PmmName *name)
+{
+	return pmm__free(name, 0);
+}
+
+PMM_EXPORT int
+pmmFreeAll(PmmDelKey delKey, size_t delKeySize)
+{
+	return pmm__free_all(delKey, delKeySize, 0);
+}

@@ -1,0 +1,160 @@
+/*
+ * geometry.c -- where everything lies in a bank, and the header's checks.
+ *
+ * Every offset is a function of (bank_size, max_blocks, page_size), so a
+ * header is valid only if its offsets are exactly the computed ones: a
+ * damaged or hostile header cannot point anywhere else.
+ */
+#include <stddef.h>
+
+#include "pmm.h"
+
+static uint64_t
+round_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+static uint64_t
+pow2_at_least(uint64_t v)
+{
+	uint64_t p = 8;
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+/* Lay out a bank of these tunables; K_EINVAL when out of range. */
+int
+pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
+		uint64_t page_size, struct pmm__geom *g)
+{
+	if (page_size < 4096 || page_size > (1u << 21) ||
+			(page_size & (page_size - 1)) != 0)
+		return pmm__fail(K_EINVAL, "page size %llu unsupported",
+				(unsigned long long)page_size);
+	if (bank_size == 0 || bank_size > PMM__MAX_PAGES * page_size)
+		return pmm__fail(K_EINVAL,
+				"pmm.rambankSize %llu out of range (1..%llu)",
+				(unsigned long long)bank_size,
+				(unsigned long long)(PMM__MAX_PAGES * page_size));
+	if (max_blocks == 0 || max_blocks > PMM__MAX_BLOCKS)
+		return pmm__fail(K_EINVAL,
+				"pmm.maxBlocks %llu out of range (1..%llu)",
+				(unsigned long long)max_blocks,
+				(unsigned long long)PMM__MAX_BLOCKS);
+	memset(g, 0, sizeof(*g));
+	g->page_size = page_size;
+	g->bank_size = round_up(bank_size, page_size);
+	g->max_blocks = max_blocks;
+	g->npages = g->bank_size / page_size;
+	g->name_slots = pow2_at_least(2 * max_blocks);
+	g->key_slots = g->name_slots;
+	g->table_off = page_size;
+	g->index_off = g->table_off +
+		round_up(max_blocks * sizeof(struct pmm__entry), page_size);
+	uint64_t o = round_up(sizeof(struct pmm__ixhdr), 64);
+	g->ix_name = o;
+	o += 4 * g->name_slots;
+	g->ix_key = o;
+	o += 4 * g->key_slots;
+	g->ix_knext = o;
+	o += 4 * max_blocks;
+	g->ix_kprev = o;
+	o += 4 * max_blocks;
+	g->ix_fstack = o;
+	o += 4 * max_blocks;
+	g->ix_tag = o;
+	o += 4 * g->npages;
+	g->ix_fnext = o;
+	o += 4 * g->npages;
+	g->ix_fprev = o;
+	o += 4 * g->npages;
+	g->ix_size = round_up(o, page_size);
+	g->data_off = g->index_off + g->ix_size;
+	/* blocks start on a 2 MiB boundary when the bank is large enough */
+	if (g->bank_size >= (64u << 20))
+		g->data_off = round_up(g->data_off, 2u << 20);
+	g->file_size = g->data_off + g->bank_size;
+	return K_OK;
+}
+
+/* Checksum of the header's static part. */
+uint64_t
+pmm__hdr_checksum(const struct pmm__hdr *h)
+{
+	return pmm__hash_words(h, offsetof(struct pmm__hdr, checksum) / 8,
+			0x68647200);
+}
+
+/* Checksum of an entry's fields and its index (a moved entry fails). */
+uint64_t
+pmm__entry_checksum(const struct pmm__entry *e, uint64_t idx)
+{
+	uint64_t h = pmm__hash_words(&e->page, 2, idx);
+	h = pmm__mix(h, e->keysize);
+	h = pmm__hash_words(e->name, 8, h);
+	return pmm__hash_words(e->key, 4, h);
+}
+
+/* Checksum of a redo record. */
+uint64_t
+pmm__log_checksum(const struct pmm__log *l)
+{
+	uint64_t h = pmm__mix(0x6c6f67, l->keysize);
+	h = pmm__mix(h, l->seq);
+	return pmm__hash_words(l->key, 4, h);
+}
+
+/* Validate a header image of img_size bytes (the file's size). */
+int
+pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
+{
+	const struct pmm__hdr *h = img;
+	if (img_size < 8 || memcmp(h->magic, PMM__MAGIC, 8) != 0)
+		return pmm__fail(K_EFOREIGN, "not a bank file (bad magic)");
+	if (img_size < sizeof(struct pmm__hdr))
+		return pmm__fail(K_ETRUNC,
+				"bank file truncated: %llu bytes, header alone is %zu",
+				(unsigned long long)img_size,
+				sizeof(struct pmm__hdr));
+	if (h->layout != PMM__LAYOUT)
+		return pmm__fail(K_EVERSION,
+				"bank layout version %u, this libpmm reads %u",
+				h->layout, PMM__LAYOUT);
+	if (h->checksum != pmm__hdr_checksum(h))
+		return pmm__fail(K_ECORRUPT, "bank header checksum mismatch");
+	if (h->hdr_size != sizeof(struct pmm__hdr))
+		return pmm__fail(K_ECORRUPT, "bank header size %u, expected %zu",
+				h->hdr_size, sizeof(struct pmm__hdr));
+	int rc = pmm__geom_compute(h->bank_size, h->max_blocks, h->page_size,
+			g);
+	if (rc != K_OK)
+		return pmm__fail(K_ECORRUPT, "bank header: %s", pmmErrorMsg());
+	if (h->bank_size != g->bank_size || h->npages != g->npages ||
+			h->table_off != g->table_off ||
+			h->index_off != g->index_off ||
+			h->data_off != g->data_off ||
+			h->file_size != g->file_size ||
+			h->name_slots != g->name_slots ||
+			h->key_slots != g->key_slots)
+		return pmm__fail(K_ECORRUPT,
+				"bank header geometry inconsistent with its tunables");
+	if (h->base == 0 || h->base % (2u << 20) != 0 ||
+			h->base > (1ULL << 47) - g->file_size)
+		return pmm__fail(K_ECORRUPT, "bank address 0x%llx invalid",
+				(unsigned long long)h->base);
+	if (memchr(h->medium, 0, sizeof(h->medium)) == NULL)
+		return pmm__fail(K_ECORRUPT, "bank medium name not terminated");
+	if (img_size < g->file_size)
+		return pmm__fail(K_ETRUNC,
+				"bank file truncated: %llu bytes of %llu",
+				(unsigned long long)img_size,
+				(unsigned long long)g->file_size);
+	if (img_size > g->file_size)
+		return pmm__fail(K_ECORRUPT,
+				"bank file is %llu bytes, its header says %llu",
+				(unsigned long long)img_size,
+				(unsigned long long)g->file_size);
+	return K_OK;
+}

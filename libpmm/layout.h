@@ -1,0 +1,92 @@
+/*
+ * layout.h -- the bank file, as it lies on the medium.
+ *
+ *   page 0          header: static geometry (checksummed), boot id,
+ *                   the freeAll redo log, the bank's robust mutex
+ *   table_off       maxBlocks entries of 128 bytes: the only truth
+ *   index_off       derived index (name and key hashes, free lists,
+ *                   page boundary tags): rebuilt from the table after any
+ *                   crash, so it is never flushed
+ *   data_off        npages pages of blocks
+ *
+ * An entry becomes a block when its state word turns PMM__USED after every
+ * other field is persisted, and stops being one when it turns PMM__FREE:
+ * one 8-byte store commits an allocation or a free.  pmmFreeAll writes a
+ * redo record first, so recovery finishes it.
+ */
+#ifndef PMM_LAYOUT_H
+#define PMM_LAYOUT_H 1
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define PMM__MAGIC "CHPMMBNK"
+#define PMM__LAYOUT 1
+#define PMM__USED 0x444553554d4d5055ULL	/* "UPMMUSED" */
+#define PMM__FREE 0ULL
+#define PMM__LOG_FREEALL 0x4c4c414545524650ULL	/* "PFREEALL" */
+#define PMM__NCLASS 96			/* free-extent size classes */
+#define PMM__MAX_PAGES (1ULL << 30)	/* tags keep a length in 31 bits */
+#define PMM__MAX_BLOCKS (1ULL << 24)
+#define PMM__BOOT_ID 40
+
+struct pmm__log {
+	uint64_t valid;			/* PMM__LOG_FREEALL or 0 */
+	uint32_t keysize;
+	uint32_t pad;
+	uint8_t key[32];
+	uint64_t seq;
+	uint64_t checksum;		/* over keysize, key, seq */
+};
+
+struct pmm__hdr {
+	/* static geometry, written once, covered by checksum */
+	char magic[8];
+	uint32_t layout;
+	uint32_t hdr_size;
+	uint64_t file_size;
+	uint64_t page_size;
+	uint64_t base;
+	uint64_t bank_size;		/* pmm.rambankSize, page-rounded */
+	uint64_t max_blocks;		/* pmm.maxBlocks */
+	uint64_t table_off;
+	uint64_t index_off;
+	uint64_t data_off;
+	uint64_t npages;
+	uint64_t name_slots;		/* power of two */
+	uint64_t key_slots;		/* power of two */
+	uint64_t created;		/* seconds since the epoch */
+	char medium[16];
+	uint64_t checksum;
+	/* dynamic part */
+	char boot_id[PMM__BOOT_ID] __attribute__((aligned(64)));
+	struct pmm__log log __attribute__((aligned(64)));
+	pthread_mutex_t lock __attribute__((aligned(64)));
+};
+
+struct pmm__entry {
+	uint64_t state;			/* PMM__USED or PMM__FREE: the commit */
+	uint32_t page;			/* first data page */
+	uint32_t npages;
+	uint32_t keysize;
+	uint32_t pad;
+	uint64_t checksum;		/* over page..key and the entry's index */
+	char name[64];
+	uint8_t key[32];
+};
+
+/* The derived index's fixed part; arrays of uint32_t follow it. */
+struct pmm__ixhdr {
+	uint64_t free_top;		/* entries on the free-entry stack */
+	uint64_t used_blocks;
+	uint64_t used_pages;
+	uint64_t nkeys;
+	uint64_t class_bits[2];		/* classes with a free extent */
+	uint32_t class_head[PMM__NCLASS];	/* page + 1, 0 = empty */
+};
+
+_Static_assert(sizeof(struct pmm__entry) == 128, "entry is two lines");
+_Static_assert(sizeof(struct pmm__hdr) <= 4096, "header fits a page");
+_Static_assert(sizeof(struct pmm__log) == 64, "log is one line");
+
+#endif /* PMM_LAYOUT_H */

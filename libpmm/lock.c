@@ -1,0 +1,54 @@
+/*
+ * lock.c -- the bank's robust, process-shared mutex.
+ *
+ * A process killed while holding it hands the next locker EOWNERDEAD: that
+ * locker finishes or discards the dead one's change (pmm__recover) before
+ * marking the mutex consistent, so nobody blocks and nobody sees a torn
+ * change.
+ */
+#include <errno.h>
+#include <pthread.h>
+
+#include "pmm.h"
+
+/* Initialise the mutex in a fresh (or rebooted) bank. */
+void
+pmm__lock_init(struct pmm__bank *b)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&b->hdr->lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+/* Take the bank lock, recovering from a holder that died. */
+int
+pmm__lock(struct pmm__bank *b)
+{
+	int r = pthread_mutex_lock(&b->hdr->lock);
+	if (r == 0)
+		return K_OK;
+	if (r == EOWNERDEAD) {
+		int rc = pmm__recover(b);
+		if (rc != K_OK) {
+			/* left inconsistent, the mutex refuses everyone: a
+			 * damaged bank stops here until pmmctl recreates it */
+			pthread_mutex_unlock(&b->hdr->lock);
+			return rc;
+		}
+		pthread_mutex_consistent(&b->hdr->lock);
+		return K_OK;
+	}
+	errno = r;
+	return pmm__fail_errno(r == ENOTRECOVERABLE ? K_ECORRUPT : K_ESYS,
+			"cannot lock bank %s", b->path);
+}
+
+/* Release the bank lock. */
+void
+pmm__unlock(struct pmm__bank *b)
+{
+	pthread_mutex_unlock(&b->hdr->lock);
+}

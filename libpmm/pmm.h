@@ -1,0 +1,188 @@
+/*
+ * pmm.h -- libpmm internals shared between its files.
+ */
+#ifndef PMM_INTERNAL_H
+#define PMM_INTERNAL_H 1
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pmm/chPmm.h"
+#include "layout.h"
+
+#define PMM_EXPORT __attribute__((visibility("default")))
+
+/* ------------------------------------------------------------ errors */
+int pmm__fail(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int pmm__fail_errno(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ----------------------------------------------------------- hashing */
+/* A word-at-a-time 64-bit hash: cheap enough for every lookup. */
+static inline uint64_t
+pmm__mix(uint64_t h, uint64_t w)
+{
+	h ^= w * 0x9e3779b97f4a7c15ULL;
+	h = (h << 27) | (h >> 37);
+	return h * 0xff51afd7ed558ccdULL + 0x52dce729ULL;
+}
+
+static inline uint64_t
+pmm__hash_words(const void *p, size_t nwords, uint64_t seed)
+{
+	uint64_t h = seed, w;
+	const unsigned char *c = p;
+	for (size_t i = 0; i < nwords; i++) {
+		memcpy(&w, c + 8 * i, 8);
+		h = pmm__mix(h, w);
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
+
+/* ---------------------------------------------------------- geometry */
+struct pmm__geom {
+	uint64_t page_size, bank_size, max_blocks, npages;
+	uint64_t table_off, index_off, data_off, file_size;
+	uint64_t name_slots, key_slots;
+	/* offsets of the index arrays from index_off */
+	uint64_t ix_name, ix_key, ix_knext, ix_kprev, ix_fstack;
+	uint64_t ix_tag, ix_fnext, ix_fprev, ix_size;
+};
+
+int pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
+		uint64_t page_size, struct pmm__geom *g);
+uint64_t pmm__hdr_checksum(const struct pmm__hdr *h);
+int pmm__hdr_validate(const void *img, uint64_t img_size,
+		struct pmm__geom *g);
+uint64_t pmm__entry_checksum(const struct pmm__entry *e, uint64_t idx);
+uint64_t pmm__log_checksum(const struct pmm__log *l);
+
+/* -------------------------------------------------------------- bank */
+struct pmm__bank {
+	char medium[PMM_MEDIUM_MAX];
+	char path[PATH_MAX];
+	int fd;
+	struct pmm__geom g;		/* validated: the only sizes we trust */
+	unsigned char *base;
+	struct pmm__hdr *hdr;
+	struct pmm__entry *table;
+	struct pmm__ixhdr *ix;
+	uint32_t *name_slot, *key_slot, *knext, *kprev, *fstack;
+	uint32_t *tag, *fnext, *fprev;
+	unsigned char *data;
+	int page_shift;
+};
+
+/* Point the bank's pointers into a mapping of g's geometry. */
+void pmm__bank_bind(struct pmm__bank *b, void *base,
+		const struct pmm__geom *g);
+
+/* The open bank of a medium, opening (or creating) it on first use. */
+int pmm__bank_get(const char *medium, struct pmm__bank **bp);
+
+/* The same, but K_EUNKNOWN (never a new file) when it has no bank. */
+int pmm__bank_get_existing(const char *medium, struct pmm__bank **bp);
+
+/* Create a bank file at path with these tunables (fails if it exists). */
+int pmm__bank_create(const char *path, const char *medium,
+		uint64_t bank_size, uint64_t max_blocks);
+
+/* Open and map an existing bank file (not registered). */
+int pmm__bank_open(const char *path, struct pmm__bank **bp);
+void pmm__bank_close(struct pmm__bank *b);
+
+/* Forget every bank this process opened (tests; after fork). */
+void pmm__banks_reset(void);
+
+/* ------------------------------------------------------------ locking */
+int pmm__lock(struct pmm__bank *b);
+void pmm__unlock(struct pmm__bank *b);
+void pmm__lock_init(struct pmm__bank *b);
+
+/* ------------------------------------------------------- persistence */
+struct pmm__persist_ops {
+	void (*flush)(const void *addr, size_t len);
+	void (*drain)(void);
+	void (*memset_nodrain)(void *addr, int c, size_t len);
+};
+extern struct pmm__persist_ops pmm__pers;
+
+static inline void pmm__flush(const void *a, size_t n) { pmm__pers.flush(a, n); }
+static inline void pmm__drain(void) { pmm__pers.drain(); }
+static inline void
+pmm__persist(const void *a, size_t n)
+{
+	pmm__pers.flush(a, n);
+	pmm__pers.drain();
+}
+
+/* ------------------------------------------------------------- index */
+/* Lookups: K_OK with *idx, K_EUNKNOWN, or K_ECORRUPT. */
+int pmm__name_find(struct pmm__bank *b, const char name[64], uint32_t *idx);
+int pmm__name_insert(struct pmm__bank *b, uint32_t idx);
+int pmm__name_remove(struct pmm__bank *b, uint32_t idx);
+int pmm__key_find(struct pmm__bank *b, const uint8_t key[32],
+		uint32_t keysize, uint32_t *idx);
+int pmm__key_insert(struct pmm__bank *b, uint32_t idx);
+int pmm__key_remove(struct pmm__bank *b, uint32_t idx);
+int pmm__entry_pop(struct pmm__bank *b, uint32_t *idx);
+void pmm__entry_push(struct pmm__bank *b, uint32_t idx);
+
+/* ------------------------------------------------------- page space */
+unsigned pmm__class_of(uint64_t npages);
+/* Take npages contiguous pages; K_ENOMEM when no extent fits. */
+int pmm__space_alloc(struct pmm__bank *b, uint32_t npages, uint32_t *page);
+/* Give pages back, merging with free neighbours. */
+int pmm__space_free(struct pmm__bank *b, uint32_t page, uint32_t npages);
+/* Make [page, page+npages) one free extent (rebuild). */
+void pmm__space_add_free(struct pmm__bank *b, uint32_t page,
+		uint32_t npages);
+void pmm__space_mark_used(struct pmm__bank *b, uint32_t page,
+		uint32_t npages);
+
+/* ----------------------------------------------------------- recovery */
+/* Validate entry idx; *used = 1 if it is a block. */
+int pmm__entry_validate(struct pmm__bank *b, uint32_t idx, int *used);
+/* Finish a committed freeAll and rebuild the index from the table. */
+int pmm__recover(struct pmm__bank *b);
+/* Validate the table and the index against each other. */
+int pmm__check(struct pmm__bank *b, char *report, size_t len);
+
+/* ----------------------------------------------------------- configuration */
+#define PMM__MAX_MEDIA 16
+struct pmm__config {
+	uint64_t rambank_size, max_blocks;
+	uint64_t hr_maxprocesses, hr_maxgroups, hr_interval, hr_maxbadness;
+	unsigned set;			/* PMM__SET_* bits given explicitly */
+	unsigned nmedia;
+	char media_name[PMM__MAX_MEDIA][PMM_MEDIUM_MAX];
+	char media_path[PMM__MAX_MEDIA][PATH_MAX];
+	char source[PATH_MAX];		/* the file read, or "" */
+};
+#define PMM__SET_RAMBANK 1u
+#define PMM__SET_MAXBLOCKS 2u
+
+int pmm__config_load(struct pmm__config *c);
+int pmm__config_parse(struct pmm__config *c, const char *text,
+		const char *origin);
+/* The bank file of a medium under this configuration. */
+int pmm__medium_path(const struct pmm__config *c, const char *medium,
+		char *path, size_t len, int *is_default_dir);
+
+/* ------------------------------------------------------------ calls */
+#define PMM__F_SYSTEM 1u	/* the system's own: "__SYS" keys allowed */
+int pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
+		PmmDelKey delKey, size_t delKeySize, unsigned flags);
+int pmm__free(const PmmName *name, unsigned flags);
+int pmm__free_all(PmmDelKey delKey, size_t delKeySize, unsigned flags);
+
+/* ------------------------------------------------------------ keys */
+#define PMM__SYS_PREFIX "__SYS"
+#define PMM__HRG_PREFIX "__SYS.hrgroup."
+
+#endif /* PMM_INTERNAL_H */

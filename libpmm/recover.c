@@ -1,0 +1,124 @@
+/*
+ * recover.c -- after a crash: finish a committed pmmFreeAll, then rebuild
+ * the derived index from the table, which alone is the truth.
+ */
+#include "pmm.h"
+
+/* Validate entry idx of the table; *used tells whether it is a block. */
+int
+pmm__entry_validate(struct pmm__bank *b, uint32_t idx, int *used)
+{
+	const struct pmm__entry *e = &b->table[idx];
+	*used = 0;
+	if (e->state == PMM__FREE)
+		return K_OK;
+	if (e->state != PMM__USED)
+		return pmm__fail(K_ECORRUPT, "entry %u: bad state word", idx);
+	if (e->checksum != pmm__entry_checksum(e, idx))
+		return pmm__fail(K_ECORRUPT, "entry %u: checksum mismatch", idx);
+	if (e->npages == 0 || (uint64_t)e->page + e->npages > b->g.npages)
+		return pmm__fail(K_ECORRUPT, "entry %u: pages %u+%u outside the bank",
+				idx, e->page, e->npages);
+	size_t n = strnlen(e->name, sizeof(e->name));
+	if (n == 0 || n == sizeof(e->name))
+		return pmm__fail(K_ECORRUPT, "entry %u: bad name", idx);
+	for (size_t i = n; i < sizeof(e->name); i++)
+		if (e->name[i] != 0)
+			return pmm__fail(K_ECORRUPT, "entry %u: name not padded", idx);
+	if (e->keysize > sizeof(e->key))
+		return pmm__fail(K_ECORRUPT, "entry %u: key size %u", idx,
+				e->keysize);
+	for (size_t i = e->keysize; i < sizeof(e->key); i++)
+		if (e->key[i] != 0)
+			return pmm__fail(K_ECORRUPT, "entry %u: key not padded", idx);
+	*used = 1;
+	return K_OK;
+}
+
+/* Redo a pmmFreeAll whose record was committed. */
+static int
+finish_log(struct pmm__bank *b)
+{
+	struct pmm__log *l = &b->hdr->log;
+	if (l->valid == 0)
+		return K_OK;
+	if (l->valid != PMM__LOG_FREEALL || l->checksum != pmm__log_checksum(l) ||
+			l->keysize == 0 || l->keysize > sizeof(l->key))
+		return pmm__fail(K_ECORRUPT, "bank redo record damaged");
+	for (uint64_t i = 0; i < b->g.max_blocks; i++) {
+		struct pmm__entry *e = &b->table[i];
+		if (e->state == PMM__USED && e->keysize == l->keysize &&
+				memcmp(e->key, l->key, sizeof(e->key)) == 0) {
+			e->state = PMM__FREE;
+			pmm__flush(&e->state, sizeof(e->state));
+		}
+	}
+	pmm__drain();
+	l->valid = 0;
+	pmm__persist(&l->valid, sizeof(l->valid));
+	return K_OK;
+}
+
+/* Rebuild the index from a valid table. */
+static int
+rebuild(struct pmm__bank *b)
+{
+	const struct pmm__geom *g = &b->g;
+	int rc, used;
+	memset(b->ix, 0, g->ix_size);
+	/* tag[p] = owner + 1 first: finds overlaps in one pass */
+	for (uint64_t i = 0; i < g->max_blocks; i++) {
+		if ((rc = pmm__entry_validate(b, (uint32_t)i, &used)) != K_OK)
+			return rc;
+		if (!used)
+			continue;
+		const struct pmm__entry *e = &b->table[i];
+		for (uint32_t p = e->page; p < e->page + e->npages; p++) {
+			if (b->tag[p] != 0)
+				return pmm__fail(K_ECORRUPT,
+						"entries %u and %u share page %u",
+						b->tag[p] - 1, (unsigned)i, p);
+			b->tag[p] = (uint32_t)i + 1;
+		}
+		uint32_t dup;
+		if (pmm__name_find(b, e->name, &dup) == K_OK)
+			return pmm__fail(K_ECORRUPT,
+					"entries %u and %u have one name", dup,
+					(unsigned)i);
+		if ((rc = pmm__name_insert(b, (uint32_t)i)) != K_OK)
+			return rc;
+		if (e->keysize > 0 &&
+				(rc = pmm__key_insert(b, (uint32_t)i)) != K_OK)
+			return rc;
+		b->ix->used_blocks++;
+		b->ix->used_pages += e->npages;
+	}
+	for (uint64_t p = 0; p < g->npages;) {
+		uint32_t owner = b->tag[p];
+		if (owner != 0) {
+			uint32_t n = b->table[owner - 1].npages;
+			pmm__space_mark_used(b, (uint32_t)p, n);
+			p += n;
+			continue;
+		}
+		uint64_t q = p;
+		while (q < g->npages && b->tag[q] == 0)
+			q++;
+		pmm__space_add_free(b, (uint32_t)p, (uint32_t)(q - p));
+		p = q;
+	}
+	for (uint64_t i = g->max_blocks; i-- > 0;)
+		if (b->table[i].state == PMM__FREE)
+			pmm__entry_push(b, (uint32_t)i);
+	return K_OK;
+}
+
+/* Bring the bank back to a consistent state after any crash. */
+int
+pmm__recover(struct pmm__bank *b)
+{
+	int rc = finish_log(b);
+	if (rc == K_OK)
+		rc = rebuild(b);
+	return rc;
+}
