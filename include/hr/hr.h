@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 
 #include <pmm/chPmm.h>
 
@@ -26,6 +27,34 @@ extern "C" {
  */
 #define HR_GROUP_KEY "__SYS.HR_GROUP"
 #define HR_GROUP_KEYSIZE sizeof(HR_GROUP_KEY)
+
+/* ----------------------------------------------------- hot restart */
+/*
+ * Mark the coming exit of this restartable process as clean: without it,
+ * exit() counts as a crash and restarts the process's group.  0, or -1
+ * with errno ESRCH outside a restartable process.
+ */
+int HR_EXIT_HDL(void);
+
+/*
+ * Run a program as an indirect member of the caller's restart group,
+ * registered under name: after a group restart, calling again with the
+ * same name brings it back from its first image.  The process id, or -1
+ * with errno.  Arguments as execl(3) and friends.
+ */
+pid_t hrfexecl(PmmName *name, const char *path, const char *arg, ...);
+pid_t hrfexecle(PmmName *name, const char *path, const char *arg, ...);
+pid_t hrfexeclp(PmmName *name, const char *file, const char *arg, ...);
+pid_t hrfexecv(PmmName *name, const char *path, char *const argv[]);
+pid_t hrfexecve(PmmName *name, const char *path, char *const argv[],
+		char *const envp[]);
+pid_t hrfexecvp(PmmName *name, const char *file, char *const argv[]);
+
+/* Kill restart group gid for good (the group kill); 0 or -1 with errno. */
+int hrKillGroup(int gid);
+
+/* The restart group of process pid (0 = the caller), or -1 with errno. */
+int hrGetActorGroup(pid_t pid);
 
 /* ------------------------------------------ ChorusOS kernel names */
 /* A region descriptor, as rgnAllocate() takes it. */

@@ -1,0 +1,278 @@
+/*
+ * hr_client.c -- the hot restart calls of <hr/hr.h>: HR_EXIT_HDL, the
+ * hrfexec* family, hrKillGroup and hrGetActorGroup, all requests to the
+ * controller (hrctl) that started the calling process.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hr/hr.h"
+#include "hr_proto.h"
+#include "pmm.h"
+
+extern char **environ;
+
+/* A member's output reaches its console line by line, as on ChorusOS:
+ * a crash must not swallow what was printed before it. */
+__attribute__((constructor)) static void
+hr_member_init(void)
+{
+	if (getenv("HRCTL_MEMBER") != NULL)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* This process's member id, or -1 (ESRCH) outside a restartable process. */
+static int
+member_id(const char *call)
+{
+	const char *m = getenv("HRCTL_MEMBER");
+	char *end;
+	long v = m != NULL ? strtol(m, &end, 10) : -1;
+	if (m == NULL || *m == 0 || *end != 0 || v < 0 || v > INT_MAX) {
+		pmm__fail(K_ENOGROUP,
+				"%s: not a restartable process (not started by hrctl)",
+				call);
+		errno = ESRCH;
+		return -1;
+	}
+	return (int)v;
+}
+
+/* Send a request; -1 with errno and a message when it fails. */
+static int
+request(const char *call, struct hr__hdr *h, const char *const *strs,
+		unsigned nstr, struct hr__msg *reply)
+{
+	if (hr__call(h, strs, nstr, NULL, 0, reply) != 0) {
+		int err = errno;
+		pmm__fail_errno(K_ESYS, "%s: no hot restart controller answers",
+				call);
+		errno = (err == ENOENT || err == ECONNREFUSED) ? ESRCH : err;
+		return -1;
+	}
+	if (reply->h.status != 0) {
+		const char *why = reply->h.nstr > 0 ? reply->str[0] : "";
+		pmm__fail(K_EINVAL, "%s: %s", call, why);
+		errno = -reply->h.status;
+		hr__msg_free(reply);
+		return -1;
+	}
+	return 0;
+}
+
+/* Mark this process's coming exit as clean. */
+PMM_EXPORT int
+HR_EXIT_HDL(void)
+{
+	int mid = member_id("HR_EXIT_HDL");
+	if (mid < 0)
+		return -1;
+	struct hr__hdr h = { .op = HR__CLEAN, .mid = mid, .pid = getpid() };
+	struct hr__msg r;
+	if (request("HR_EXIT_HDL", &h, NULL, 0, &r) != 0)
+		return -1;
+	hr__msg_free(&r);
+	return 0;
+}
+
+/* Resolve file like execvp: through PATH when it has no '/'. */
+static int
+resolve(const char *file, int use_path, char *out)
+{
+	if (!use_path || strchr(file, '/') != NULL) {
+		if (realpath(file, out) == NULL)
+			return -1;
+		return access(out, X_OK);
+	}
+	const char *path = getenv("PATH");
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	int err = ENOENT;
+	for (const char *p = path; *p != 0;) {
+		const char *e = strchrnul(p, ':');
+		char cand[PATH_MAX];
+		int n = snprintf(cand, sizeof(cand), "%.*s/%s", (int)(e - p),
+				e == p ? "." : p, file);
+		if (n > 0 && (size_t)n < sizeof(cand) &&
+				access(cand, X_OK) == 0 &&
+				realpath(cand, out) != NULL)
+			return 0;
+		if (errno == EACCES)
+			err = EACCES;
+		p = *e ? e + 1 : e;
+	}
+	errno = err;
+	return -1;
+}
+
+/* Ask the controller to run path as an indirect member named name. */
+static pid_t
+spawn(const char *call, PmmName *name, const char *file, int use_path,
+		char *const argv[], char *const envp[])
+{
+	int mid = member_id(call);
+	if (mid < 0)
+		return -1;
+	if (name == NULL || file == NULL || argv == NULL || envp == NULL) {
+		pmm__fail(K_EFAULT, "%s: NULL argument", call);
+		errno = EFAULT;
+		return -1;
+	}
+	if (memchr(name->medium, 0, sizeof(name->medium)) == NULL ||
+			memchr(name->name, 0, sizeof(name->name)) == NULL ||
+			name->medium[0] == 0 || name->name[0] == 0) {
+		pmm__fail(K_ENOTERM, "%s: the PmmName needs a non-empty, NUL-terminated medium and name",
+				call);
+		errno = EINVAL;
+		return -1;
+	}
+	char path[PATH_MAX], cwd[PATH_MAX];
+	if (resolve(file, use_path, path) != 0) {
+		pmm__fail_errno(K_EINVAL, "%s: %s", call, file);
+		return -1;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		strcpy(cwd, "/");
+	unsigned na = 0, ne = 0;
+	while (argv[na] != NULL)
+		na++;
+	while (envp[ne] != NULL)
+		ne++;
+	const char **s = malloc((4 + na + ne) * sizeof(char *));
+	if (s == NULL)
+		return -1;
+	s[0] = name->medium;
+	s[1] = name->name;
+	s[2] = path;
+	s[3] = cwd;
+	for (unsigned i = 0; i < na; i++)
+		s[4 + i] = argv[i];
+	for (unsigned i = 0; i < ne; i++)
+		s[4 + na + i] = envp[i];
+	struct hr__hdr h = { .op = HR__SPAWN, .mid = mid, .pid = getpid(),
+		.nargv = na, .nenv = ne };
+	struct hr__msg r;
+	int rc = request(call, &h, s, 4 + na + ne, &r);
+	free(s);
+	if (rc != 0)
+		return -1;
+	pid_t pid = r.h.pid;
+	hr__msg_free(&r);
+	return pid;
+}
+
+/* Collect a variadic argument list ending in NULL into a vector. */
+static char **
+collect(const char *arg0, va_list ap, char ***envp_out)
+{
+	va_list cp;
+	va_copy(cp, ap);
+	size_t n = 1;
+	while (va_arg(cp, char *) != NULL)
+		n++;
+	va_end(cp);
+	char **v = malloc((n + 1) * sizeof(char *));
+	if (v == NULL)
+		return NULL;
+	v[0] = (char *)arg0;
+	for (size_t i = 1; i < n; i++)
+		v[i] = va_arg(ap, char *);
+	v[n] = NULL;
+	(void)va_arg(ap, char *);	/* the terminating NULL */
+	if (envp_out != NULL)
+		*envp_out = va_arg(ap, char **);
+	return v;
+}
+
+PMM_EXPORT pid_t
+hrfexecv(PmmName *name, const char *path, char *const argv[])
+{
+	return spawn("hrfexecv", name, path, 0, argv, environ);
+}
+
+PMM_EXPORT pid_t
+hrfexecve(PmmName *name, const char *path, char *const argv[],
+		char *const envp[])
+{
+	return spawn("hrfexecve", name, path, 0, argv, envp);
+}
+
+PMM_EXPORT pid_t
+hrfexecvp(PmmName *name, const char *file, char *const argv[])
+{
+	return spawn("hrfexecvp", name, file, 1, argv, environ);
+}
+
+PMM_EXPORT pid_t
+hrfexecl(PmmName *name, const char *path, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	char **v = collect(arg, ap, NULL);
+	va_end(ap);
+	if (v == NULL)
+		return -1;
+	pid_t p = spawn("hrfexecl", name, path, 0, v, environ);
+	free(v);
+	return p;
+}
+
+PMM_EXPORT pid_t
+hrfexeclp(PmmName *name, const char *file, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	char **v = collect(arg, ap, NULL);
+	va_end(ap);
+	if (v == NULL)
+		return -1;
+	pid_t p = spawn("hrfexeclp", name, file, 1, v, environ);
+	free(v);
+	return p;
+}
+
+PMM_EXPORT pid_t
+hrfexecle(PmmName *name, const char *path, const char *arg, ...)
+{
+	va_list ap;
+	char **envp = NULL;
+	va_start(ap, arg);
+	char **v = collect(arg, ap, &envp);
+	va_end(ap);
+	if (v == NULL)
+		return -1;
+	pid_t p = spawn("hrfexecle", name, path, 0, v, envp);
+	free(v);
+	return p;
+}
+
+/* Kill restart group gid: its members stop for good, its HR_GROUP_KEY
+ * blocks are freed; other blocks stay. */
+PMM_EXPORT int
+hrKillGroup(int gid)
+{
+	struct hr__hdr h = { .op = HR__KILL, .gid = gid, .pid = getpid() };
+	struct hr__msg r;
+	if (request("hrKillGroup", &h, NULL, 0, &r) != 0)
+		return -1;
+	hr__msg_free(&r);
+	return 0;
+}
+
+/* The restart group of process pid (0: the caller), or -1. */
+PMM_EXPORT int
+hrGetActorGroup(pid_t pid)
+{
+	struct hr__hdr h = { .op = HR__GROUP, .pid = pid == 0 ? getpid() : pid };
+	struct hr__msg r;
+	if (request("hrGetActorGroup", &h, NULL, 0, &r) != 0)
+		return -1;
+	int g = r.h.gid;
+	hr__msg_free(&r);
+	return g;
+}
