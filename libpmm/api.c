@@ -198,9 +198,14 @@ pmm__free(const PmmName *name, unsigned flags)
 	uint32_t idx;
 	struct pmm__bank *b;
 	int rc;
-	if ((rc = take_name(name, nm)) != K_OK ||
-			(rc = pmm__bank_get(name->medium, &b)) != K_OK ||
-			(rc = pmm__lock(b)) != K_OK)
+	if ((rc = take_name(name, nm)) != K_OK)
+		return rc;
+	/* freeing never creates a bank: no bank, no such block */
+	rc = pmm__bank_get_existing(name->medium, &b);
+	if (rc == K_EUNKNOWN)
+		return pmm__fail(rc, "no block \"%s\" in %s (no bank yet)", nm,
+				name->medium);
+	if (rc != K_OK || (rc = pmm__lock(b)) != K_OK)
 		return rc;
 	rc = pmm__name_find(b, nm, &idx);
 	if (rc == K_EUNKNOWN)

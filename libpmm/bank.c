@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#ifndef MAP_SYNC
+#include <linux/mman.h>
+#endif
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -75,10 +78,14 @@ on_tmpfs(int fd)
 static int
 map_fixed(int fd, uint64_t addr, uint64_t size, int populate, void **out)
 {
-	int flags = MAP_SHARED | MAP_FIXED_NOREPLACE |
-		(populate ? MAP_POPULATE : 0);
+	int flags = MAP_FIXED_NOREPLACE | (populate ? MAP_POPULATE : 0);
+	/* MAP_SYNC on a DAX file system: a page's first write needs no
+	 * journal commit to be durable, so a flushed entry is persistent */
 	void *p = mmap((void *)(uintptr_t)addr, size, PROT_READ | PROT_WRITE,
-			flags, fd, 0);
+			flags | MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
+	if (p == MAP_FAILED && (errno == EOPNOTSUPP || errno == EINVAL))
+		p = mmap((void *)(uintptr_t)addr, size, PROT_READ | PROT_WRITE,
+				flags | MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		if (errno == EEXIST)
 			return pmm__fail(K_EMAPPED,
@@ -189,7 +196,8 @@ pmm__bank_create(const char *path, const char *medium, uint64_t bank_size,
 	munmap(m, g.file_size);
 	m = NULL;
 	if (link(tmp, path) != 0) {
-		rc = errno == EEXIST ? K_EBUSY :
+		rc = errno == EEXIST ?
+			pmm__fail(K_EBUSY, "bank %s appeared meanwhile", path) :
 			pmm__fail_errno(K_ESYS, "cannot create %s", path);
 		goto fail;
 	}

@@ -70,6 +70,9 @@ check_free_lists(struct ctx *c, uint64_t nfree)
 {
 	struct pmm__bank *b = c->b;
 	uint64_t seen = 0;
+	/* a bit past the last class would send an allocation off the lists */
+	if (b->ix->class_bits[1] >> (PMM__NCLASS - 64) != 0)
+		return bad(c, "class bits set beyond class %d", PMM__NCLASS - 1);
 	for (unsigned k = 0; k < PMM__NCLASS; k++) {
 		uint32_t v = b->ix->class_head[k], prev = 0;
 		int bit = (b->ix->class_bits[k / 64] >> (k % 64)) & 1;
@@ -115,6 +118,15 @@ check_hashes(struct ctx *c, uint64_t used, uint64_t keyed)
 	if (names != used)
 		return bad(c, "%llu blocks, %llu names hashed",
 				(unsigned long long)used, (unsigned long long)names);
+	/* a slot may repeat a block while another block is lost */
+	for (uint64_t i = 0; i < b->g.max_blocks; i++) {
+		uint32_t idx;
+		if (b->table[i].state == PMM__USED &&
+				(pmm__name_find(b, b->table[i].name, &idx) != K_OK ||
+				 idx != i))
+			return bad(c, "block %llu not found by its name",
+					(unsigned long long)i);
+	}
 	for (uint64_t i = 0; i < b->g.key_slots; i++) {
 		uint32_t v = b->key_slot[i], prev = 0, head;
 		if (v == 0)

@@ -46,6 +46,11 @@ rgnAllocate(int process, KnRgnDesc *rgn)
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	void *hint = NULL;
 	if (!(rgn->options & K_ANYWHERE)) {
+		/* never map page 0: a zeroed descriptor without K_ANYWHERE
+		 * would otherwise make NULL a valid pointer (as root) */
+		if (rgn->startAddr == 0)
+			return pmm__fail(K_EINVAL,
+					"rgnAllocate: start address 0 without K_ANYWHERE");
 		if (rgn->startAddr % ps != 0)
 			return pmm__fail(K_EINVAL,
 					"rgnAllocate: start 0x%lx not page-aligned",

@@ -146,28 +146,36 @@ pmm__config_parse(struct pmm__config *c, const char *text, const char *origin)
 	if (copy == NULL)
 		return pmm__fail_errno(K_ESYS, "%s", origin);
 	int rc = K_OK, line = 0;
-	for (char *item = copy, *next; item != NULL && rc == K_OK;
-			item = next) {
-		next = strpbrk(item, "\n;");
-		if (next != NULL)
-			*next++ = 0;
+	for (char *ln = copy, *nextln; ln != NULL && rc == K_OK;
+			ln = nextln) {
+		nextln = strchr(ln, '\n');
+		if (nextln != NULL)
+			*nextln++ = 0;
 		line++;
-		char *hash = strchr(item, '#');
+		/* a comment runs to the end of its line, past any ';' */
+		char *hash = strchr(ln, '#');
 		if (hash != NULL)
 			*hash = 0;
-		char *s = trim(item);
-		if (*s == 0)
-			continue;
-		char where[PATH_MAX + 32];
-		snprintf(where, sizeof(where), "%s:%d", origin, line);
-		char *eq = strchr(s, '=');
-		if (eq == NULL) {
-			rc = pmm__fail(K_ECONFIG, "%s: \"%s\" is not name = value",
-					where, s);
-			break;
+		for (char *item = ln, *next; item != NULL && rc == K_OK;
+				item = next) {
+			next = strchr(item, ';');
+			if (next != NULL)
+				*next++ = 0;
+			char *s = trim(item);
+			if (*s == 0)
+				continue;
+			char where[PATH_MAX + 32];
+			snprintf(where, sizeof(where), "%s:%d", origin, line);
+			char *eq = strchr(s, '=');
+			if (eq == NULL) {
+				rc = pmm__fail(K_ECONFIG,
+						"%s: \"%s\" is not name = value",
+						where, s);
+				break;
+			}
+			*eq = 0;
+			rc = assign(c, s, eq + 1, where);
 		}
-		*eq = 0;
-		rc = assign(c, s, eq + 1, where);
 	}
 	free(copy);
 	return rc;

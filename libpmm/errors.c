@@ -40,7 +40,8 @@ static const char *const texts[] = {
 PMM_EXPORT const char *
 pmmStrError(KnError code)
 {
-	if (code > 0 || -code >= (int)(sizeof(texts) / sizeof(texts[0])) ||
+	/* compare before negating: -INT_MIN overflows */
+	if (code > 0 || code <= -(int)(sizeof(texts) / sizeof(texts[0])) ||
 			texts[-code] == NULL)
 		return "unknown error code";
 	return texts[-code];

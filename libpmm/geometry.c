@@ -6,6 +6,7 @@
  * damaged or hostile header cannot point anywhere else.
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "pmm.h"
 
@@ -129,8 +130,12 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 				h->hdr_size, sizeof(struct pmm__hdr));
 	int rc = pmm__geom_compute(h->bank_size, h->max_blocks, h->page_size,
 			g);
-	if (rc != K_OK)
-		return pmm__fail(K_ECORRUPT, "bank header: %s", pmmErrorMsg());
+	if (rc != K_OK) {
+		/* the message is the source: copy it out before rewriting it */
+		char why[256];
+		snprintf(why, sizeof(why), "%s", pmmErrorMsg());
+		return pmm__fail(K_ECORRUPT, "bank header: %s", why);
+	}
 	if (h->bank_size != g->bank_size || h->npages != g->npages ||
 			h->table_off != g->table_off ||
 			h->index_off != g->index_off ||

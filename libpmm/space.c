@@ -103,6 +103,8 @@ pmm__space_alloc(struct pmm__bank *b, uint32_t npages, uint32_t *page)
 	int cls = first_class(b, npages <= 64 ? c : c + 1);
 	uint32_t p = 0, len = 0;
 	int rc;
+	if (cls >= PMM__NCLASS)
+		return corrupt("class bit out of range");
 	if (cls >= 0) {
 		p = b->ix->class_head[cls] - 1;
 		if ((rc = free_extent_at(b, p, &len)) != K_OK)
