@@ -1,0 +1,310 @@
+/*
+ * pmmctl-change.c -- the commands that change a bank: free and freeall
+ * (through the library's own pmm__free and pmm__free_all, so that the
+ * commit, the refusals and the recovery are the library's) and create.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hr/hr.h"
+#include "pmmctl.h"
+
+/* Give the library a configuration in which medium "RAM" is this bank
+ * and no other bank exists, and open it there: pmm__free and
+ * pmm__free_all find banks through the configuration, -f names a file
+ * the configuration may not know, and freeall must not reach the
+ * user's other banks.  Only this process's environment changes. */
+static int
+reach_only(struct ctl *c, struct pmm__bank **bp)
+{
+	size_t n = strlen(c->path);
+	char item[PATH_MAX + 32];
+	if (strpbrk(c->path, ";#\n") != NULL || n == 0 ||
+			isspace((unsigned char)c->path[n - 1])) {
+		pmm__fail(K_EINVAL,
+				"bank path %s has a ';', '#', newline or trailing space: it cannot be a configured medium",
+				c->path);
+		return K_EINVAL;
+	}
+	snprintf(item, sizeof(item), "pmm.medium.RAM=%s", c->path);
+	if (setenv("PMM_CONF", "", 1) != 0 || unsetenv("PMM_DIR") != 0 ||
+			setenv("PMM_TUNABLES", item, 1) != 0)
+		return pmm__fail_errno(K_ESYS, "cannot set the environment");
+	pmm__fail(K_OK, "%s", "");
+	int rc = pmm__bank_get_existing("RAM", bp);
+	if (rc == K_OK && c->medium == NULL)
+		snprintf(c->label, sizeof(c->label), "%s", (*bp)->hdr->medium);
+	return rc;
+}
+
+/* pmmctl free NAME: pmmFree, or the system's own free with --system. */
+int
+ctl_free(struct ctl *c, const char *name)
+{
+	struct pmm__bank *b;
+	PmmName pn;
+	if (strlen(name) >= sizeof(pn.name)) {
+		fprintf(stderr, "pmmctl: a block name has at most %zu bytes\n",
+				sizeof(pn.name) - 1);
+		return CTL_EXIT_ERROR;
+	}
+	memset(&pn, 0, sizeof(pn));
+	strcpy(pn.medium, "RAM");
+	strcpy(pn.name, name);
+	int rc = reach_only(c, &b);
+	if (rc != K_OK)
+		return ctl_report(rc, NULL);
+	ctl_warn_tunables(c, &b->g);
+	pmm__fail(K_OK, "%s", "");
+	rc = pmm__free(&pn, c->system ? PMM__F_SYSTEM : 0);
+	if (rc == K_EUNKNOWN) {
+		/* the library names the medium it was given: "RAM" */
+		fputs("pmmctl: no block \"", stderr);
+		ctl_out_text_name(stderr, name);
+		fprintf(stderr, "\" in %s (%s)\n", c->label, c->path);
+		return CTL_EXIT_ERROR;
+	}
+	if (rc == K_ESYSTEM) {
+		fprintf(stderr, "pmmctl: %s (--system frees it)\n",
+				pmmErrorMsg());
+		return CTL_EXIT_ERROR;
+	}
+	return rc == K_OK ? CTL_EXIT_OK : ctl_report(rc, NULL);
+}
+
+/* The value of a hex digit, or -1. */
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decode --hex HEX (an optional 0x, then pairs of digits) into buf. */
+static int
+parse_hex(const char *s, uint8_t *buf, size_t *len)
+{
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	size_t n = strlen(s);
+	if (n % 2 != 0)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		buf[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+}
+
+/* pmmctl freeall KEY: pmmFreeAll on this bank only. */
+int
+ctl_freeall(struct ctl *c, const char *key)
+{
+	struct pmm__bank *b;
+	uint8_t *buf = NULL;
+	const void *k;
+	size_t ks;
+	int rc, status;
+	if (c->hex != NULL) {
+		buf = malloc(strlen(c->hex) / 2 + 1);
+		if (buf == NULL || parse_hex(c->hex, buf, &ks) != 0) {
+			fprintf(stderr, "pmmctl: --hex %s: %s\n", c->hex,
+					buf == NULL ? "out of memory" :
+					"not an even number of hex digits");
+			free(buf);
+			return CTL_EXIT_ERROR;
+		}
+		k = buf;
+	} else {
+		/* ChorusOS programs pass the key with sizeof: its NUL too */
+		k = key;
+		ks = strlen(key) + (c->no_nul ? 0 : 1);
+	}
+	if ((rc = reach_only(c, &b)) != K_OK) {
+		status = ctl_report(rc, NULL);
+		goto out;
+	}
+	ctl_warn_tunables(c, &b->g);
+	pmm__fail(K_OK, "%s", "");
+	rc = pmm__free_all(k, ks, c->system ? PMM__F_SYSTEM : 0);
+	status = ctl_exit_code(rc);
+	if (rc == K_EUNKNOWN) {
+		fputs("pmmctl: no block has the key ", stderr);
+		if (ks <= PMM_DELKEY_MAX)
+			ctl_out_text_key(stderr, k, (uint32_t)ks);
+		fprintf(stderr, " in %s (%s)\n", c->label, c->path);
+	} else if (rc == K_EPRIV) {
+		int group = ks == HR_GROUP_KEYSIZE &&
+			memcmp(k, HR_GROUP_KEY, ks) == 0;
+		fprintf(stderr, "pmmctl: %s%s\n", pmmErrorMsg(),
+				c->system || group ? "" : " (--system frees them)");
+	} else if (rc != K_OK) {
+		status = ctl_report(rc, NULL);
+	}
+out:
+	free(buf);
+	return status;
+}
+
+/* Make the bank's directory; the per-user default must be private, as
+ * the library demands when it makes it. */
+static int
+ensure_dir(const struct ctl *c)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "%s", c->path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return K_OK;
+	*slash = 0;
+	if (!c->default_dir)
+		return K_OK;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return pmm__fail_errno(K_ESYS, "cannot create bank directory %s",
+				dir);
+	if (lstat(dir, &st) != 0)
+		return pmm__fail_errno(K_ESYS, "%s", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+			(st.st_mode & 077) != 0)
+		return pmm__fail(K_ESYS,
+				"%s is not a private directory of this user (want mode 0700)",
+				dir);
+	return K_OK;
+}
+
+/* Read the start of a header; -1 if the file cannot be read. */
+static int
+read_header(const char *path, struct pmm__hdr *h, ssize_t *got)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	memset(h, 0, sizeof(*h));
+	*got = pread(fd, h, sizeof(*h), 0);
+	close(fd);
+	return *got < 0 ? -1 : 0;
+}
+
+/* Make the directory entry of path durable (a DAX medium survives power
+ * loss; its bank should too). */
+static void
+sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return;
+	if (slash == dir)
+		slash[1] = 0;
+	else
+		*slash = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Build a new bank beside the old one, then rename it over: programs
+ * that have the old one mapped keep using the old file.  The new file
+ * gets the old one's mode (and, for root, its owner): the programs that
+ * could use the old bank must be able to use the new one. */
+static int
+replace(const struct ctl *c, const struct stat *old, uint64_t size,
+		uint64_t maxb)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.pmmctl.%d", c->path,
+				(int)getpid()) >= (int)sizeof(tmp))
+		return pmm__fail(K_EINVAL, "bank path too long");
+	unlink(tmp);		/* a leftover of a killed pmmctl of our pid */
+	int rc = pmm__bank_create(tmp, c->label, size, maxb);
+	if (rc == K_EBUSY)
+		rc = pmm__fail(K_EBUSY, "%s appeared while creating it", tmp);
+	if (rc != K_OK)
+		return rc;
+	if ((geteuid() == 0 && chown(tmp, old->st_uid, old->st_gid) != 0) ||
+			chmod(tmp, old->st_mode & 07777) != 0) {
+		rc = pmm__fail_errno(K_ESYS, "cannot give %s the mode and owner of %s",
+				tmp, c->path);
+		unlink(tmp);
+		return rc;
+	}
+	if (rename(tmp, c->path) != 0) {
+		rc = pmm__fail_errno(K_ESYS, "cannot rename %s to %s", tmp,
+				c->path);
+		unlink(tmp);
+	}
+	return rc;
+}
+
+/* pmmctl create: a bank with the given tunables (by default those in
+ * force); an existing bank only with --force. */
+int
+ctl_create(struct ctl *c)
+{
+	uint64_t size = c->size_set ? c->size : c->conf.rambank_size;
+	uint64_t maxb = c->max_set ? c->max_blocks : c->conf.max_blocks;
+	struct stat st;
+	struct pmm__hdr h;
+	ssize_t got;
+	int rc;
+	int exists = lstat(c->path, &st) == 0;
+	if (!exists && errno != ENOENT) {
+		pmm__fail_errno(K_ESYS, "%s", c->path);
+		return ctl_report(K_ESYS, NULL);
+	}
+	if (exists && !c->force) {
+		fprintf(stderr, "pmmctl: %s exists (create --force replaces it)\n",
+				c->path);
+		return CTL_EXIT_ERROR;
+	}
+	if (exists) {
+		/* never replace what is not a bank: -f may name any file */
+		if (!S_ISREG(st.st_mode) || read_header(c->path, &h, &got) != 0 ||
+				(got >= 8 && memcmp(h.magic, PMM__MAGIC, 8) != 0)) {
+			fprintf(stderr, "pmmctl: %s is not a bank file: not replaced\n",
+					c->path);
+			return CTL_EXIT_ERROR;
+		}
+		if (c->medium == NULL && got >= (ssize_t)sizeof(h) &&
+				memchr(h.medium, 0, sizeof(h.medium)) != NULL &&
+				h.medium[0] != 0)
+			snprintf(c->label, sizeof(c->label), "%s", h.medium);
+	}
+	pmm__fail(K_OK, "%s", "");
+	if ((rc = ensure_dir(c)) != K_OK)
+		return ctl_report(rc, NULL);
+	if (exists) {
+		rc = replace(c, &st, size, maxb);
+	} else {
+		rc = pmm__bank_create(c->path, c->label, size, maxb);
+		if (rc == K_EBUSY)
+			rc = pmm__fail(K_EBUSY, "%s appeared while creating it",
+					c->path);
+	}
+	if (rc != K_OK)
+		return ctl_report(rc, "create");
+	sync_dir(c->path);
+	if (read_header(c->path, &h, &got) == 0 && got == (ssize_t)sizeof(h))
+		printf("%s %s: medium %s, pmm.rambankSize 0x%llx, pmm.maxBlocks %llu, address 0x%llx\n",
+				exists ? "replaced" : "created", c->path,
+				h.medium, (unsigned long long)h.bank_size,
+				(unsigned long long)h.max_blocks,
+				(unsigned long long)h.base);
+	return CTL_EXIT_OK;
+}
