@@ -54,6 +54,10 @@ list_unlink(struct pmm__bank *b, uint32_t page, uint32_t len)
 	uint32_t p = b->fprev[page], n = b->fnext[page];
 	if (p > b->g.npages || n > b->g.npages)
 		return corrupt("free link out of range");
+	/* links that do not point back would corrupt the lists silently */
+	if ((p != 0 && b->fnext[p - 1] != page + 1) ||
+			(n != 0 && b->fprev[n - 1] != page + 1))
+		return corrupt("free links do not point back");
 	if (p != 0)
 		b->fnext[p - 1] = n;
 	else if (b->ix->class_head[c] == page + 1)

@@ -82,4 +82,85 @@ for h in pmem.h libpmem.h; do
 		fail "seed program with <$h> printed '$out'"
 	echo "seed program with <$h>: $out"
 done
+
+# libpmm's <pmm/chPmm.h> and <hr/hr.h>: -pedantic clean as C and C++,
+# alone, together in either order, and twice; then a program in the
+# style of the ChorusOS guide's "hello world" links to libpmm.so.1 and runs
+cat > "$tmp/pmm.c" <<'SRC'
+#include <hr/hr.h>
+#include <pmm/chPmm.h>
+#include <hr/hr.h>
+int main(void)
+{
+	PmmName name;
+	VmAddr addr = 0;
+	KnRgnDesc rgn;
+	KnError err;
+	int *counter;
+	memset(&name, 0, sizeof(name));
+	strcpy(name.medium, "RAM");
+	strcpy(name.name, "PM1");
+	memset(&rgn, 0, sizeof(rgn));
+	rgn.options = K_ANYWHERE | K_RESERVED;
+	rgn.size = vmPageSize();
+	if (rgnAllocate(K_MYprocess, &rgn) != K_OK)
+		return 1;
+	err = pmmAllocate(&addr, &name, sizeof(int), "HELLO_GROUP",
+		sizeof("HELLO_GROUP"));
+	if (err != K_OK) {
+		printf("%s: %s\n", pmmStrError(err), pmmErrorMsg());
+		return 2;
+	}
+	counter = (int *)addr;
+	printf("counter %d", (*counter)++);
+	if (pmmAllocate(&addr, &name, 0, NULL, 0) != K_OK || *counter != 1)
+		return 3;
+	if (pmmFreeAll(HR_GROUP_KEY, HR_GROUP_KEYSIZE) != K_EPRIV)
+		return 4;
+	if (pmmFree(&name) != K_OK || pmmFree(&name) != K_EUNKNOWN)
+		return 5;
+	printf(", freed\n");
+	return PMM_MEDIUM_MAX + PMM_NAME_MAX + PMM_DELKEY_MAX != 112;
+}
+SRC
+cp "$tmp/pmm.c" "$tmp/pmm.cc"
+for std in c99 c11 gnu11 c17; do
+	$cc -std=$std $inc -Wall -Wextra -pedantic -Werror -c "$tmp/pmm.c" \
+		-o "$tmp/pmm.o" || fail "libpmm headers: C $std"
+done
+for std in c++11 c++14 c++17 c++20; do
+	$cxx -std=$std $inc -Wall -Wextra -pedantic -Werror -c "$tmp/pmm.cc" \
+		-o "$tmp/pmmcc.o" || fail "libpmm headers: C++ $std"
+done
+for h in pmm/chPmm.h hr/hr.h; do
+	printf '#include <%s>\nint main(void) { PmmName n; VmAddr a; (void)n; return pmmAllocate(&a, (PmmName *)0, 0, 0, 0) == K_OK; }\n' \
+		"$h" > "$tmp/alone.c"
+	cp "$tmp/alone.c" "$tmp/alone.cc"
+	$cc -std=c99 $inc -Wall -Wextra -pedantic -Werror -c "$tmp/alone.c" \
+		-o "$tmp/alone.o" || fail "<$h> alone as C"
+	$cxx -std=c++11 $inc -Wall -Wextra -pedantic -Werror \
+		-c "$tmp/alone.cc" -o "$tmp/alone.o" || fail "<$h> alone as C++"
+done
+# <pmm/chPmm.h> then <hr/hr.h>
+{ printf '#include <pmm/chPmm.h>\n#include <hr/hr.h>\n'
+  tail -n +4 "$tmp/pmm.c"; } > "$tmp/order.c"
+$cc -std=gnu11 $inc -Wall -Wextra -pedantic -Werror -c "$tmp/order.c" \
+	-o "$tmp/order.o" || fail "<pmm/chPmm.h> before <hr/hr.h>"
+# the C++ declarations have C linkage (no mangled names)
+nm "$tmp/pmmcc.o" | grep -q ' U pmmAllocate$' ||
+	fail "pmmAllocate is not extern \"C\" in C++"
+echo "libpmm headers: -pedantic clean as C99/C11/C17 and C++11..C++20"
+
+plib="$top_builddir/libpmm/.libs"
+$cc -std=gnu11 $inc -Wall -Wextra -Werror $SAN_CFLAGS "$tmp/pmm.c" \
+	-L"$plib" -Wl,-rpath,"$plib" -L"$lib" -Wl,-rpath,"$lib" -lpmm \
+	-o "$tmp/pmm" || fail "a libpmm program does not build"
+readelf -d "$tmp/pmm" | grep -q 'NEEDED.*libpmm.so.1' ||
+	fail "the program does not need libpmm.so.1"
+out=$(env $run_env PMM_DIR="$tmp/banks" PMM_CONF= PMM_TUNABLES= \
+	"$tmp/pmm") || fail "the libpmm program fails: '$out'"
+[ "$out" = "counter 0, freed" ] || fail "the libpmm program printed '$out'"
+[ "$(stat -c %a "$tmp/banks/RAM.pmm")" = 600 ] ||
+	fail "the bank is not mode 0600"
+echo "libpmm program: $out"
 echo "headers: ok"

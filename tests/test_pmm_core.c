@@ -1,0 +1,1669 @@
+/*
+ * test_pmm_core.c -- libpmm's internals, linked statically: the page
+ * space allocator (split, merge, classes, first fit, a full bank, and a
+ * random run against a model), the name and key hashes with
+ * backward-shift deletion, the free-entry stack, bank geometry and header
+ * validation, pmm__check against each kind of damage (and pmm__recover
+ * repairing what lies in the index), the configuration parser, and whole
+ * banks driven through pmm__allocate/pmm__free/pmm__free_all with the
+ * invariant check after every step.
+ *
+ * Most tests use a bank in anonymous memory: bound with pmm__bank_bind
+ * and built by pmm__recover, exactly as a bank file's mapping is.
+ */
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "pmm.h"
+#include "hr/hr.h"
+#include "common.h"
+
+static char g_root[256];	/* this run's directory */
+static char g_dir[512];		/* this test's PMM_DIR */
+
+/* Fails unless cond holds: one check per call, where Check's own
+ * assertions each cost a message to the runner. */
+#define REQUIRE(cond, ...) do { \
+		if (!(cond)) \
+			ck_abort_msg(__VA_ARGS__); \
+	} while (0)
+
+/* The system page size. */
+static uint64_t
+page(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* ------------------------------------------------------ in-memory banks */
+
+/* A bank of npages data pages and max_blocks entries in anonymous memory. */
+static struct pmm__bank *
+mem_bank(uint64_t npages, uint64_t max_blocks)
+{
+	struct pmm__geom g;
+	ck_assert_int_eq(pmm__geom_compute(npages * page(), max_blocks, page(),
+		&g), K_OK);
+	void *m = mmap(NULL, g.file_size, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	struct pmm__bank *b = calloc(1, sizeof(*b));
+	ck_assert_ptr_nonnull(b);
+	pmm__bank_bind(b, m, &g);
+	snprintf(b->medium, sizeof(b->medium), "MEM");
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	return b;
+}
+
+/* Releases a mem_bank. */
+static void
+mem_free(struct pmm__bank *b)
+{
+	munmap(b->base, b->g.file_size);
+	free(b);
+}
+
+/* Makes table entry idx a block (state word last, as libpmm does). */
+static void
+put_entry(struct pmm__bank *b, uint32_t idx, const char *name, uint32_t pg,
+	uint32_t npages, const void *key, uint32_t ks)
+{
+	struct pmm__entry *e = &b->table[idx];
+	memset(e, 0, sizeof(*e));
+	e->page = pg;
+	e->npages = npages;
+	e->keysize = ks;
+	ck_assert_uint_lt(strlen(name), sizeof(e->name));
+	memcpy(e->name, name, strlen(name));
+	if (ks > 0)
+		memcpy(e->key, key, ks);
+	e->checksum = pmm__entry_checksum(e, idx);
+	e->state = PMM__USED;
+}
+
+/* Re-seals entry idx's checksum after a deliberate change. */
+static void
+reseal(struct pmm__bank *b, uint32_t idx)
+{
+	b->table[idx].checksum = pmm__entry_checksum(&b->table[idx], idx);
+}
+
+/* pmm__check's verdict; K_OK must come with an empty report. */
+static int
+check(struct pmm__bank *b, char *report, size_t len)
+{
+	int rc = pmm__check(b, report, len);
+	if (rc == K_OK)
+		ck_assert_str_eq(report, "");
+	return rc;
+}
+
+#define expect_damage(b, needle) expect_damage_at(b, needle, __LINE__)
+
+/* Asserts that pmm__check finds damage and its report has needle. */
+static void
+expect_damage_at(struct pmm__bank *b, const char *needle, int line)
+{
+	char report[256];
+	int rc = check(b, report, sizeof(report));
+	ck_assert_msg(rc == K_ECORRUPT, "line %d: check gave %d (%s)", line,
+		rc, report);
+	ck_assert_msg(strstr(report, needle) != NULL,
+		"line %d: report \"%s\" lacks \"%s\"", line, report, needle);
+	ck_assert_msg(strstr(pmmErrorMsg(), needle) != NULL,
+		"line %d: message \"%s\" lacks \"%s\"", line, pmmErrorMsg(),
+		needle);
+}
+
+#define expect_sound(b) expect_sound_at(b, __LINE__)
+
+/* Asserts that the bank passes pmm__check. */
+static void
+expect_sound_at(struct pmm__bank *b, int line)
+{
+	char report[256];
+	int rc = check(b, report, sizeof(report));
+	ck_assert_msg(rc == K_OK, "line %d: check gave %d: %s", line, rc,
+		report);
+}
+
+/*
+ * The bank most damage tests start from, 64 pages and 16 entries:
+ *   a: pages 0-1, key "k1"    b: pages 2-4, key "k1"
+ *   c: page 8,    key "k2"    d: pages 20-29, no key
+ * and free extents 5-7, 9-19 and 30-63.
+ */
+static struct pmm__bank *
+sample_bank(void)
+{
+	struct pmm__bank *b = mem_bank(64, 16);
+	put_entry(b, 0, "a", 0, 2, "k1", 3);
+	put_entry(b, 1, "b", 2, 3, "k1", 3);
+	put_entry(b, 5, "c", 8, 1, "k2", 3);
+	put_entry(b, 9, "d", 20, 10, NULL, 0);
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	expect_sound(b);
+	return b;
+}
+
+/* The name slot holding entry idx. */
+static uint64_t
+name_slot_of(struct pmm__bank *b, uint32_t idx)
+{
+	for (uint64_t i = 0; i < b->g.name_slots; i++)
+		if (b->name_slot[i] == idx + 1)
+			return i;
+	ck_abort_msg("entry %u not in the name hash", idx);
+	return 0;
+}
+
+/* ------------------------------------------------------------ space */
+
+/* The tag of an extent. */
+static uint32_t
+tag(uint32_t len, int is_free)
+{
+	return (len << 1) | (is_free ? 1u : 0u);
+}
+
+/* 1 if the free extent at pg is on its class's list. */
+static int
+listed(struct pmm__bank *b, uint32_t pg)
+{
+	unsigned c = pmm__class_of(b->tag[pg] >> 1);
+	uint64_t n = 0;
+	for (uint32_t v = b->ix->class_head[c]; v != 0 && n <= b->g.npages;
+			v = b->fnext[v - 1], n++)
+		if (v == pg + 1)
+			return 1;
+	return 0;
+}
+
+#define expect_extent(b, pg, len, f) expect_extent_at(b, pg, len, f, __LINE__)
+
+/* Asserts an extent [pg, pg+len) with matching end tags. */
+static void
+expect_extent_at(struct pmm__bank *b, uint32_t pg, uint32_t len, int is_free,
+	int line)
+{
+	uint32_t t = tag(len, is_free);
+	ck_assert_msg(b->tag[pg] == t && b->tag[pg + len - 1] == t,
+		"line %d: extent %u+%u: tags %#x %#x, want %#x", line, pg, len,
+		b->tag[pg], b->tag[pg + len - 1], t);
+	if (is_free)
+		ck_assert_msg(listed(b, pg), "line %d: free extent %u+%u "
+			"not on list %u", line, pg, len, pmm__class_of(len));
+}
+
+/* Number of extents on the lists of every class (bits must agree). */
+static uint64_t
+listed_count(struct pmm__bank *b)
+{
+	uint64_t n = 0;
+	for (unsigned c = 0; c < PMM__NCLASS; c++) {
+		int bit = (b->ix->class_bits[c / 64] >> (c % 64)) & 1;
+		REQUIRE(bit == (b->ix->class_head[c] != 0), "class %u bit", c);
+		for (uint32_t v = b->ix->class_head[c]; v != 0; v = b->fnext[v - 1]) {
+			REQUIRE(++n <= b->g.npages, "class %u list loops", c);
+			REQUIRE(pmm__class_of(b->tag[v - 1] >> 1) == c,
+				"page %u on list %u", v - 1, c);
+		}
+	}
+	return n;
+}
+
+/* Classes: exact up to 64 pages, then one per power of two. */
+START_TEST(test_classes)
+{
+	for (uint64_t n = 1; n <= 64; n++)
+		ck_assert_uint_eq(pmm__class_of(n), n - 1);
+	ck_assert_uint_eq(pmm__class_of(65), 64);
+	ck_assert_uint_eq(pmm__class_of(127), 64);
+	ck_assert_uint_eq(pmm__class_of(128), 65);
+	ck_assert_uint_eq(pmm__class_of(255), 65);
+	ck_assert_uint_eq(pmm__class_of(256), 66);
+	unsigned prev = 0;
+	for (uint64_t n = 1; n <= PMM__MAX_PAGES; n = n < 1000 ? n + 1 : n * 3 / 2) {
+		unsigned c = pmm__class_of(n);
+		ck_assert_uint_ge(c, prev);
+		ck_assert_uint_lt(c, PMM__NCLASS);
+		prev = c;
+	}
+	ck_assert_uint_lt(pmm__class_of(PMM__MAX_PAGES), PMM__NCLASS);
+}
+END_TEST
+
+/* A fresh bank is one free extent; allocations split it from its start. */
+START_TEST(test_space_split)
+{
+	struct pmm__bank *b = mem_bank(100, 8);
+	uint32_t p;
+	expect_extent(b, 0, 100, 1);
+	ck_assert_uint_eq(listed_count(b), 1);
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+	ck_assert_uint_eq(p, 0);
+	expect_extent(b, 0, 1, 0);
+	expect_extent(b, 1, 99, 1);
+	ck_assert_int_eq(pmm__space_alloc(b, 7, &p), K_OK);
+	ck_assert_uint_eq(p, 1);
+	expect_extent(b, 1, 7, 0);
+	expect_extent(b, 8, 92, 1);
+	ck_assert_uint_eq(listed_count(b), 1);
+	/* exactly the rest: no remainder */
+	ck_assert_int_eq(pmm__space_alloc(b, 92, &p), K_OK);
+	ck_assert_uint_eq(p, 8);
+	expect_extent(b, 8, 92, 0);
+	ck_assert_uint_eq(listed_count(b), 0);
+	ck_assert_uint_eq(b->ix->class_bits[0] | b->ix->class_bits[1], 0);
+	mem_free(b);
+}
+END_TEST
+
+/* Freeing merges with the left, the right, both or neither. */
+START_TEST(test_space_merge)
+{
+	struct pmm__bank *b = mem_bank(10, 8);
+	uint32_t p;
+	/* seven 1-page extents, a 2-page one, a 1-page one */
+	for (uint32_t i = 0; i < 7; i++) {
+		ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+		ck_assert_uint_eq(p, i);
+	}
+	ck_assert_int_eq(pmm__space_alloc(b, 2, &p), K_OK);
+	ck_assert_uint_eq(p, 7);
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+	ck_assert_uint_eq(p, 9);
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_free(b, 2, 1), K_OK);	/* neither */
+	expect_extent(b, 2, 1, 1);
+	ck_assert_int_eq(pmm__space_free(b, 4, 1), K_OK);	/* neither */
+	ck_assert_uint_eq(listed_count(b), 2);
+	ck_assert_int_eq(pmm__space_free(b, 3, 1), K_OK);	/* both */
+	expect_extent(b, 2, 3, 1);
+	ck_assert_uint_eq(listed_count(b), 1);
+	ck_assert_int_eq(pmm__space_free(b, 5, 1), K_OK);	/* left */
+	expect_extent(b, 2, 4, 1);
+	ck_assert_int_eq(pmm__space_free(b, 1, 1), K_OK);	/* right */
+	expect_extent(b, 1, 5, 1);
+	ck_assert_int_eq(pmm__space_free(b, 0, 1), K_OK);	/* bank start */
+	expect_extent(b, 0, 6, 1);
+	ck_assert_int_eq(pmm__space_free(b, 9, 1), K_OK);	/* bank end */
+	expect_extent(b, 9, 1, 1);
+	ck_assert_uint_eq(listed_count(b), 2);
+	ck_assert_int_eq(pmm__space_free(b, 7, 2), K_OK);	/* 2 pages */
+	expect_extent(b, 7, 3, 1);
+	ck_assert_int_eq(pmm__space_free(b, 6, 1), K_OK);
+	expect_extent(b, 0, 10, 1);
+	ck_assert_uint_eq(listed_count(b), 1);
+	/* a freed range outside the bank is refused */
+	ck_assert_int_eq(pmm__space_free(b, 9, 2), K_ECORRUPT);
+	ck_assert_int_eq(pmm__space_free(b, 3, 0), K_ECORRUPT);
+	mem_free(b);
+}
+END_TEST
+
+/* Makes the bank's pages the given extents: used where used[i] != 0. */
+static void
+carve(struct pmm__bank *b, const uint32_t *len, const int *used, int n)
+{
+	uint32_t p, at = 0;
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(pmm__space_alloc(b, len[i], &p), K_OK);
+		ck_assert_uint_eq(p, at);
+		at += len[i];
+	}
+	ck_assert_uint_eq(at, b->g.npages);
+	at = 0;
+	for (int i = 0; i < n; i++) {
+		if (!used[i])
+			ck_assert_int_eq(pmm__space_free(b, at, len[i]), K_OK);
+		at += len[i];
+	}
+}
+
+/* Up to 64 pages: the smallest class that fits, exact ones first. */
+START_TEST(test_space_best_class)
+{
+	static const uint32_t len[] = { 3, 1, 5, 1, 10, 1 };
+	static const int used[] = { 0, 1, 0, 1, 0, 1 };
+	struct pmm__bank *b = mem_bank(21, 8);
+	uint32_t p;
+	carve(b, len, used, 6);
+	ck_assert_int_eq(pmm__space_alloc(b, 4, &p), K_OK);
+	ck_assert_uint_eq(p, 4);		/* the 5, not the 10 */
+	expect_extent(b, 8, 1, 1);		/* its remainder */
+	ck_assert_int_eq(pmm__space_alloc(b, 3, &p), K_OK);
+	ck_assert_uint_eq(p, 0);		/* exactly the 3 */
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+	ck_assert_uint_eq(p, 8);		/* the single page */
+	ck_assert_int_eq(pmm__space_alloc(b, 11, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 10, &p), K_OK);
+	ck_assert_uint_eq(p, 10);
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	mem_free(b);
+}
+END_TEST
+
+/* Over 64 pages: a larger class surely fits; else first fit in its own. */
+START_TEST(test_space_first_fit)
+{
+	static const uint32_t len[] = { 100, 1, 70, 1 };
+	static const int used[] = { 1, 1, 1, 1 };
+	struct pmm__bank *b = mem_bank(172, 8);
+	uint32_t p;
+	carve(b, len, used, 4);
+	/* free the 100 first, then the 70: the 70 heads class 64 */
+	ck_assert_int_eq(pmm__space_free(b, 0, 100), K_OK);
+	ck_assert_int_eq(pmm__space_free(b, 101, 70), K_OK);
+	ck_assert_uint_eq(b->ix->class_head[pmm__class_of(70)], 102);
+	ck_assert_int_eq(pmm__space_alloc(b, 101, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 90, &p), K_OK);
+	ck_assert_uint_eq(p, 0);		/* walked past the 70 */
+	expect_extent(b, 90, 10, 1);
+	ck_assert_int_eq(pmm__space_alloc(b, 60, &p), K_OK);
+	ck_assert_uint_eq(p, 101);		/* class 64 holds >= 60 */
+	expect_extent(b, 161, 10, 1);
+	mem_free(b);
+
+	/* with an extent of a larger class, it is taken without a walk */
+	static const uint32_t len2[] = { 70, 1, 130, 1 };
+	b = mem_bank(202, 8);
+	carve(b, len2, used, 4);
+	ck_assert_int_eq(pmm__space_free(b, 71, 130), K_OK);
+	ck_assert_int_eq(pmm__space_free(b, 0, 70), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 65, &p), K_OK);
+	ck_assert_uint_eq(p, 71);		/* the 130, not the 70 */
+	/* class 64 now holds the 70 and the 130's 65-page rest (head) */
+	ck_assert_uint_eq(b->ix->class_head[pmm__class_of(65)], 137);
+	ck_assert_int_eq(pmm__space_alloc(b, 66, &p), K_OK);
+	ck_assert_uint_eq(p, 0);		/* walked past the 65 */
+	ck_assert_int_eq(pmm__space_alloc(b, 65, &p), K_OK);
+	ck_assert_uint_eq(p, 136);
+	ck_assert_int_eq(pmm__space_alloc(b, 4, &p), K_OK);
+	ck_assert_uint_eq(p, 66);
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	mem_free(b);
+}
+END_TEST
+
+/* A full bank says K_ENOMEM and recovers as soon as a page is freed. */
+START_TEST(test_space_full)
+{
+	struct pmm__bank *b = mem_bank(1000, 8);
+	uint32_t p;
+	ck_assert_int_eq(pmm__space_alloc(b, 1001, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 1000, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_free(b, 0, 1000), K_OK);
+	for (uint32_t i = 0; i < 1000; i++) {
+		ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+		ck_assert_uint_eq(p, i);
+	}
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_free(b, 500, 1), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 2, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+	ck_assert_uint_eq(p, 500);
+	mem_free(b);
+}
+END_TEST
+
+/* The longest run of free pages in the model. */
+static uint32_t
+longest_free(const uint32_t *owner, uint32_t n)
+{
+	uint32_t best = 0, run = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		run = owner[i] == 0 ? run + 1 : 0;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
+/* Asserts that the tags describe exactly the model, free runs merged. */
+static void
+space_matches(struct pmm__bank *b, const uint32_t *owner)
+{
+	uint32_t n = (uint32_t)b->g.npages, nfree = 0;
+	for (uint32_t p = 0; p < n;) {
+		uint32_t t = b->tag[p], l = t >> 1;
+		REQUIRE(l > 0 && p + l <= n && b->tag[p + l - 1] == t,
+			"bad tags at page %u", p);
+		for (uint32_t q = p; q < p + l; q++)
+			REQUIRE(owner[q] == owner[p], "extent at %u spans "
+				"blocks %u and %u", p, owner[p], owner[q]);
+		if (t & 1) {
+			REQUIRE(owner[p] == 0, "free extent at %u is block %u",
+				p, owner[p]);
+			REQUIRE((p == 0 || owner[p - 1] != 0) &&
+				(p + l == n || owner[p + l] != 0),
+				"free extent at %u not merged", p);
+			REQUIRE(listed(b, p), "free extent at %u not listed", p);
+			nfree++;
+		} else {
+			REQUIRE(owner[p] != 0 &&
+				(p == 0 || owner[p - 1] != owner[p]) &&
+				(p + l == n || owner[p + l] != owner[p]),
+				"used extent at %u is not block %u", p, owner[p]);
+		}
+		p += l;
+	}
+	uint64_t on_lists = listed_count(b);
+	REQUIRE(on_lists == nfree, "%u free extents, %llu listed", nfree,
+		(unsigned long long)on_lists);
+}
+
+/* Random allocations and frees agree with a model, step by step. */
+START_TEST(test_space_random)
+{
+	enum { N = 600, MAXLIVE = 64, STEPS = 3000 };
+	struct pmm__bank *b = mem_bank(N, 8);
+	uint32_t owner[N] = { 0 }, at[MAXLIVE], len[MAXLIVE] = { 0 };
+	unsigned seed = 42;
+	int steps = STEPS;
+	for (int s = 0; s < steps; s++) {
+		int k = (int)(rand_r(&seed) % MAXLIVE);
+		if (len[k] == 0) {
+			uint32_t want = rand_r(&seed) % 8 == 0 ?
+				60 + rand_r(&seed) % 140 : 1 + rand_r(&seed) % 12;
+			uint32_t p;
+			int rc = pmm__space_alloc(b, want, &p);
+			if (longest_free(owner, N) >= want) {
+				ck_assert_int_eq(rc, K_OK);
+				for (uint32_t q = p; q < p + want; q++) {
+					REQUIRE(owner[q] == 0, "page %u given "
+						"twice", q);
+					owner[q] = (uint32_t)k + 1;
+				}
+				at[k] = p;
+				len[k] = want;
+			} else {
+				ck_assert_int_eq(rc, K_ENOMEM);
+			}
+		} else {
+			ck_assert_int_eq(pmm__space_free(b, at[k], len[k]), K_OK);
+			for (uint32_t q = at[k]; q < at[k] + len[k]; q++)
+				owner[q] = 0;
+			len[k] = 0;
+		}
+		space_matches(b, owner);
+	}
+	for (int k = 0; k < MAXLIVE; k++)
+		if (len[k] != 0)
+			ck_assert_int_eq(pmm__space_free(b, at[k], len[k]), K_OK);
+	expect_extent(b, 0, N, 1);
+	ck_assert_uint_eq(listed_count(b), 1);
+	mem_free(b);
+}
+END_TEST
+
+/* A damaged free list is reported, never followed out of the bank. */
+START_TEST(test_space_damage)
+{
+	struct pmm__bank *b = mem_bank(50, 8);
+	uint32_t p;
+	b->tag[49] = tag(7, 1);			/* end tag disagrees */
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "bad boundary tag"));
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	b->ix->class_head[pmm__class_of(50)] = 1000;	/* outside */
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	b->fprev[0] = 1000;			/* a link outside the bank */
+	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "free link out of range"));
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 50, &p), K_OK);
+	mem_free(b);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- hashes */
+
+/* Sets entry idx's name (zero-padded), leaving it out of any hash. */
+static void
+set_name(struct pmm__bank *b, uint32_t idx, const char *name)
+{
+	size_t n = strlen(name);
+	ck_assert_uint_lt(n, sizeof(b->table[idx].name));
+	memset(b->table[idx].name, 0, sizeof(b->table[idx].name));
+	memcpy(b->table[idx].name, name, n);
+}
+
+/* The home slot of entry idx's name, found by inserting it alone. */
+static uint64_t
+name_home(struct pmm__bank *b, uint32_t idx)
+{
+	for (uint64_t i = 0; i < b->g.name_slots; i++)
+		REQUIRE(b->name_slot[i] == 0, "slot %llu in use",
+			(unsigned long long)i);
+	REQUIRE(pmm__name_insert(b, idx) == K_OK, "insert %u", idx);
+	uint64_t h = name_slot_of(b, idx);
+	REQUIRE(pmm__name_remove(b, idx) == K_OK && b->name_slot[h] == 0,
+		"remove %u", idx);
+	return h;
+}
+
+/* Linear probing's invariant: no empty slot between home and member. */
+static void
+probe_invariant(const uint32_t *slots, uint64_t nslots, const uint64_t *home)
+{
+	for (uint64_t i = 0; i < nslots; i++) {
+		if (slots[i] == 0)
+			continue;
+		for (uint64_t j = home[slots[i] - 1]; j != i; j = (j + 1) % nslots)
+			REQUIRE(slots[j] != 0, "gap at %llu before %llu",
+				(unsigned long long)j, (unsigned long long)i);
+	}
+}
+
+/* Shuffles v[0..n) with seed. */
+static void
+shuffle(uint32_t *v, uint32_t n, unsigned *seed)
+{
+	for (uint32_t i = n; i > 1; i--) {
+		uint32_t j = rand_r(seed) % i, t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+/* Asserts every name lookup: members found at their entry, others not. */
+static void
+names_agree(struct pmm__bank *b, const int *in, uint32_t n,
+	const uint64_t *home)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx = UINT32_MAX;
+		int rc = pmm__name_find(b, b->table[i].name, &idx);
+		if (in[i])
+			REQUIRE(rc == K_OK && idx == i, "name of %u: %d, %u", i,
+				rc, idx);
+		else
+			REQUIRE(rc == K_EUNKNOWN, "removed name of %u: %d", i, rc);
+	}
+	probe_invariant(b->name_slot, b->g.name_slots, home);
+}
+
+/*
+ * Names crowded at the end of the table wrap round to its start: inserts
+ * and backward-shift removals in random orders keep every lookup right.
+ */
+START_TEST(test_name_hash)
+{
+	enum { MAXB = 32 };
+	struct pmm__bank *b = mem_bank(8, MAXB);
+	uint64_t ns = b->g.name_slots, home[MAXB];
+	uint32_t n = 0, order[MAXB];
+	int in[MAXB] = { 0 };
+	ck_assert_uint_eq(ns, 64);
+	/* five names each at homes ns-2, ns-1 and 0, then ten anywhere */
+	uint64_t want[] = { ns - 2, ns - 1, 0 };
+	for (unsigned w = 0; w < 3; w++) {
+		int got = 0;
+		for (unsigned k = 0; got < 5; k++) {
+			char nm[32];
+			snprintf(nm, sizeof(nm), "name-%u-%u", w, k);
+			set_name(b, n, nm);
+			if (name_home(b, n) == want[w]) {
+				home[n++] = want[w];
+				got++;
+			}
+			ck_assert_uint_lt(k, 100000);
+		}
+	}
+	for (unsigned k = 0; n < 25; k++) {
+		char nm[64];
+		snprintf(nm, sizeof(nm), "%0*u", (int)(1 + k % 63), k);
+		set_name(b, n, nm);
+		home[n] = name_home(b, n);
+		n++;
+	}
+	unsigned seed = 7;
+	for (int round = 0; round < 20; round++) {
+		for (uint32_t i = 0; i < n; i++)
+			order[i] = i;
+		shuffle(order, n, &seed);
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t e = order[i];
+			if (in[e])
+				continue;
+			ck_assert_int_eq(pmm__name_insert(b, e), K_OK);
+			in[e] = 1;
+			names_agree(b, in, n, home);
+		}
+		shuffle(order, n, &seed);
+		uint32_t keep = rand_r(&seed) % n;
+		for (uint32_t i = keep; i < n; i++) {
+			uint32_t e = order[i];
+			ck_assert_int_eq(pmm__name_remove(b, e), K_OK);
+			in[e] = 0;
+			names_agree(b, in, n, home);
+		}
+		/* removing what is gone is damage, not a silent no-op */
+		ck_assert_int_eq(pmm__name_remove(b, order[n - 1]), K_ECORRUPT);
+	}
+	mem_free(b);
+}
+END_TEST
+
+/* A full name hash and a slot value outside the table are reported. */
+START_TEST(test_name_hash_damage)
+{
+	struct pmm__bank *b = mem_bank(8, 4);
+	char nm[64] = "ghost";
+	uint32_t idx;
+	for (uint64_t i = 0; i < b->g.name_slots; i++)
+		b->name_slot[i] = 1000;
+	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_ECORRUPT);
+	for (uint64_t i = 0; i < b->g.name_slots; i++)
+		b->name_slot[i] = 1;		/* full of entry 0 */
+	set_name(b, 0, "x");
+	set_name(b, 1, "y");
+	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_EUNKNOWN);
+	ck_assert_int_eq(pmm__name_insert(b, 1), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "name hash full"));
+	mem_free(b);
+}
+END_TEST
+
+struct keydef {
+	uint8_t key[32];
+	uint32_t size;
+};
+
+/* Asserts the key lists: exactly the members, linked both ways. */
+static void
+keys_agree(struct pmm__bank *b, const struct keydef *kd, unsigned nk,
+	const int *member_of, const int *in, uint32_t n)
+{
+	uint64_t present = 0;
+	for (unsigned k = 0; k < nk; k++) {
+		uint32_t head, members = 0;
+		for (uint32_t i = 0; i < n; i++)
+			members += in[i] && member_of[i] == (int)k;
+		int rc = pmm__key_find(b, kd[k].key, kd[k].size, &head);
+		if (members == 0) {
+			REQUIRE(rc == K_EUNKNOWN, "key %u without blocks: %d", k,
+				rc);
+			continue;
+		}
+		present++;
+		REQUIRE(rc == K_OK, "key %u: %d", k, rc);
+		uint32_t seen = 0, prev = 0;
+		for (uint32_t v = head + 1; v != 0; v = b->knext[v - 1]) {
+			REQUIRE(v <= n && in[v - 1] &&
+				member_of[v - 1] == (int)k,
+				"entry %u on key %u's list", v - 1, k);
+			REQUIRE(b->kprev[v - 1] == prev, "back link of %u", v - 1);
+			prev = v;
+			REQUIRE(++seen <= members, "key %u's list loops", k);
+		}
+		REQUIRE(seen == members, "key %u: %u of %u listed", k, seen,
+			members);
+	}
+	REQUIRE(b->ix->nkeys == present, "nkeys %llu, want %llu",
+		(unsigned long long)b->ix->nkeys, (unsigned long long)present);
+}
+
+/*
+ * Key lists: binary keys (NULs inside, sizes differing only), many
+ * entries per key, inserted and removed in random orders.
+ */
+START_TEST(test_key_hash)
+{
+	enum { MAXB = 40, NK = 9 };
+	struct pmm__bank *b = mem_bank(8, MAXB);
+	struct keydef kd[NK];
+	int member_of[MAXB], in[MAXB] = { 0 };
+	uint32_t order[MAXB], n = MAXB;
+	unsigned seed = 99;
+	memset(kd, 0, sizeof(kd));
+	memcpy(kd[0].key, "ab", 2);
+	kd[0].size = 2;
+	memcpy(kd[1].key, "ab", 3);		/* "ab" and its NUL */
+	kd[1].size = 3;
+	memcpy(kd[2].key, "a\0b", 3);
+	kd[2].size = 3;
+	memcpy(kd[3].key, "a\0c", 3);
+	kd[3].size = 3;
+	memset(kd[4].key, 0, 32);		/* 32 NULs */
+	kd[4].size = 32;
+	memset(kd[5].key, 0xff, 32);
+	kd[5].size = 32;
+	kd[6].key[0] = 0;			/* one NUL */
+	kd[6].size = 1;
+	for (unsigned k = 7; k < NK; k++) {
+		for (unsigned i = 0; i < 20; i++)
+			kd[k].key[i] = (uint8_t)rand_r(&seed);
+		kd[k].size = 20;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "e%u", i);
+		member_of[i] = (int)(rand_r(&seed) % NK);
+		put_entry(b, i, nm, 0, 1, kd[member_of[i]].key,
+			kd[member_of[i]].size);
+	}
+	for (int round = 0; round < 15; round++) {
+		for (uint32_t i = 0; i < n; i++)
+			order[i] = i;
+		shuffle(order, n, &seed);
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t e = order[i];
+			if (in[e])
+				continue;
+			ck_assert_int_eq(pmm__key_insert(b, e), K_OK);
+			in[e] = 1;
+			keys_agree(b, kd, NK, member_of, in, n);
+		}
+		shuffle(order, n, &seed);
+		uint32_t keep = rand_r(&seed) % n;
+		for (uint32_t i = keep; i < n; i++) {
+			ck_assert_int_eq(pmm__key_remove(b, order[i]), K_OK);
+			in[order[i]] = 0;
+			keys_agree(b, kd, NK, member_of, in, n);
+		}
+	}
+	mem_free(b);
+}
+END_TEST
+
+/* The free-entry stack: pops 0, 1, 2..., then K_ETOOMUCH; damage caught. */
+START_TEST(test_entry_stack)
+{
+	struct pmm__bank *b = mem_bank(8, 5);
+	uint32_t idx;
+	for (uint32_t i = 0; i < 5; i++) {
+		ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
+		ck_assert_uint_eq(idx, i);
+	}
+	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ETOOMUCH);
+	pmm__entry_push(b, 3);
+	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
+	ck_assert_uint_eq(idx, 3);
+	pmm__entry_push(b, 3);
+	b->table[3].state = PMM__USED;		/* a used entry on the stack */
+	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
+	b->table[3].state = PMM__FREE;
+	b->fstack[0] = 77;			/* outside the table */
+	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
+	b->ix->free_top = 6;			/* more than the table */
+	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "free-entry stack"));
+	mem_free(b);
+}
+END_TEST
+
+/* ---------------------------------------------------- geometry, header */
+
+/* Good tunables give a layout of aligned, disjoint, sized areas. */
+START_TEST(test_geometry)
+{
+	static const uint64_t sizes[] = { 1, 4096, 0x100000, 0x100001,
+		(64u << 20) - 1, 64u << 20, 1ULL << 32 };
+	static const uint64_t blocks[] = { 1, 3, 30, 1000, 1u << 20 };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		for (size_t j = 0; j < sizeof(blocks) / sizeof(blocks[0]); j++) {
+			struct pmm__geom g;
+			uint64_t ps = page();
+			ck_assert_int_eq(pmm__geom_compute(sizes[i], blocks[j],
+				ps, &g), K_OK);
+			ck_assert_uint_eq(g.bank_size % ps, 0);
+			ck_assert_uint_ge(g.bank_size, sizes[i]);
+			ck_assert_uint_lt(g.bank_size - sizes[i], ps);
+			ck_assert_uint_eq(g.npages * ps, g.bank_size);
+			ck_assert_uint_eq(g.table_off, ps);
+			ck_assert_uint_ge(g.index_off, g.table_off + blocks[j] *
+				sizeof(struct pmm__entry));
+			ck_assert_uint_eq(g.index_off % ps, 0);
+			ck_assert_uint_eq(g.name_slots & (g.name_slots - 1), 0);
+			ck_assert_uint_ge(g.name_slots, 2 * blocks[j]);
+			ck_assert_uint_eq(g.key_slots, g.name_slots);
+			ck_assert_uint_ge(g.ix_name, sizeof(struct pmm__ixhdr));
+			ck_assert_uint_le(g.ix_fprev + 4 * g.npages, g.ix_size);
+			ck_assert_uint_eq(g.index_off + g.ix_size <= g.data_off, 1);
+			ck_assert_uint_eq(g.data_off % ps, 0);
+			if (g.bank_size >= (64u << 20))
+				ck_assert_uint_eq(g.data_off % (2u << 20), 0);
+			ck_assert_uint_eq(g.file_size, g.data_off + g.bank_size);
+		}
+	/* the arrays are in order, none overlapping the next */
+	struct pmm__geom g;
+	ck_assert_int_eq(pmm__geom_compute(0x100000, 30, 4096, &g), K_OK);
+	ck_assert_uint_eq(g.ix_key, g.ix_name + 4 * g.name_slots);
+	ck_assert_uint_eq(g.ix_knext, g.ix_key + 4 * g.key_slots);
+	ck_assert_uint_eq(g.ix_kprev, g.ix_knext + 4 * 30);
+	ck_assert_uint_eq(g.ix_fstack, g.ix_kprev + 4 * 30);
+	ck_assert_uint_eq(g.ix_tag, g.ix_fstack + 4 * 30);
+	ck_assert_uint_eq(g.ix_fnext, g.ix_tag + 4 * 256);
+	ck_assert_uint_eq(g.ix_fprev, g.ix_fnext + 4 * 256);
+}
+END_TEST
+
+/* Out-of-range tunables or page sizes: K_EINVAL. */
+START_TEST(test_geometry_bad)
+{
+	struct pmm__geom g;
+	ck_assert_int_eq(pmm__geom_compute(0, 30, 4096, &g), K_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "pmm.rambankSize 0"));
+	ck_assert_int_eq(pmm__geom_compute(PMM__MAX_PAGES * 4096 + 1, 30, 4096,
+		&g), K_EINVAL);
+	ck_assert_int_eq(pmm__geom_compute(PMM__MAX_PAGES * 4096, 30, 4096,
+		&g), K_OK);
+	ck_assert_int_eq(pmm__geom_compute(4096, 0, 4096, &g), K_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "pmm.maxBlocks 0"));
+	ck_assert_int_eq(pmm__geom_compute(4096, PMM__MAX_BLOCKS + 1, 4096, &g),
+		K_EINVAL);
+	ck_assert_int_eq(pmm__geom_compute(4096, 1, 2048, &g), K_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "page size 2048"));
+	ck_assert_int_eq(pmm__geom_compute(4096, 1, 3 * 4096, &g), K_EINVAL);
+	ck_assert_int_eq(pmm__geom_compute(4096, 1, 4u << 20, &g), K_EINVAL);
+	ck_assert_int_eq(pmm__geom_compute(4096, 1, 2u << 20, &g), K_OK);
+	ck_assert_int_eq(pmm__geom_compute(4096, 1, 0, &g), K_EINVAL);
+}
+END_TEST
+
+/* A header as pmm__bank_create writes it, for geometry g at base. */
+static void
+make_header(struct pmm__hdr *h, const struct pmm__geom *g, uint64_t base)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, PMM__MAGIC, 8);
+	h->layout = PMM__LAYOUT;
+	h->hdr_size = sizeof(*h);
+	h->file_size = g->file_size;
+	h->page_size = g->page_size;
+	h->base = base;
+	h->bank_size = g->bank_size;
+	h->max_blocks = g->max_blocks;
+	h->table_off = g->table_off;
+	h->index_off = g->index_off;
+	h->data_off = g->data_off;
+	h->npages = g->npages;
+	h->name_slots = g->name_slots;
+	h->key_slots = g->key_slots;
+	h->created = 1234567890;
+	strcpy(h->medium, "RAM");
+	h->checksum = pmm__hdr_checksum(h);
+}
+
+/* pmm__hdr_validate on a good header and on each kind of bad one. */
+START_TEST(test_header_validate)
+{
+	struct pmm__geom g, out;
+	struct pmm__hdr h, good;
+	const uint64_t base = 0x120000000000ULL;
+	ck_assert_int_eq(pmm__geom_compute(0x100000, 30, page(), &g), K_OK);
+	make_header(&good, &g, base);
+	ck_assert_int_eq(pmm__hdr_validate(&good, g.file_size, &out), K_OK);
+	ck_assert_int_eq(memcmp(&out, &g, sizeof(g)), 0);
+	/* sizes */
+	ck_assert_int_eq(pmm__hdr_validate(&good, 7, &out), K_EFOREIGN);
+	ck_assert_int_eq(pmm__hdr_validate(&good, 100, &out), K_ETRUNC);
+	ck_assert_int_eq(pmm__hdr_validate(&good, g.file_size - 1, &out),
+		K_ETRUNC);
+	ck_assert_int_eq(pmm__hdr_validate(&good, g.file_size + 1, &out),
+		K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "its header says"));
+#define BAD(field, value, code, needle) do { \
+		h = good; \
+		h.field = value; \
+		h.checksum = pmm__hdr_checksum(&h); \
+		ck_assert_int_eq(pmm__hdr_validate(&h, g.file_size, &out), \
+			code); \
+		ck_assert_msg(strstr(pmmErrorMsg(), needle) != NULL, \
+			"%s: \"%s\"", #field, pmmErrorMsg()); \
+	} while (0)
+	BAD(magic[7], 'X', K_EFOREIGN, "bad magic");
+	BAD(layout, 0, K_EVERSION, "version 0");
+	BAD(hdr_size, 64, K_ECORRUPT, "header size 64");
+	BAD(page_size, 1000, K_ECORRUPT, "page size");
+	BAD(max_blocks, 0, K_ECORRUPT, "pmm.maxBlocks 0");
+	BAD(max_blocks, 1000, K_ECORRUPT, "inconsistent");
+	BAD(npages, 255, K_ECORRUPT, "inconsistent");
+	BAD(table_off, 8192, K_ECORRUPT, "inconsistent");
+	BAD(index_off, g.index_off + 4096, K_ECORRUPT, "inconsistent");
+	BAD(data_off, g.data_off - 4096, K_ECORRUPT, "inconsistent");
+	BAD(file_size, g.file_size + 4096, K_ECORRUPT, "inconsistent");
+	BAD(name_slots, 32, K_ECORRUPT, "inconsistent");
+	BAD(key_slots, 128, K_ECORRUPT, "inconsistent");
+	BAD(bank_size, 0x100001, K_ECORRUPT, "inconsistent");
+	BAD(base, 0, K_ECORRUPT, "address 0x0 invalid");
+	BAD(base, base + 4096, K_ECORRUPT, "invalid");
+	BAD(base, 1ULL << 47, K_ECORRUPT, "invalid");
+#undef BAD
+	h = good;
+	memset(h.medium, 'M', sizeof(h.medium));
+	h.checksum = pmm__hdr_checksum(&h);
+	ck_assert_int_eq(pmm__hdr_validate(&h, g.file_size, &out), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "not terminated"));
+	/* an unsealed change of any byte: checksum mismatch */
+	for (size_t off = 8; off < offsetof(struct pmm__hdr, checksum) + 8;
+			off++) {
+		if (off >= 8 && off < 12)
+			continue;		/* the version comes first */
+		h = good;
+		((unsigned char *)&h)[off] ^= 0x10;
+		ck_assert_int_eq(pmm__hdr_validate(&h, g.file_size, &out),
+			K_ECORRUPT);
+		ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "checksum"));
+	}
+	/* the dynamic part is not covered */
+	h = good;
+	h.boot_id[0] = 'x';
+	h.log.seq = 99;
+	ck_assert_int_eq(pmm__hdr_validate(&h, g.file_size, &out), K_OK);
+}
+END_TEST
+
+/* ------------------------------------------------------------ pmm__check */
+
+/* Entry damage: each kind caught by the check and by the rebuild. */
+START_TEST(test_check_table)
+{
+	struct pmm__bank *b;
+#define TABLE_CASE(stmt, needle) do { \
+		b = sample_bank(); \
+		stmt; \
+		expect_damage(b, needle); \
+		ck_assert_int_eq(pmm__recover(b), K_ECORRUPT); \
+		ck_assert_msg(strstr(pmmErrorMsg(), needle) != NULL, \
+			"recover: \"%s\" lacks \"%s\"", pmmErrorMsg(), needle); \
+		mem_free(b); \
+	} while (0)
+	TABLE_CASE(b->table[1].state = 1, "entry 1: bad state word");
+	TABLE_CASE(b->table[1].name[0] ^= 1, "entry 1: checksum mismatch");
+	TABLE_CASE(b->table[5].checksum++, "entry 5: checksum mismatch");
+	/* an entry moved to another slot fails its checksum */
+	TABLE_CASE((b->table[2] = b->table[1], b->table[1].state = PMM__FREE),
+		"entry 2: checksum mismatch");
+	TABLE_CASE((b->table[1].npages = 0, reseal(b, 1)),
+		"entry 1: pages 2+0 outside");
+	TABLE_CASE((b->table[9].npages = 45, reseal(b, 9)),
+		"entry 9: pages 20+45 outside");
+	TABLE_CASE((b->table[9].page = UINT32_MAX, reseal(b, 9)),
+		"outside the bank");
+	TABLE_CASE((b->table[1].name[0] = 0, reseal(b, 1)), "entry 1: bad name");
+	TABLE_CASE((memset(b->table[1].name, 'n', 64), reseal(b, 1)),
+		"entry 1: bad name");
+	TABLE_CASE((b->table[1].name[10] = 'x', reseal(b, 1)),
+		"entry 1: name not padded");
+	TABLE_CASE((b->table[1].keysize = 33, reseal(b, 1)), "key size 33");
+	TABLE_CASE((b->table[1].key[3] = 'x', reseal(b, 1)),
+		"entry 1: key not padded");
+#undef TABLE_CASE
+	/* overlapping blocks */
+	b = sample_bank();
+	put_entry(b, 3, "e", 4, 2, NULL, 0);
+	expect_damage(b, "blocks overlap at page 4");
+	ck_assert_int_eq(pmm__recover(b), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "share page 4"));
+	mem_free(b);
+	/* two blocks of one name */
+	b = sample_bank();
+	memset(b->table[1].name, 0, 64);
+	b->table[1].name[0] = 'a';
+	reseal(b, 1);
+	expect_damage(b, "not found by its name");
+	ck_assert_int_eq(pmm__recover(b), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "have one name"));
+	mem_free(b);
+}
+END_TEST
+
+/* Index damage: each kind caught by the check, and repaired by rebuild. */
+START_TEST(test_check_index)
+{
+	struct pmm__bank *b;
+	uint32_t c2 = pmm__class_of(2), c3 = pmm__class_of(3),
+		c11 = pmm__class_of(11), c34 = pmm__class_of(34);
+#define INDEX_CASE(stmt, needle) do { \
+		b = sample_bank(); \
+		stmt; \
+		expect_damage(b, needle); \
+		ck_assert_int_eq(pmm__recover(b), K_OK); \
+		expect_sound(b); \
+		mem_free(b); \
+	} while (0)
+	/* tags */
+	INDEX_CASE(b->tag[5] = tag(2, 1), "bad boundary tag at page 5");
+	INDEX_CASE(b->tag[0] = 0, "bad boundary tag at page 0");
+	INDEX_CASE(b->tag[63] = tag(34, 0), "bad boundary tag at page 30");
+	INDEX_CASE((b->tag[0] = b->tag[1] = tag(2, 1)),
+		"free extent at page 0 covers a block");
+	INDEX_CASE((b->tag[5] = b->tag[7] = tag(3, 0)),
+		"used extent at page 5 has no block");
+	INDEX_CASE((b->tag[0] = b->tag[4] = tag(5, 0)),
+		"used extent at page 0 has no block");
+	/* free extents 9-19 split in two, both listed: not merged */
+	INDEX_CASE((b->tag[9] = b->tag[10] = tag(2, 1),
+		b->tag[11] = b->tag[19] = tag(9, 1),
+		b->ix->class_head[c11] = 0,
+		b->ix->class_bits[c11 / 64] &= ~(1ULL << (c11 % 64)),
+		b->fnext[9] = 0, b->fprev[9] = 0,
+		b->ix->class_head[c2] = 10,
+		b->ix->class_bits[c2 / 64] |= 1ULL << (c2 % 64),
+		b->fnext[11] = 0, b->fprev[11] = 0,
+		b->ix->class_head[pmm__class_of(9)] = 12,
+		b->ix->class_bits[0] |= 1ULL << pmm__class_of(9)),
+		"free extents not merged at page 11");
+	/* free lists */
+	INDEX_CASE(b->ix->class_bits[c3 / 64] &= ~(1ULL << (c3 % 64)),
+		"class 2 bit disagrees");
+	INDEX_CASE(b->ix->class_bits[0] |= 1ULL << 40, "class 40 bit disagrees");
+	INDEX_CASE(b->fnext[5] = 1000, "free list 2 runs wild");
+	INDEX_CASE(b->fnext[5] = 6, "free list 2 back link broken"); /* cycle */
+	INDEX_CASE(b->fnext[5] = 31, "page 30 on free list 2 is not a free");
+	INDEX_CASE(b->fnext[5] = 21, "page 20 on free list 2 is not a free");
+	INDEX_CASE((b->ix->class_head[c3] = 0,
+		b->ix->class_bits[c3 / 64] &= ~(1ULL << (c3 % 64))),
+		"3 free extents, 2 on lists");
+	INDEX_CASE(b->fprev[30] = 6, "free list 33 back link broken");
+	INDEX_CASE((b->ix->class_head[c34] = 10,	/* the 11 on class 33 */
+		b->ix->class_head[c11] = 31),
+		"is not a free extent of it");
+	/* name hash */
+	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 0, "3 names hashed");
+	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 3, "name slot");
+	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 100, "name slot");
+	/* a slot holding another block's entry twice, the block lost */
+	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 10,
+		"block 5 not found by its name");
+	/* key lists: entries 0 and 1 share k1, 5 alone has k2 */
+	INDEX_CASE(b->kprev[b->knext[1] ? 1 : 0] = 7, "key list back link");
+	/* (whether a foreign member or the count trips first depends on
+	 * the order of the key slots) */
+	INDEX_CASE(b->knext[5] = 10, "key list");
+	INDEX_CASE(b->knext[5] = 6, "key list");
+	INDEX_CASE(b->knext[b->knext[0] ? 0 : 1] = 0, "2 listed");
+	INDEX_CASE(b->ix->nkeys = 3, "3 counted");
+	INDEX_CASE(memset(b->key_slot, 0, 4 * b->g.key_slots), "0 listed");
+	/* free-entry stack */
+	INDEX_CASE(b->ix->free_top--, "11 free entries stacked, 12 expected");
+	INDEX_CASE(b->fstack[0] = b->fstack[1], "free-entry stack slot 1");
+	INDEX_CASE(b->fstack[3] = 0, "free-entry stack slot 3");
+	INDEX_CASE(b->fstack[2] = 5, "free-entry stack slot 2");
+	/* counters */
+	INDEX_CASE(b->ix->used_blocks++, "counters disagree: 4 blocks");
+	INDEX_CASE(b->ix->used_pages--, "counters disagree");
+#undef INDEX_CASE
+}
+END_TEST
+
+/* A committed pmmFreeAll record: pending for the check, redone by recover. */
+START_TEST(test_check_redo)
+{
+	struct pmm__bank *b = sample_bank();
+	struct pmm__log *l = &b->hdr->log;
+	memset(l->key, 0, sizeof(l->key));
+	memcpy(l->key, "k1", 3);
+	l->keysize = 3;
+	l->seq = 5;
+	l->checksum = pmm__log_checksum(l);
+	l->valid = PMM__LOG_FREEALL;
+	expect_damage(b, "redo record is pending");
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	expect_sound(b);
+	ck_assert_uint_eq(l->valid, 0);
+	ck_assert_uint_eq(b->table[0].state, PMM__FREE);
+	ck_assert_uint_eq(b->table[1].state, PMM__FREE);
+	ck_assert_uint_eq(b->table[5].state, PMM__USED);
+	ck_assert_uint_eq(b->ix->used_blocks, 2);
+	/* a damaged record is not guessed at */
+	l->valid = PMM__LOG_FREEALL;
+	l->seq++;
+	ck_assert_int_eq(pmm__recover(b), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "redo record damaged"));
+	l->checksum = pmm__log_checksum(l);
+	l->valid = 0x1234;
+	ck_assert_int_eq(pmm__recover(b), K_ECORRUPT);
+	l->valid = PMM__LOG_FREEALL;
+	ck_assert_int_eq(pmm__recover(b), K_OK);	/* k1 has no block: fine */
+	expect_sound(b);
+	mem_free(b);
+}
+END_TEST
+
+/* An empty bank, a full bank and a one-page bank are sound. */
+START_TEST(test_check_edges)
+{
+	struct pmm__bank *b = mem_bank(1, 1);
+	expect_sound(b);
+	put_entry(b, 0, "only", 0, 1, "k", 1);
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	expect_sound(b);
+	ck_assert_uint_eq(b->ix->free_top, 0);
+	mem_free(b);
+	b = mem_bank(16, 16);
+	for (uint32_t i = 0; i < 16; i++) {
+		char nm[8];
+		snprintf(nm, sizeof(nm), "p%u", i);
+		put_entry(b, 15 - i, nm, i, 1, NULL, 0);
+	}
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	expect_sound(b);
+	ck_assert_uint_eq(listed_count(b), 0);
+	mem_free(b);
+}
+END_TEST
+
+/* --------------------------------------------------------- configuration */
+
+/* Good text: decimal, hex, comments, blanks, ';' items, media. */
+START_TEST(test_config_parse)
+{
+	struct pmm__config c;
+	memset(&c, 0, sizeof(c));
+	c.rambank_size = 1;
+	ck_assert_int_eq(pmm__config_parse(&c,
+		"# comment\n"
+		"\n"
+		"  pmm.rambankSize = 0x200000   # 2 MiB\n"
+		"pmm.maxBlocks=1000;hrCtrl.interval = 7 ; hrCtrl.maxBadness=0\n"
+		"hrCtrl.maxprocesses = 100000\n"
+		"hrCtrl.maxGroups = 0X10\n"
+		"pmm.medium.DISK = /mnt/pmem/disk.pmm\n"
+		"pmm.medium.NV=/x;pmm.medium.DISK=/y\n"
+		"\t\r\n", "test"), K_OK);
+	ck_assert_uint_eq(c.rambank_size, 0x200000);
+	ck_assert_uint_eq(c.max_blocks, 1000);
+	ck_assert_uint_eq(c.hr_interval, 7);
+	ck_assert_uint_eq(c.hr_maxbadness, 0);
+	ck_assert_uint_eq(c.hr_maxprocesses, 65536);	/* ChorusOS's cap */
+	ck_assert_uint_eq(c.hr_maxgroups, 16);
+	ck_assert_uint_eq(c.set, PMM__SET_RAMBANK | PMM__SET_MAXBLOCKS);
+	ck_assert_uint_eq(c.nmedia, 2);
+	ck_assert_str_eq(c.media_name[0], "DISK");
+	ck_assert_str_eq(c.media_path[0], "/y");	/* the last wins */
+	ck_assert_str_eq(c.media_name[1], "NV");
+	ck_assert_str_eq(c.media_path[1], "/x");
+	/* an empty text changes nothing */
+	struct pmm__config d = c;
+	ck_assert_int_eq(pmm__config_parse(&d, "", "e"), K_OK);
+	ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
+}
+END_TEST
+
+/* Bad text: K_ECONFIG naming origin:line, earlier items applied. */
+START_TEST(test_config_parse_errors)
+{
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+		{ "pmm.nothing = 1", "f:1: unknown tunable \"pmm.nothing\"" },
+		{ "\n\npmm.maxBlocks = 1 2", "f:3: pmm.maxBlocks = \"1 2\"" },
+		{ "pmm.maxBlocks = 0x", "not a decimal" },
+		{ "pmm.maxBlocks = 0xg", "not a decimal" },
+		{ "pmm.maxBlocks = 12a", "not a decimal" },
+		{ "pmm.maxBlocks = abc", "not a decimal" },
+		{ "pmm.maxBlocks = +5", "not a decimal" },
+		{ "pmm.maxBlocks = -5", "not a decimal" },
+		{ "pmm.maxBlocks = 18446744073709551616", "not a decimal" },
+		{ "pmm.maxBlocks = 0", "f:1: pmm.maxBlocks = 0 out of range" },
+		{ "pmm.rambankSize = 0", "out of range (1..4398046511104)" },
+		{ "hrCtrl.interval = 86401", "out of range (1..86400)" },
+		{ "hrCtrl.maxBadness = 1000001", "out of range (0..1000000)" },
+		{ "hrCtrl.maxprocesses = 0", "out of range" },
+		{ "a = 1 = 2", "unknown tunable \"a\"" },
+		{ "novalue", "f:1: \"novalue\" is not name = value" },
+		{ "= 5", "unknown tunable \"\"" },
+		{ "pmm.medium.X = x", "absolute path" },
+		{ "pmm.medium. = /x", "empty or longer than 15" },
+		{ "pmm.maxBlocks = 5 # a; b\nzzz", "f:2: \"zzz\"" },
+		{ "pmm.maxBlocks = 5; pmm.maxBlocks = 6\n;;x", "f:2: \"x\"" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct pmm__config c;
+		memset(&c, 0, sizeof(c));
+		ck_assert_msg(pmm__config_parse(&c, bad[i].text, "f") ==
+			K_ECONFIG, "accepted \"%s\"", bad[i].text);
+		ck_assert_msg(strstr(pmmErrorMsg(), bad[i].needle) != NULL,
+			"\"%s\": message \"%s\" lacks \"%s\"", bad[i].text,
+			pmmErrorMsg(), bad[i].needle);
+	}
+	/* 16 media at most */
+	char text[4096];
+	size_t n = 0;
+	for (int i = 0; i < 17; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+			"pmm.medium.M%d=/m%d\n", i, i);
+	struct pmm__config c;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(pmm__config_parse(&c, text, "g"), K_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "g:17: more than 16"));
+	ck_assert_uint_eq(c.nmedia, 16);
+}
+END_TEST
+
+/* Where banks live: configured media, RAM under PMM_DIR or the default. */
+START_TEST(test_medium_path)
+{
+	struct pmm__config c;
+	char path[PATH_MAX], want[64];
+	int dflt = -1;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(pmm__config_parse(&c, "pmm.medium.NV=/nv/bank;"
+		"pmm.medium.RAM=/ram/bank", "t"), K_OK);
+	ck_assert_int_eq(pmm__medium_path(&c, "NV", path, sizeof(path),
+		&dflt), K_OK);
+	ck_assert_str_eq(path, "/nv/bank");
+	ck_assert_int_eq(dflt, 0);
+	ck_assert_int_eq(pmm__medium_path(&c, "RAM", path, sizeof(path),
+		&dflt), K_OK);
+	ck_assert_str_eq(path, "/ram/bank");
+	ck_assert_int_eq(pmm__medium_path(&c, "DISK", path, sizeof(path),
+		&dflt), K_ENOMEDIUM);
+	memset(&c, 0, sizeof(c));
+	setenv("PMM_DIR", "/some/dir", 1);
+	ck_assert_int_eq(pmm__medium_path(&c, "RAM", path, sizeof(path),
+		&dflt), K_OK);
+	ck_assert_str_eq(path, "/some/dir/RAM.pmm");
+	ck_assert_int_eq(dflt, 0);
+	ck_assert_int_eq(pmm__medium_path(&c, "RAM", path, 10, &dflt),
+		K_ECONFIG);
+	unsetenv("PMM_DIR");
+	ck_assert_int_eq(pmm__medium_path(&c, "RAM", path, sizeof(path),
+		&dflt), K_OK);
+	snprintf(want, sizeof(want), "/dev/shm/pmm-%u/RAM.pmm",
+		(unsigned)getuid());
+	ck_assert_str_eq(path, want);
+	ck_assert_int_eq(dflt, 1);
+}
+END_TEST
+
+/* pmm__config_load: defaults, then the file, then PMM_TUNABLES. */
+START_TEST(test_config_load)
+{
+	struct pmm__config c;
+	char conf[PATH_MAX];
+	setenv("PMM_CONF", "", 1);
+	unsetenv("PMM_TUNABLES");
+	ck_assert_int_eq(pmm__config_load(&c), K_OK);
+	ck_assert_uint_eq(c.rambank_size, 0x100000);
+	ck_assert_uint_eq(c.max_blocks, 30);
+	ck_assert_uint_eq(c.hr_maxprocesses, 32);
+	ck_assert_uint_eq(c.hr_maxgroups, 32);
+	ck_assert_uint_eq(c.hr_interval, 3);
+	ck_assert_uint_eq(c.hr_maxbadness, 25);
+	ck_assert_uint_eq(c.set, 0);
+	ck_assert_str_eq(c.source, "");
+	snprintf(conf, sizeof(conf), "%s/conf", g_dir);
+	int fd = test_file(conf, 0, 0);
+	static const char text[] = "pmm.maxBlocks = 5\npmm.rambankSize = 8192\n";
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1),
+		(ssize_t)sizeof(text) - 1);
+	close(fd);
+	setenv("PMM_CONF", conf, 1);
+	setenv("PMM_TUNABLES", "pmm.maxBlocks=6", 1);
+	ck_assert_int_eq(pmm__config_load(&c), K_OK);
+	ck_assert_uint_eq(c.max_blocks, 6);
+	ck_assert_uint_eq(c.rambank_size, 8192);
+	ck_assert_str_eq(c.source, conf);
+	unlink(conf);
+	ck_assert_int_eq(pmm__config_load(&c), K_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "cannot read"));
+}
+END_TEST
+
+/* -------------------------------------------------------- whole banks */
+
+/* Removes one file or directory (for nftw). */
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Each bank test: its own PMM_DIR. */
+static void
+setup(void)
+{
+	snprintf(g_dir, sizeof(g_dir), "%s/t%d", g_root, (int)getpid());
+	ck_assert_int_eq(mkdir(g_dir, 0700), 0);
+	setenv("PMM_DIR", g_dir, 1);
+	setenv("PMM_CONF", "", 1);
+	unsetenv("PMM_TUNABLES");
+	unsetenv("HRCTL_GROUP");
+}
+
+/* Removes the test's directory. */
+static void
+teardown(void)
+{
+	nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The RAM bank of this process (opened or created). */
+static struct pmm__bank *
+ram_bank(void)
+{
+	struct pmm__bank *b;
+	ck_assert_int_eq(pmm__bank_get("RAM", &b), K_OK);
+	return b;
+}
+
+/* pmm__check under the bank lock. */
+static void
+locked_sound(struct pmm__bank *b)
+{
+	char report[256];
+	ck_assert_int_eq(pmm__lock(b), K_OK);
+	int rc = pmm__check(b, report, sizeof(report));
+	pmm__unlock(b);
+	ck_assert_msg(rc == K_OK, "check: %s", report);
+}
+
+/* A PmmName. */
+static PmmName
+pname(const char *medium, const char *name)
+{
+	PmmName n;
+	memset(&n, 0, sizeof(n));
+	snprintf(n.medium, sizeof(n.medium), "%s", medium);
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	return n;
+}
+
+/* The system's own "__SYS" keys: allowed with PMM__F_SYSTEM only. */
+START_TEST(test_system_blocks)
+{
+	PmmName n = pname("RAM", "sys");
+	VmAddr a;
+	ck_assert_int_eq(pmm__allocate(&a, &n, 1, "__SYS.x", 8, 0), K_EPRIV);
+	ck_assert_int_eq(pmm__allocate(&a, &n, 1, "__SYS.x", 8, PMM__F_SYSTEM),
+		K_OK);
+	ck_assert_int_eq(pmmFree(&n), K_ESYSTEM);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(),
+		"block \"sys\" is internal to the system"));
+	ck_assert_int_eq(pmm__free(&n, 0), K_ESYSTEM);
+	ck_assert_int_eq(pmm__free_all("__SYS.x", 8, 0), K_EPRIV);
+	ck_assert_int_eq(pmm__free_all("__SYS.x", 8, PMM__F_SYSTEM), K_OK);
+	ck_assert_int_eq(pmm__allocate(&a, &n, 0, NULL, 0, 0), K_ESIZE);
+	ck_assert_int_eq(pmm__allocate(&a, &n, 1, "__SYS.x", 8, PMM__F_SYSTEM),
+		K_OK);
+	ck_assert_int_eq(pmm__free(&n, PMM__F_SYSTEM), K_OK);
+	/* a group's blocks: freed with its key by the system only */
+	setenv("HRCTL_GROUP", "7", 1);
+	PmmName g = pname("RAM", "grp");
+	ck_assert_int_eq(pmmAllocate(&a, &g, 1, HR_GROUP_KEY, HR_GROUP_KEYSIZE),
+		K_OK);
+	setenv("HRCTL_GROUP", "8", 1);
+	PmmName g8 = pname("RAM", "grp8");
+	ck_assert_int_eq(pmmAllocate(&a, &g8, 1, HR_GROUP_KEY,
+		HR_GROUP_KEYSIZE), K_OK);
+	ck_assert_int_eq(pmm__free_all("__SYS.hrgroup.7", 16, 0), K_EPRIV);
+	ck_assert_int_eq(pmm__free_all("__SYS.hrgroup.7", 16, PMM__F_SYSTEM),
+		K_OK);
+	ck_assert_int_eq(pmm__allocate(&a, &g, 0, NULL, 0, 0), K_ESIZE);
+	ck_assert_int_eq(pmm__allocate(&a, &g8, 0, NULL, 0, 0), K_OK);
+	ck_assert_int_eq(pmm__free_all(HR_GROUP_KEY, HR_GROUP_KEYSIZE,
+		PMM__F_SYSTEM), K_OK);		/* the caller's group, 8 */
+	ck_assert_int_eq(pmm__allocate(&a, &g8, 0, NULL, 0, 0), K_ESIZE);
+	locked_sound(ram_bank());
+}
+END_TEST
+
+/* Random allocate/free/freeAll against a model; the check after each. */
+START_TEST(test_random_ops)
+{
+	enum { NAMES = 80, NKEYS = 4 };
+	static const char *const keys[NKEYS] = { "red", "green", "blue", "" };
+	VmAddr addr[NAMES] = { 0 };
+	int key_of[NAMES];
+	unsigned seed = 2024;
+	int steps = test_under_valgrind() ? 1000 : 3000;
+	setenv("PMM_TUNABLES", "pmm.maxBlocks=48;pmm.rambankSize=0x60000", 1);
+	struct pmm__bank *b = ram_bank();
+	for (int s = 0; s < steps; s++) {
+		int k = (int)(rand_r(&seed) % NAMES), op = (int)(rand_r(&seed) % 10);
+		char nm[16];
+		snprintf(nm, sizeof(nm), "n%d", k);
+		PmmName n = pname("RAM", nm);
+		VmAddr a;
+		if (op < 6) {
+			int kk = (int)(rand_r(&seed) % NKEYS);
+			size_t size = 1 + rand_r(&seed) % (5 * page());
+			int rc = pmmAllocate(&a, &n, size, keys[kk],
+				strlen(keys[kk]));
+			if (addr[k] != 0) {
+				ck_assert_int_eq(rc, K_OK);
+				ck_assert_uint_eq(a, addr[k]);
+				ck_assert_uint_eq(*(int *)a, k + 1);
+			} else if (rc == K_OK) {
+				ck_assert_uint_eq(*(int *)a, 0);
+				*(int *)a = k + 1;
+				addr[k] = a;
+				key_of[k] = kk;
+			} else {
+				ck_assert_msg(rc == K_ENOMEM || rc == K_ETOOMUCH,
+					"step %d: %d %s", s, rc, pmmErrorMsg());
+			}
+		} else if (op < 9) {
+			int rc = pmmFree(&n);
+			ck_assert_int_eq(rc, addr[k] != 0 ? K_OK : K_EUNKNOWN);
+			addr[k] = 0;
+		} else {
+			int kk = (int)(rand_r(&seed) % (NKEYS - 1)), any = 0;
+			for (int i = 0; i < NAMES; i++)
+				if (addr[i] != 0 && key_of[i] == kk) {
+					addr[i] = 0;
+					any = 1;
+				}
+			ck_assert_int_eq(pmmFreeAll(keys[kk], strlen(keys[kk])),
+				any ? K_OK : K_EUNKNOWN);
+		}
+		locked_sound(b);
+	}
+	/* all the model's blocks are where it says */
+	for (int k = 0; k < NAMES; k++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "n%d", k);
+		PmmName n = pname("RAM", nm);
+		VmAddr a;
+		int rc = pmmAllocate(&a, &n, 0, NULL, 0);
+		ck_assert_int_eq(rc, addr[k] != 0 ? K_OK : K_ESIZE);
+		if (addr[k] != 0)
+			ck_assert_uint_eq(a, addr[k]);
+	}
+}
+END_TEST
+
+struct racer {
+	int id;
+	int bad;
+};
+
+/* One thread's share of test_threads_check. */
+static void *
+racer_main(void *arg)
+{
+	struct racer *r = arg;
+	unsigned seed = (unsigned)r->id + 100;
+	char key[4] = { 'T', (char)('0' + r->id), 0, 0 };
+	for (int i = 0; i < 200 && !r->bad; i++) {
+		char nm[16];
+		snprintf(nm, sizeof(nm), "r%d-%u", r->id, rand_r(&seed) % 8);
+		PmmName n = pname("RAM", nm);
+		VmAddr a;
+		int rc = pmmAllocate(&a, &n, 1 + rand_r(&seed) % 9000, key, 3);
+		if (rc != K_OK)
+			r->bad = __LINE__;
+		else if (rand_r(&seed) % 2 && pmmFree(&n) != K_OK)
+			r->bad = __LINE__;
+		if (i % 50 == 49 && (rc = pmmFreeAll(key, 3)) != K_OK &&
+				rc != K_EUNKNOWN)
+			r->bad = __LINE__;
+	}
+	return NULL;
+}
+
+/* Threads at once, then the whole-bank check. */
+START_TEST(test_threads_check)
+{
+	enum { N = 4 };
+	pthread_t t[N];
+	struct racer r[N];
+	setenv("PMM_TUNABLES", "pmm.maxBlocks=40;pmm.rambankSize=0x200000", 1);
+	struct pmm__bank *b = ram_bank();
+	for (int i = 0; i < N; i++) {
+		r[i].id = i;
+		r[i].bad = 0;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, racer_main, &r[i]),
+			0);
+	}
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(r[i].bad == 0, "thread %d failed at line %d", i,
+			r[i].bad);
+	locked_sound(b);
+}
+END_TEST
+
+/* A process that dies holding the lock: the next locker recovers. */
+START_TEST(test_dead_owner)
+{
+	PmmName n = pname("RAM", "before");
+	VmAddr a;
+	ck_assert_int_eq(pmmAllocate(&a, &n, 1, NULL, 0), K_OK);
+	struct pmm__bank *b = ram_bank();
+	fflush(NULL);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* tear the index under the lock, then die */
+		if (pmm__lock(b) != K_OK)
+			_exit(1);
+		memset(b->name_slot, 0, 4 * b->g.name_slots);
+		b->ix->used_blocks = 77;
+		_exit(0);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(pmmAllocate(&a, &n, 0, NULL, 0), K_OK);
+	locked_sound(b);
+}
+END_TEST
+
+/*
+ * A name slot repeating one block where another's was: the open-time
+ * check must see it, or that block is lost and its name allocated twice.
+ */
+START_TEST(test_reopen_repairs_lost_name)
+{
+	VmAddr a[3], again;
+	const char *names[3] = { "one", "two", "three" };
+	for (int i = 0; i < 3; i++) {
+		PmmName n = pname("RAM", names[i]);
+		ck_assert_int_eq(pmmAllocate(&a[i], &n, 1, NULL, 0), K_OK);
+	}
+	struct pmm__bank *b = ram_bank();
+	uint32_t i0, i2;
+	char nm[64] = "";
+	strcpy(nm, "one");
+	ck_assert_int_eq(pmm__name_find(b, nm, &i0), K_OK);
+	memset(nm, 0, sizeof(nm));
+	strcpy(nm, "three");
+	ck_assert_int_eq(pmm__name_find(b, nm, &i2), K_OK);
+	b->name_slot[name_slot_of(b, i2)] = i0 + 1;
+	pmm__banks_reset();			/* as a new process would */
+	PmmName n = pname("RAM", "three");
+	ck_assert_int_eq(pmmAllocate(&again, &n, 0, NULL, 0), K_OK);
+	ck_assert_uint_eq(again, a[2]);
+	locked_sound(ram_bank());
+}
+END_TEST
+
+/* pmm__bank_create never replaces a bank. */
+START_TEST(test_create_busy)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/x.pmm", g_dir);
+	ck_assert_int_eq(pmm__bank_create(path, "X", 0x10000, 4), K_OK);
+	ck_assert_int_eq(pmm__bank_create(path, "X", 0x10000, 4), K_EBUSY);
+	ck_assert_int_eq(pmm__bank_create(path, "X", 0, 4), K_EINVAL);
+	struct pmm__bank *b;
+	ck_assert_int_eq(pmm__bank_open(path, &b), K_OK);
+	ck_assert_uint_eq(b->g.npages, 16);
+	ck_assert_uint_eq(b->g.max_blocks, 4);
+	ck_assert_str_eq(b->hdr->medium, "X");
+	ck_assert_int_eq(pmm__check(b, NULL, 0), K_OK);
+	pmm__bank_close(b);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ runner */
+
+/* The suite. */
+static Suite *
+core_suite(void)
+{
+	Suite *s = suite_create("pmm-core");
+	TCase *tc = test_case(s, "space", 60);
+	tcase_add_test(tc, test_classes);
+	tcase_add_test(tc, test_space_split);
+	tcase_add_test(tc, test_space_merge);
+	tcase_add_test(tc, test_space_best_class);
+	tcase_add_test(tc, test_space_first_fit);
+	tcase_add_test(tc, test_space_full);
+	tcase_add_test(tc, test_space_random);
+	tcase_add_test(tc, test_space_damage);
+
+	tc = test_case(s, "index", 60);
+	tcase_add_test(tc, test_name_hash);
+	tcase_add_test(tc, test_name_hash_damage);
+	tcase_add_test(tc, test_key_hash);
+	tcase_add_test(tc, test_entry_stack);
+
+	tc = test_case(s, "geometry", 30);
+	tcase_add_test(tc, test_geometry);
+	tcase_add_test(tc, test_geometry_bad);
+	tcase_add_test(tc, test_header_validate);
+
+	tc = test_case(s, "check", 30);
+	tcase_add_test(tc, test_check_table);
+	tcase_add_test(tc, test_check_index);
+	tcase_add_test(tc, test_check_redo);
+	tcase_add_test(tc, test_check_edges);
+
+	tc = test_case(s, "config", 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_config_parse);
+	tcase_add_test(tc, test_config_parse_errors);
+	tcase_add_test(tc, test_medium_path);
+	tcase_add_test(tc, test_config_load);
+
+	tc = test_case(s, "banks", 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_system_blocks);
+	tcase_add_test(tc, test_random_ops);
+	tcase_add_test(tc, test_threads_check);
+	tcase_add_test(tc, test_dead_owner);
+	tcase_add_test(tc, test_reopen_repairs_lost_name);
+	tcase_add_test(tc, test_create_busy);
+	return s;
+}
+
+/* Runs the suite in a fresh directory under the test directory. */
+int
+main(void)
+{
+	snprintf(g_root, sizeof(g_root), "%s/pmm-test-core-XXXXXX",
+		test_dir());
+	if (mkdtemp(g_root) == NULL) {
+		perror(g_root);
+		return EXIT_FAILURE;
+	}
+	int rc = test_run(core_suite());
+	nftw(g_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
