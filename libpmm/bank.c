@@ -279,6 +279,11 @@ pmm__bank_open(const char *path, struct pmm__bank **bp)
 		memcpy(b->hdr->boot_id, id, sizeof(id));
 		pmm__persist(b->hdr->boot_id, sizeof(id));
 	}
+	if (!pmm__lock_valid(b)) {
+		rc = pmm__fail(K_ECORRUPT, "%s: the bank's lock is not a robust shared mutex",
+				path);
+		goto fail;
+	}
 	if ((rc = validate_contents(b)) != K_OK) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());

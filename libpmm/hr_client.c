@@ -132,9 +132,14 @@ spawn(const char *call, PmmName *name, const char *file, int use_path,
 		return -1;
 	}
 	char path[PATH_MAX], cwd[PATH_MAX];
+	int rerr = 0;
 	if (resolve(file, use_path, path) != 0) {
-		pmm__fail_errno(K_EINVAL, "%s: %s", call, file);
-		return -1;
+		/* the file is gone: a name already registered in the group
+		 * still runs the image captured at its first start, so ask
+		 * (with no path, which the controller cannot open) and report
+		 * this error only if the controller needed the file */
+		rerr = errno;
+		path[0] = 0;
 	}
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		strcpy(cwd, "/");
@@ -159,6 +164,10 @@ spawn(const char *call, PmmName *name, const char *file, int use_path,
 	struct hr__msg r;
 	int rc = request(call, &h, s, 4 + na + ne, &r);
 	free(s);
+	if (rc != 0 && rerr != 0 && errno == ENOENT) {
+		errno = rerr;
+		pmm__fail_errno(K_EINVAL, "%s: %s", call, file);
+	}
 	if (rc != 0)
 		return -1;
 	pid_t pid = r.h.pid;

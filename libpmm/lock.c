@@ -23,6 +23,24 @@ pmm__lock_init(struct pmm__bank *b)
 	pthread_mutexattr_destroy(&a);
 }
 
+/* Whether the bank's mutex is of the kind pmm__lock_init makes: a file
+ * could declare another (a recursive one whose unlock follows list
+ * pointers read from the file). */
+int
+pmm__lock_valid(struct pmm__bank *b)
+{
+	pthread_mutex_t fresh;
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&fresh, &a);
+	pthread_mutexattr_destroy(&a);
+	int ok = b->hdr->lock.__data.__kind == fresh.__data.__kind;
+	pthread_mutex_destroy(&fresh);
+	return ok;
+}
+
 /* Take the bank lock, recovering from a holder that died. */
 int
 pmm__lock(struct pmm__bank *b)

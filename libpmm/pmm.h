@@ -103,6 +103,7 @@ void pmm__banks_reset(void);
 int pmm__lock(struct pmm__bank *b);
 void pmm__unlock(struct pmm__bank *b);
 void pmm__lock_init(struct pmm__bank *b);
+int pmm__lock_valid(struct pmm__bank *b);
 
 /* ------------------------------------------------------- persistence */
 struct pmm__persist_ops {

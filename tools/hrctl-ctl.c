@@ -699,7 +699,7 @@ ctl_open(struct ctl *c, int embedded)
 int
 ctl_loop(struct ctl *c)
 {
-	int stopping = 0;
+	int stopping = 0, stop_signal = 0;
 	while (!c->quit) {
 		if (c->embedded_gid != -1 && c->embedded_done && c->groups == NULL)
 			break;
@@ -720,7 +720,7 @@ ctl_loop(struct ctl *c)
 					reap(c);
 				} else if (!stopping) {
 					stopping = 1;
-					c->embedded_status = 128 + (int)si.ssi_signo;
+					stop_signal = (int)si.ssi_signo;
 					for (struct group *g = c->groups, *n; g != NULL; g = n) {
 						n = g->next;
 						group_stop(c, g, G_KILLING);
@@ -749,8 +749,8 @@ ctl_loop(struct ctl *c)
 			}
 		}
 	}
-	return stopping && !c->embedded_done ? c->embedded_status :
-		c->embedded_status;
+	/* stopped by a signal: say which, whatever the groups' ends said */
+	return stopping ? 128 + stop_signal : c->embedded_status;
 }
 
 /* Give up the controller role. */
@@ -761,7 +761,9 @@ ctl_close(struct ctl *c)
 		unlink(c->sock);
 		close(c->lsock);
 	}
-	if (c->groups == NULL) {
+	/* only the controller (the lock's holder) owns these: a controller
+	 * that lost the race must not take them from the running one */
+	if (c->lockfd >= 0 && c->groups == NULL) {
 		unlink(c->reg);
 		rmdir(c->images);
 	}

@@ -172,9 +172,14 @@ reg_save(struct ctl *c)
 {
 	char tmp[PATH_MAX + 8];
 	snprintf(tmp, sizeof(tmp), "%s.new", c->reg);
-	FILE *f = fopen(tmp, "we");
-	if (f == NULL)
+	/* it holds the members' environments: for this user only */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	struct hr__hdr h = { .op = R_HEAD, .mid = c->next_mid,
 		.flags = c->site_restarts, .pid = getpid() };
 	int rc = put(f, &h, NULL, 0);

@@ -162,6 +162,10 @@ cmd_run(int argc, char **argv)
 				ctl_close(&c);
 				return 127;
 			}
+			/* serve the groups recovered from a dead controller
+			 * until they end, then fail: our group never began */
+			c.embedded_done = 1;
+			c.embedded_status = 127;
 		}
 		int status = ctl_loop(&c);
 		ctl_close(&c);

@@ -1,0 +1,250 @@
+/*
+ * pmm_bank_fuzz.c -- libFuzzer target: any file offered as a bank opens
+ * as a valid bank or fails with an error, never a wild access.
+ *
+ * Each input is a bank file image.  It is written to a memfd and opened
+ * through its /proc/self/fd path with pmm__bank_open(); once more with its
+ * checksums recomputed when that changes it, so that mutations reach the
+ * checks behind the checksums.  An opened bank must pass pmm__check(), and
+ * then the index operations libpmm runs on it (lookups, removal and
+ * re-insertion, page allocation and free, recovery) must succeed and keep
+ * it passing.  A broken promise aborts, which libFuzzer reports as a
+ * crash, like any fault the sanitizers catch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bank_image.h"
+#include "pmm.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+		unsigned int seed);
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+static int bank_fd = -1;
+static char bank_path[64];
+
+/* Report a broken promise and stop (libFuzzer saves the input). */
+static void
+broken(const char *what, int rc, const char *detail)
+{
+	fprintf(stderr, "pmm_bank_fuzz: %s (rc %d: %s)\n", what, rc,
+			detail != NULL ? detail : pmmErrorMsg());
+	abort();
+}
+
+/* One memfd for the whole run: nothing lingers on disk after a crash. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	bank_fd = memfd_create("pmm-fuzz-bank", MFD_CLOEXEC);
+	if (bank_fd < 0) {
+		perror("memfd_create");
+		exit(1);
+	}
+	snprintf(bank_path, sizeof(bank_path), "/proc/self/fd/%d", bank_fd);
+	return 0;
+}
+
+/* The whole-bank check must pass on an open bank. */
+static void
+must_check(struct pmm__bank *b, const char *when)
+{
+	char report[256];
+	int rc = pmm__check(b, report, sizeof(report));
+	if (rc != K_OK)
+		broken(when, rc, report);
+}
+
+/* The first block of the table, or -1 when there is none. */
+static int64_t
+first_block(struct pmm__bank *b)
+{
+	for (uint64_t i = 0; i < b->g.max_blocks; i++)
+		if (b->table[i].state == PMM__USED)
+			return (int64_t)i;
+	return -1;
+}
+
+/* Lookups by name and key, then the block out of its hashes and back. */
+static void
+exercise_index(struct pmm__bank *b)
+{
+	static const char absent[64] = "fuzz: no block has this name";
+	uint32_t idx;
+	int rc = pmm__name_find(b, absent, &idx);
+	/* (an input may well hold a block of that name) */
+	if (rc != K_EUNKNOWN && (rc != K_OK ||
+				b->table[idx].state != PMM__USED ||
+				memcmp(b->table[idx].name, absent, 64) != 0))
+		broken("a name lookup found another name", rc, NULL);
+	int64_t i = first_block(b);
+	if (i < 0)
+		return;
+	const struct pmm__entry *e = &b->table[i];
+	if ((rc = pmm__name_find(b, e->name, &idx)) != K_OK || idx != i)
+		broken("a block is not found by its name", rc, NULL);
+	if (e->keysize > 0 && ((rc = pmm__key_find(b, e->key, e->keysize,
+						&idx)) != K_OK ||
+				b->table[idx].keysize != e->keysize ||
+				memcmp(b->table[idx].key, e->key, 32) != 0))
+		broken("a key's list is not found", rc, NULL);
+	if ((rc = pmm__name_remove(b, (uint32_t)i)) != K_OK ||
+			(rc = pmm__name_insert(b, (uint32_t)i)) != K_OK)
+		broken("a name does not leave and re-enter its hash", rc, NULL);
+	if (e->keysize > 0 && ((rc = pmm__key_remove(b, (uint32_t)i)) != K_OK ||
+				(rc = pmm__key_insert(b, (uint32_t)i)) != K_OK))
+		broken("a block does not leave and re-enter its key list", rc,
+				NULL);
+	must_check(b, "index operations broke the bank");
+}
+
+/* Entries and pages taken and given back leave the bank as it was. */
+static void
+exercise_space(struct pmm__bank *b)
+{
+	static const uint32_t sizes[] = { 1, 2, 3, 65, 1 };
+	uint32_t idx, page;
+	int rc = pmm__entry_pop(b, &idx);
+	if (rc == K_OK)
+		pmm__entry_push(b, idx);
+	else if (rc != K_ETOOMUCH)
+		broken("the free-entry stack failed", rc, NULL);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		rc = pmm__space_alloc(b, sizes[k], &page);
+		if (rc == K_ENOMEM)
+			continue;
+		if (rc != K_OK)
+			broken("page allocation failed", rc, NULL);
+		if ((uint64_t)page + sizes[k] > b->g.npages)
+			broken("pages allocated outside the bank", (int)page, "");
+		if ((rc = pmm__space_free(b, page, sizes[k])) != K_OK)
+			broken("allocated pages could not be freed", rc, NULL);
+	}
+	must_check(b, "page allocation and free broke the bank");
+}
+
+/* What libpmm does to an open bank, under its lock. */
+static void
+exercise(struct pmm__bank *b)
+{
+	int rc = pmm__lock(b);
+	if (rc != K_OK)
+		broken("an open bank cannot be locked", rc, NULL);
+	must_check(b, "an open bank fails its check");
+	exercise_index(b);
+	exercise_space(b);
+	if ((rc = pmm__recover(b)) != K_OK)
+		broken("an open bank cannot be recovered", rc, NULL);
+	must_check(b, "recovery broke the bank");
+	pmm__unlock(b);
+}
+
+/* Open one image as a bank; the outcome must be one of the promised. */
+static void
+run(const unsigned char *img, size_t size)
+{
+	struct pmm__bank *b = NULL;
+	if (fuzz_image_write(bank_fd, img, size) != 0) {
+		perror("pmm_bank_fuzz: write");
+		exit(1);
+	}
+	int rc = pmm__bank_open(bank_path, &b);
+	switch (rc) {
+	case K_OK:
+		exercise(b);
+		pmm__bank_close(b);
+		return;
+	case K_EFOREIGN:
+	case K_ETRUNC:
+	case K_EVERSION:
+	case K_ECORRUPT:
+	case K_EMAPPED:
+		if (pmmErrorMsg()[0] == 0)
+			broken("an error without a message", rc, "");
+		return;
+	default:
+		broken("an error a bank file cannot cause", rc, NULL);
+	}
+}
+
+/* A small pseudo-random generator for the mutator's choices. */
+static uint64_t
+next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Where the bytes libpmm reads lie in an image: the header, the table and
+ * the index, in that order; the data pages after them are never read.
+ * Returns the number of regions found (0 when the header is unusable).
+ */
+static unsigned
+regions(const uint8_t *data, size_t size, uint64_t start[4], uint64_t len[4])
+{
+	struct pmm__hdr h;
+	struct pmm__geom g;
+	if (size < sizeof(h))
+		return 0;
+	memcpy(&h, data, sizeof(h));
+	if (pmm__geom_compute(h.bank_size, h.max_blocks, h.page_size, &g) !=
+			K_OK || g.data_off > size)
+		return 0;
+	start[0] = 0;
+	len[0] = sizeof(h);
+	start[1] = g.table_off;
+	len[1] = g.max_blocks * sizeof(struct pmm__entry);
+	start[2] = g.index_off;
+	len[2] = g.ix_name;			/* counters, class lists */
+	start[3] = g.index_off + g.ix_name;
+	len[3] = g.ix_size - g.ix_name;		/* hashes, links, tags */
+	return 4;
+}
+
+/*
+ * Mutate where it matters: most mutations hit a window of the header,
+ * table or index, the rest the whole input (which changes its size).  On
+ * banks of tens of kilobytes, almost all of it data pages, this finds
+ * in seconds what whole-input mutation takes hours to.
+ */
+size_t
+LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+		unsigned int seed)
+{
+	uint64_t start[4], len[4], r = seed | 0x100000000ULL;
+	unsigned n = regions(data, size, start, len);
+	if (n == 0 || next_rand(&r) % 8 == 0)
+		return LLVMFuzzerMutate(data, size, max_size);
+	unsigned k = (unsigned)(next_rand(&r) % n);
+	uint64_t w = len[k] < 64 ? len[k] : 1 + next_rand(&r) % 64;
+	uint64_t off = start[k] + next_rand(&r) % (len[k] - w + 1);
+	/* in place, at a fixed size: shrinking leaves the tail as it was */
+	LLVMFuzzerMutate(data + off, (size_t)w, (size_t)w);
+	return size;
+}
+
+/* The input as it is, then with its checksums made to match. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned char *img = malloc(size > 0 ? size : 1);
+	if (img == NULL)
+		return 0;
+	memcpy(img, data, size);
+	fuzz_image_prepare(img, size);
+	run(img, size);
+	if (fuzz_image_fix_checksums(img, size))
+		run(img, size);
+	free(img);
+	return 0;
+}

@@ -1,0 +1,92 @@
+#!/bin/sh
+# The end of a group: when every member has exited cleanly, and at the
+# group kill (hrctl kill -g, hrKillGroup), the group's HR_GROUP_KEY blocks
+# are freed and its names unregistered; other blocks stay.  A member that
+# exits cleanly early leaves the group running until the last one.
+# hrGetActorGroup names the group of a process; an indirect member runs
+# once per name at a time.
+set -eu
+me=hr-group
+. "$top_srcdir/tests/hr-lib.sh"
+
+start_daemon
+
+# 1. termination: A exits cleanly first, C (indirect) later
+run 1 start A alloc ga group alloc keepa keya \
+	spawn v C "$member" hr_member "$out" start C alloc gc group group \
+		wait c-done clean exit 0 ';;' \
+	spawn v C "$member" hr_member "$out" ';;' \
+	group wait a-done clean exit 0
+wait_log "^C alloc gc new"
+wait_log "^A alloc ga new"
+grep -q "^A spawn C errno=16 " "$out/log" ||
+	fail "a second hrfexec of a running name did not fail with EBUSY"
+wait_log "^A group 1\$"
+wait_log "^C group 1\$"
+: > "$out/a-done"
+wait_log "^A clean 0"
+sleep 0.5
+has_group 1 || fail "group 1 ended while C still runs"
+case $(lookup ga) in found*) ;; *) fail "ga freed while C still runs" ;; esac
+: > "$out/c-done"
+wait_for 10 "group 1 to end" no_group 1
+[ "$(lookup ga)" = absent ] || fail "HR_GROUP_KEY block ga not freed"
+[ "$(lookup gc)" = absent ] || fail "HR_GROUP_KEY block gc not freed"
+case $(lookup keepa) in found*) ;; *) fail "block keepa was freed" ;; esac
+[ "$(starts A)" = 1 ] && [ "$(starts C)" = 1 ] ||
+	fail "a clean exit restarted the group"
+[ -z "$(ls "$PMM_DIR/hrctl.images")" ] || fail "images left"
+ok "clean termination: HR_GROUP_KEY blocks freed once the last member ended"
+
+# the same group id and name again: a new group, new blocks
+run 1 start A2 alloc ga group spawn v C "$member" hr_member "$out" \
+	start C2 clean ';;' wait a2-done clean
+wait_log "^A2 alloc ga new"
+wait_log "^C2 start 1 .* restarts=0\$"
+: > "$out/a2-done"
+wait_for 10 "group 1 to end" no_group 1
+ok "a new group 1 registers C afresh"
+
+# 2. the group kill from hrctl: no restart, group blocks freed
+run 2 start D alloc gd group alloc keepd keyd \
+	spawn v E "$member" hr_member "$out" start E pause ';;' pause
+wait_log "^D alloc keepd new"
+wait_log "^E start 1 "
+d=$(pid_of D 1) e=$(pid_of E 1)
+"$hrctl" kill -g 2 || fail "hrctl kill -g 2"
+wait_for 10 "group 2 to go" no_group 2
+for p in $d $e; do
+	wait_for 10 "process $p to end" eval "! live $p"
+done
+[ "$(lookup gd)" = absent ] || fail "HR_GROUP_KEY block gd not freed"
+case $(lookup keepd) in found*) ;; *) fail "block keepd was freed" ;; esac
+sleep 0.5
+[ "$(starts D)" = 1 ] && [ "$(starts E)" = 1 ] || fail "the group kill restarted"
+"$hrctl" kill -g 2 2> "$tmp/kill.err" && fail "hrctl kill -g 2 twice succeeds"
+grep -q "no restart group 2" "$tmp/kill.err" || fail "kill of no group: $(cat "$tmp/kill.err")"
+ok "hrctl kill -g: members gone for good, group blocks freed, others kept"
+
+# 3. hrKillGroup and hrGetActorGroup from members
+run 4 start F alloc gf group pause
+wait_log "^F alloc gf new"
+f=$(pid_of F 1)
+run 3 start G alloc gg group group "$f" killgroup 4 killgroup 99 \
+	wait g-go group "$f" killgroup 3 pause
+wait_log "^G killgroup 99 "
+wait_for 10 "group 4 to go" no_group 4
+grep -q "^G group 4\$" "$out/log" || fail "hrGetActorGroup(F) is not 4"
+grep -q "^G killgroup 4 0\$" "$out/log" || fail "hrKillGroup(4) failed"
+grep -q "^G killgroup 99 errno=3\$" "$out/log" ||
+	fail "hrKillGroup(99) did not fail with ESRCH"
+[ "$(lookup gf)" = absent ] || fail "hrKillGroup: gf not freed"
+: > "$out/g-go"
+wait_for 10 "group 3 to go" no_group 3
+grep -q "^G group errno=3\$" "$out/log" ||
+	fail "hrGetActorGroup of a killed process did not fail with ESRCH"
+[ "$(lookup gg)" = absent ] || fail "hrKillGroup(own group): gg not freed"
+sleep 0.5
+[ "$(starts G)" = 1 ] && [ "$(starts F)" = 1 ] || fail "a group kill restarted"
+ok "hrKillGroup of another group and of its own; hrGetActorGroup"
+
+stop_daemon
+hr_done

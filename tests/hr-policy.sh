@@ -1,0 +1,123 @@
+#!/bin/sh
+# The restart policy (hrCtrl.* tunables, here through PMM_TUNABLES): each
+# group restart adds one to the group's badness, each hrCtrl.interval
+# takes one off, and reaching hrCtrl.maxBadness restarts the site --
+# every group, persistent memory kept -- exactly once for one crash loop;
+# hrCtrl.maxBadness = 0 never does.  hrCtrl.maxGroups and
+# hrCtrl.maxprocesses refuse more with a clear error.
+set -eu
+me=hr-policy
+. "$top_srcdir/tests/hr-lib.sh"
+
+# crashloop NAME: group 1 crashes 5 times in a row (then runs), group 2
+# is a bystander with a block of its own
+crashloop() {
+	run 2 start "S$1" alloc "s$1" "key$1" pause
+	wait_log "^S$1 alloc s$1 new"
+	run 1 start "L$1" crashfirst 5 segv pause
+	wait_log "^L$1 start 6 " 60
+	# let a site restart, if any, finish
+	sleep 0.5
+}
+
+# 1. maxBadness 3: the third crash in a row restarts the site, once
+PMM_TUNABLES="hrCtrl.maxBadness=3;hrCtrl.interval=600"
+export PMM_TUNABLES
+start_daemon d1
+crashloop a
+wait_log "^Sa start 2 "
+[ "$(site_restarts)" = 1 ] || fail "maxBadness 3, 5 crashes: $(site_restarts) site restarts"
+[ "$(gfield 1 restarts)" = 5 ] || fail "group 1: restarts $(gfield 1 restarts)"
+# crashes 1-3 reach 3 (reset by the site restart), crashes 4 and 5 make 2
+[ "$(gfield 1 badness)" = 2 ] || fail "group 1: badness $(gfield 1 badness)"
+[ "$(starts Sa)" = 2 ] || fail "the bystander started $(starts Sa) times, want 2"
+grep -q "^Sa alloc sa found" "$out/log" || fail "the site restart lost block sa"
+grep -q "site restart 1" "$tmp/d1.err" || fail "no site restart message"
+! grep -q "site restart 2" "$tmp/d1.err" || fail "a second site restart"
+ok "maxBadness 3: a crash loop of 5 makes exactly one site restart, blocks kept"
+stop_daemon
+
+# 2. maxBadness 0: never
+PMM_TUNABLES="hrCtrl.maxBadness=0;hrCtrl.interval=600"
+start_daemon d2
+crashloop b
+[ "$(site_restarts)" = 0 ] || fail "maxBadness 0: $(site_restarts) site restarts"
+[ "$(gfield 1 badness)" = 5 ] || fail "maxBadness 0: badness $(gfield 1 badness)"
+[ "$(starts Sb)" = 1 ] || fail "maxBadness 0: the bystander restarted"
+ok "maxBadness 0: no site restart, badness 5"
+stop_daemon
+
+# 3. decay: badness falls by one per interval...
+PMM_TUNABLES="hrCtrl.maxBadness=10;hrCtrl.interval=2"
+start_daemon d3
+run 1 start Dc crashfirst 3 abort pause
+wait_log "^Dc start 4 "
+seen=
+i=0
+while [ $i -lt 300 ]; do
+	b=$(gfield 1 badness)
+	case "$seen " in *" $b "*) ;; *) seen="$seen $b" ;; esac
+	[ "$b" = 0 ] && break
+	sleep 0.05
+	i=$((i + 1))
+done
+# 3 (unless a tick came first), then one less every 2 s
+case $seen in " 3 2 1 0"|" 2 1 0") ;;
+*) fail "badness after 3 crashes went:$seen" ;; esac
+[ "$(gfield 1 restarts)" = 3 ] || fail "restarts $(gfield 1 restarts)"
+stop_daemon
+# ...so crashes further apart than the interval never reach maxBadness
+# 2, while the same crashes within one interval do
+PMM_TUNABLES="hrCtrl.maxBadness=2;hrCtrl.interval=1"
+start_daemon d4
+run 1 start Dd sleep 1600 crashfirst 3 abort pause
+wait_log "^Dd start 4 " 60
+[ "$(site_restarts)" = 0 ] || fail "crashes 1.6 s apart, interval 1 s: a site restart"
+stop_daemon
+PMM_TUNABLES="hrCtrl.maxBadness=2;hrCtrl.interval=600"
+start_daemon d5
+run 1 start De sleep 1600 crashfirst 3 abort pause
+wait_log "^De start 4 " 60
+[ "$(site_restarts)" = 1 ] || fail "crashes 1.6 s apart, no decay: $(site_restarts) site restarts"
+stop_daemon
+ok "badness decays by one per interval"
+
+# 4. limits
+PMM_TUNABLES="hrCtrl.maxGroups=2;hrCtrl.maxprocesses=3"
+start_daemon d6
+run 1 start Ga pause
+run 2 start Gb wait spawn-go spawn v Gc "$member" hr_member "$out" start Gc \
+	pause ';;' spawn v Gd "$member" hr_member "$out" start Gd pause ';;' pause
+st=0
+"$hrctl" run -g 3 -- "$member" "$out" start Ge pause 2> "$tmp/g3.err" || st=$?
+[ "$st" != 0 ] || fail "a third group with maxGroups 2"
+grep -q "hrCtrl.maxGroups = 2 groups exist" "$tmp/g3.err" ||
+	fail "maxGroups: $(cat "$tmp/g3.err")"
+: > "$out/spawn-go"
+wait_log "^Gc start 1 "
+wait_log "^Gb spawn Gd "
+grep -q "^Gb spawn Gd errno=11 hrfexecv: hrCtrl.maxprocesses = 3 processes" \
+	"$out/log" || fail "a fourth process by hrfexecv"
+st=0
+"$hrctl" run -g 1 -- "$member" "$out" start Gf pause 2> "$tmp/g1.err" || st=$?
+[ "$st" != 0 ] || fail "a fourth process by hrctl run"
+grep -q "hrCtrl.maxprocesses = 3 processes are registered" "$tmp/g1.err" ||
+	fail "maxprocesses: $(cat "$tmp/g1.err")"
+[ "$(starts Ge)" = 0 ] && [ "$(starts Gd)" = 0 ] && [ "$(starts Gf)" = 0 ] ||
+	fail "a process beyond the limits started"
+stop_daemon
+ok "maxGroups and maxprocesses: clear errors"
+
+# 5. a bad tunable stops the controller with the reason
+PMM_TUNABLES="hrCtrl.maxBadness=many"
+"$hrctl" run -g 1 -- "$member" "$out" start X 2> "$tmp/bad.err" &&
+	fail "hrctl runs with hrCtrl.maxBadness=many"
+grep -q 'hrCtrl.maxBadness = "many" is not a decimal' "$tmp/bad.err" ||
+	fail "bad tunable: $(cat "$tmp/bad.err")"
+PMM_TUNABLES="hrCtrl.maxGroups=0"
+"$hrctl" run -g 1 -- "$member" "$out" start X 2> "$tmp/bad.err" &&
+	fail "hrctl runs with hrCtrl.maxGroups=0"
+grep -q 'hrCtrl.maxGroups = 0 out of range' "$tmp/bad.err" ||
+	fail "bad tunable: $(cat "$tmp/bad.err")"
+ok "invalid tunables: clear errors"
+hr_done
