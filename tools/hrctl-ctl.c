@@ -171,6 +171,7 @@ static void
 group_respawn(struct ctl *c, struct group *g)
 {
 	g->state = G_RUNNING;
+	g->exit_status = -1;	/* a status belongs to the run that ends */
 	for (struct member *m = c->members; m != NULL; m = m->next) {
 		if (m->gid != g->id)
 			continue;
@@ -623,7 +624,7 @@ recover(struct ctl *c)
 		reg_save(c);
 }
 
-/* Become the controller: the lock, the socket, signals, timer, recovery.
+/* Become the controller: the lock, the socket, signals, timer.
  * 1 if another controller runs, -1 on error (message on stderr). */
 int
 ctl_open(struct ctl *c, int embedded)
@@ -691,8 +692,15 @@ ctl_open(struct ctl *c, int embedded)
 		perror("hrctl: socket");
 		return -1;
 	}
-	recover(c);
 	return 0;
+}
+
+/* Take over what a dead controller left: call once output goes where
+ * the members' should. */
+void
+ctl_recover(struct ctl *c)
+{
+	recover(c);
 }
 
 /* Serve until told to stop or, embedded, until every group has ended. */

@@ -151,6 +151,7 @@ cmd_run(int argc, char **argv)
 			ctl_close(&c);
 			return 1;
 		}
+		ctl_recover(&c);
 		char err[512];
 		struct member *m;
 		c.embedded_gid = gid;
@@ -218,6 +219,7 @@ cmd_daemon(int argc, char **argv)
 			return 1;
 		close(ready[1]);
 	}
+	ctl_recover(&c);	/* recovered members write to the log too */
 	rc = ctl_loop(&c);
 	ctl_close(&c);
 	return rc == 128 + 15 || rc == 128 + 2 ? 0 : rc;

@@ -59,6 +59,7 @@ struct ctl {
 
 /* controller (hrctl-ctl.c) */
 int ctl_open(struct ctl *c, int embedded);
+void ctl_recover(struct ctl *c);
 int ctl_run_direct(struct ctl *c, int gid, const char *path, const char *cwd,
 		char **argv, char **envp, const int *stdio, char *err,
 		size_t errlen, struct member **out);
