@@ -15,20 +15,6 @@
 
 _Static_assert(sizeof(FUZZ_BOOT_HERE) <= PMM__BOOT_ID, "placeholder fits");
 
-/* Read this machine's boot id exactly as libpmm's bank.c does. */
-void
-fuzz_boot_id(char out[PMM__BOOT_ID])
-{
-	memset(out, 0, PMM__BOOT_ID);
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, out, PMM__BOOT_ID - 1);
-	close(fd);
-	if (n > 0 && out[n - 1] == '\n')
-		out[n - 1] = 0;
-}
-
 /* A fresh robust, process-shared mutex, as pmm__lock_init makes one. */
 void
 fuzz_lock_set(pthread_mutex_t *m, int owner_died)
@@ -70,7 +56,7 @@ fuzz_image_prepare(unsigned char *img, size_t size)
 	if (size < sizeof(h))
 		return;
 	memcpy(&h, img, sizeof(h));
-	fuzz_boot_id(here);
+	pmm__boot_id(here);
 	/* the real id counts too: a hostile lock must not hang the target */
 	if (memcmp(h.boot_id, mark, sizeof(mark)) != 0 &&
 			memcmp(h.boot_id, here, sizeof(here)) != 0)

@@ -21,7 +21,6 @@
 #define FUZZ_BASE 0x120000000000ULL
 
 /* Read this machine's boot id as libpmm does (zero-padded). */
-void fuzz_boot_id(char out[40]);
 
 /* A fresh robust, process-shared mutex; locked by a dead holder if asked. */
 void fuzz_lock_set(pthread_mutex_t *m, int owner_died);

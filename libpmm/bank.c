@@ -54,8 +54,9 @@ pmm__bank_bind(struct pmm__bank *b, void *base, const struct pmm__geom *g)
 	b->page_shift = __builtin_ctzll(g->page_size);
 }
 
-static void
-boot_id(char out[PMM__BOOT_ID])
+/* This boot's id (empty if unknown): a bank's lock is garbage after a reboot. */
+void
+pmm__boot_id(char out[PMM__BOOT_ID])
 {
 	memset(out, 0, PMM__BOOT_ID);
 	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
@@ -186,7 +187,7 @@ pmm__bank_create(const char *path, const char *medium, uint64_t bank_size,
 	h->created = (uint64_t)time(NULL);
 	strncpy(h->medium, medium, sizeof(h->medium) - 1);
 	h->checksum = pmm__hdr_checksum(h);
-	boot_id(h->boot_id);
+	pmm__boot_id(h->boot_id);
 	pmm__lock_init(&b);
 	if ((rc = pmm__recover(&b)) != K_OK)
 		goto fail;
@@ -270,7 +271,7 @@ pmm__bank_open(const char *path, struct pmm__bank **bp)
 	pmm__bank_bind(b, m, &g);
 	snprintf(b->medium, sizeof(b->medium), "%s", h.medium);
 	char id[PMM__BOOT_ID];
-	boot_id(id);
+	pmm__boot_id(id);
 	if (memcmp(id, b->hdr->boot_id, sizeof(id)) != 0) {
 		/* rebooted since last use: the old lock state is garbage */
 		pmm__lock_init(b);
@@ -316,8 +317,9 @@ pmm__bank_close(struct pmm__bank *b)
 static struct pmm__bank *_Atomic banks[PMM__MAX_MEDIA];
 static pthread_mutex_t banks_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int
-ensure_dir(const char *path, int is_default)
+/* Create the directory of a bank file; the default one must be private. */
+int
+pmm__ensure_dir(const char *path, int is_default)
 {
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -373,7 +375,7 @@ open_medium(const char *medium, int create, struct pmm__bank **bp)
 		rc = pmm__bank_open(path, bp);
 		if (rc != K_EUNKNOWN || !create)
 			break;
-		if ((rc = ensure_dir(path, dflt)) != K_OK)
+		if ((rc = pmm__ensure_dir(path, dflt)) != K_OK)
 			return rc;
 		rc = pmm__bank_create(path, medium, c.rambank_size,
 				c.max_blocks);

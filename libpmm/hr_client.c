@@ -80,36 +80,6 @@ HR_EXIT_HDL(void)
 	return 0;
 }
 
-/* Resolve file like execvp: through PATH when it has no '/'. */
-static int
-resolve(const char *file, int use_path, char *out)
-{
-	if (!use_path || strchr(file, '/') != NULL) {
-		if (realpath(file, out) == NULL)
-			return -1;
-		return access(out, X_OK);
-	}
-	const char *path = getenv("PATH");
-	if (path == NULL)
-		path = "/bin:/usr/bin";
-	int err = ENOENT;
-	for (const char *p = path; *p != 0;) {
-		const char *e = strchrnul(p, ':');
-		char cand[PATH_MAX];
-		int n = snprintf(cand, sizeof(cand), "%.*s/%s", (int)(e - p),
-				e == p ? "." : p, file);
-		if (n > 0 && (size_t)n < sizeof(cand) &&
-				access(cand, X_OK) == 0 &&
-				realpath(cand, out) != NULL)
-			return 0;
-		if (errno == EACCES)
-			err = EACCES;
-		p = *e ? e + 1 : e;
-	}
-	errno = err;
-	return -1;
-}
-
 /* Ask the controller to run path as an indirect member named name. */
 static pid_t
 spawn(const char *call, PmmName *name, const char *file, int use_path,
@@ -133,7 +103,7 @@ spawn(const char *call, PmmName *name, const char *file, int use_path,
 	}
 	char path[PATH_MAX], cwd[PATH_MAX];
 	int rerr = 0;
-	if (resolve(file, use_path, path) != 0) {
+	if (hr__resolve(file, use_path, path) != 0) {
 		/* the file is gone: a name already registered in the group
 		 * still runs the image captured at its first start, so ask
 		 * (with no path, which the controller cannot open) and report
@@ -217,17 +187,28 @@ hrfexecvp(PmmName *name, const char *file, char *const argv[])
 	return spawn("hrfexecvp", name, file, 1, argv, environ);
 }
 
+/* The list forms: collect the arguments (and envp after the NULL, for
+ * hrfexecle), then spawn. */
+static pid_t
+spawn_list(const char *call, PmmName *name, const char *file, int use_path,
+		int with_env, const char *arg, va_list ap)
+{
+	char **envp = environ;
+	char **v = collect(arg, ap, with_env ? &envp : NULL);
+	if (v == NULL)
+		return -1;
+	pid_t p = spawn(call, name, file, use_path, v, envp);
+	free(v);
+	return p;
+}
+
 PMM_EXPORT pid_t
 hrfexecl(PmmName *name, const char *path, const char *arg, ...)
 {
 	va_list ap;
 	va_start(ap, arg);
-	char **v = collect(arg, ap, NULL);
+	pid_t p = spawn_list("hrfexecl", name, path, 0, 0, arg, ap);
 	va_end(ap);
-	if (v == NULL)
-		return -1;
-	pid_t p = spawn("hrfexecl", name, path, 0, v, environ);
-	free(v);
 	return p;
 }
 
@@ -236,12 +217,8 @@ hrfexeclp(PmmName *name, const char *file, const char *arg, ...)
 {
 	va_list ap;
 	va_start(ap, arg);
-	char **v = collect(arg, ap, NULL);
+	pid_t p = spawn_list("hrfexeclp", name, file, 1, 0, arg, ap);
 	va_end(ap);
-	if (v == NULL)
-		return -1;
-	pid_t p = spawn("hrfexeclp", name, file, 1, v, environ);
-	free(v);
 	return p;
 }
 
@@ -249,14 +226,9 @@ PMM_EXPORT pid_t
 hrfexecle(PmmName *name, const char *path, const char *arg, ...)
 {
 	va_list ap;
-	char **envp = NULL;
 	va_start(ap, arg);
-	char **v = collect(arg, ap, &envp);
+	pid_t p = spawn_list("hrfexecle", name, path, 0, 1, arg, ap);
 	va_end(ap);
-	if (v == NULL)
-		return -1;
-	pid_t p = spawn("hrfexecle", name, path, 0, v, envp);
-	free(v);
 	return p;
 }
 

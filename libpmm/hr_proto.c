@@ -2,6 +2,7 @@
  * hr_proto.c -- encoding, sending and receiving controller messages.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,36 @@ hr__dir(char *buf, size_t len)
 	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+/* Resolve file like execvp: through PATH when it has no '/'. */
+int
+hr__resolve(const char *file, int use_path, char *out)
+{
+	if (!use_path || strchr(file, '/') != NULL) {
+		if (realpath(file, out) == NULL)
+			return -1;
+		return access(out, X_OK);
+	}
+	const char *path = getenv("PATH");
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	int err = ENOENT;
+	for (const char *p = path; *p != 0;) {
+		const char *e = strchrnul(p, ':');
+		char cand[PATH_MAX];
+		int n = snprintf(cand, sizeof(cand), "%.*s/%s", (int)(e - p),
+				e == p ? "." : p, file);
+		if (n > 0 && (size_t)n < sizeof(cand) &&
+				access(cand, X_OK) == 0 &&
+				realpath(cand, out) != NULL)
+			return 0;
+		if (errno == EACCES)
+			err = EACCES;
+		p = *e ? e + 1 : e;
+	}
+	errno = err;
+	return -1;
 }
 
 /* The controller socket's path. */

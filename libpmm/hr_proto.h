@@ -47,6 +47,9 @@ struct hr__msg {
 
 /* The directory of the RAM bank and the controller (created 0700). */
 int hr__dir(char *buf, size_t len);
+/* Resolve file as execvp does (PATH when use_path and no '/') into an
+ * absolute, executable path; -1 with errno. */
+int hr__resolve(const char *file, int use_path, char *out);
 /* The controller's socket: $HRCTL_SOCK or <dir>/hrctl.sock. */
 int hr__sock_path(char *buf, size_t len);
 /* Send one message (strings and up to 3 descriptors). */

@@ -96,6 +96,10 @@ int pmm__bank_create(const char *path, const char *medium,
 int pmm__bank_open(const char *path, struct pmm__bank **bp);
 void pmm__bank_close(struct pmm__bank *b);
 
+/* This boot's id, and the (private, when default) directory of a bank. */
+void pmm__boot_id(char out[PMM__BOOT_ID]);
+int pmm__ensure_dir(const char *path, int is_default);
+
 /* Forget every bank this process opened (tests; after fork). */
 void pmm__banks_reset(void);
 

@@ -45,30 +45,6 @@ parse_group(const char *s, int *gid)
 	return 0;
 }
 
-/* Find PROG as execvp would. */
-static int
-find_prog(const char *prog, char *out)
-{
-	if (strchr(prog, '/') != NULL)
-		return realpath(prog, out) != NULL && access(out, X_OK) == 0 ?
-			0 : -1;
-	const char *path = getenv("PATH");
-	if (path == NULL)
-		path = "/bin:/usr/bin";
-	for (const char *p = path; *p != 0;) {
-		const char *e = strchrnul(p, ':');
-		char cand[PATH_MAX];
-		int n = snprintf(cand, sizeof(cand), "%.*s/%s", (int)(e - p),
-				e == p ? "." : p, prog);
-		if (n > 0 && (size_t)n < sizeof(cand) &&
-				access(cand, X_OK) == 0 && realpath(cand, out) != NULL)
-			return 0;
-		p = *e ? e + 1 : e;
-	}
-	errno = ENOENT;
-	return -1;
-}
-
 /* Hand a direct member to the running controller. */
 static int
 hand_over(int gid, const char *path, const char *cwd, char **argv)
@@ -131,7 +107,7 @@ cmd_run(int argc, char **argv)
 		return 2;
 	}
 	char path[PATH_MAX], cwd[PATH_MAX];
-	if (find_prog(argv[i], path) != 0) {
+	if (hr__resolve(argv[i], 1, path) != 0) {
 		fprintf(stderr, "hrctl: %s: %s\n", argv[i], strerror(errno));
 		return 127;
 	}

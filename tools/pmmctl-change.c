@@ -158,33 +158,6 @@ out:
 	return status;
 }
 
-/* Make the bank's directory; the per-user default must be private, as
- * the library demands when it makes it. */
-static int
-ensure_dir(const struct ctl *c)
-{
-	char dir[PATH_MAX];
-	struct stat st;
-	snprintf(dir, sizeof(dir), "%s", c->path);
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return K_OK;
-	*slash = 0;
-	if (!c->default_dir)
-		return K_OK;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return pmm__fail_errno(K_ESYS, "cannot create bank directory %s",
-				dir);
-	if (lstat(dir, &st) != 0)
-		return pmm__fail_errno(K_ESYS, "%s", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-			(st.st_mode & 077) != 0)
-		return pmm__fail(K_ESYS,
-				"%s is not a private directory of this user (want mode 0700)",
-				dir);
-	return K_OK;
-}
-
 /* Read the start of a header; -1 if the file cannot be read. */
 static int
 read_header(const char *path, struct pmm__hdr *h, ssize_t *got)
@@ -287,7 +260,7 @@ ctl_create(struct ctl *c)
 			snprintf(c->label, sizeof(c->label), "%s", h.medium);
 	}
 	pmm__fail(K_OK, "%s", "");
-	if ((rc = ensure_dir(c)) != K_OK)
+	if ((rc = pmm__ensure_dir(c->path, c->default_dir)) != K_OK)
 		return ctl_report(rc, NULL);
 	if (exists) {
 		rc = replace(c, &st, size, maxb);
