@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,10 @@
 static void
 defaults(struct pmm__config *c)
 {
-	memset(c, 0, sizeof(*c));
+	/* the media arrays (64 KiB) are read only up to nmedia: zeroing
+	 * them would cost pmmFreeAll a microsecond */
+	memset(c, 0, offsetof(struct pmm__config, media_name));
+	c->source[0] = 0;
 	c->rambank_size = 0x100000;
 	c->max_blocks = 30;
 	c->hr_maxprocesses = 32;

@@ -1,0 +1,87 @@
+/*
+ * pmm-bench.h -- declarations shared by the parts of pmm-bench: the
+ * timing helpers, the libpmm worker that measures one bank population,
+ * the shm_open anchors, and the report built from their sample lines.
+ *
+ * Every measuring process prints one line per sample on stdout:
+ *   "S<TAB>op<TAB>population<TAB>k<TAB>ns"
+ * where ns is the time of one call (the batch's time divided by its
+ * calls) and k the blocks one call handles (1 except for pmmFreeAll).
+ */
+#ifndef PMM_BENCH_H
+#define PMM_BENCH_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Calls per timed batch: the VM's clock is too coarse for one call. */
+#define PB_BATCH 1000
+
+/* Blocks handed to pmmFreeAll per sample, over all its calls. */
+#define PB_FREEALL_TOTAL 10000
+
+/* The sizes of pmmFreeAll calls measured (blocks per call). */
+#define PB_MAX_K 8
+size_t pb_freeall_ks(int quick, unsigned long *ks);
+
+/* Block size of every allocation measured. */
+#define PB_BLOCK 4096
+
+/* The monotonic clock in nanoseconds. */
+double pb_now_ns(void);
+
+/* Pin the calling process to the CPU it is running on. */
+void pb_pin(void);
+
+/* A small reproducible generator (xorshift64*). */
+uint64_t pb_rand(uint64_t *state);
+
+/* Shuffle idx[0..n) in place. */
+void pb_shuffle(uint32_t *idx, size_t n, uint64_t *state);
+
+/* Print one sample line (see above). */
+void pb_sample(const char *op, unsigned long pop, unsigned long k,
+	double ns);
+
+/* ------------------------------------------------------- pmm-worker.c */
+
+/*
+ * Measures libpmm on a bank of `population` 4 KiB blocks: creates and
+ * fills the bank (PMM_DIR, PMM_TUNABLES and PMM_CONF are set by the
+ * driver), then prints `reps` samples of each operation.
+ */
+int pb_worker(unsigned long population, int reps, int quick);
+
+/* Blocks a worker adds on top of its population during a sample. */
+#define PB_HEADROOM (PB_FREEALL_TOTAL > PB_BATCH ? PB_FREEALL_TOTAL : PB_BATCH)
+
+/* --------------------------------------------------------- pmm-shm.c */
+
+/* The shm_open anchors: `reps` samples of create, open and destroy. */
+int pb_shm_anchors(int reps);
+
+/* ------------------------------------------------------- pmm-parts.c */
+
+/* The parts of a new allocate, timed alone on a tmpfs file in dir. */
+int pb_parts(const char *dir, int reps);
+
+/* ------------------------------------------------------ pmm-report.c */
+
+/* Record one "S" line; 0 on success, -1 if it does not parse. */
+int pb_report_add(const char *line);
+
+/* What the report prints besides the samples. */
+struct pb_report_info {
+	int reps;
+	int anchors_pmdk;		/* pmm-anchors ran */
+	const unsigned long *pops;	/* populations measured, ascending */
+	size_t npops;
+	const unsigned long *ks;	/* pmmFreeAll sizes */
+	size_t nks;
+};
+
+void pb_report_text(FILE *f, const struct pb_report_info *info);
+void pb_report_csv(FILE *f, const struct pb_report_info *info);
+
+#endif /* PMM_BENCH_H */

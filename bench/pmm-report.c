@@ -1,0 +1,408 @@
+/*
+ * pmm-report.c -- collects the sample lines of the workers and anchors,
+ * takes medians and prints the table: ours, the anchors, the ratios, the
+ * targets and whether each is met (Markdown, or CSV).
+ *
+ * Targets (from the issue): a new 4 KiB pmmAllocate <= 1 us, a retrieve
+ * <= 100 ns, a pmmFree <= 500 ns, at every population; "flat" is judged
+ * here as slowest population / fastest <= FLAT_MAX; pmmFreeAll "linear"
+ * as every measured k within LINEAR_TOL of the straight line through the
+ * smallest and the largest k (a fixed cost plus a cost per block).
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pmm-bench.h"
+
+#define FLAT_MAX 1.5
+#define LINEAR_TOL 0.25
+
+struct sample {
+	char op[32];
+	unsigned long pop, k;
+	double ns;
+};
+
+static struct sample *samples;
+static size_t nsamples, cap;
+
+/* Parse "S\top\tpop\tk\tns" and keep it. */
+int
+pb_report_add(const char *line)
+{
+	struct sample s;
+	if (sscanf(line, "S\t%31[^\t]\t%lu\t%lu\t%lf", s.op, &s.pop, &s.k,
+			&s.ns) != 4 || !(s.ns >= 0))
+		return -1;
+	if (nsamples == cap) {
+		size_t ncap = cap ? 2 * cap : 256;
+		struct sample *n = realloc(samples, ncap * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		samples = n;
+		cap = ncap;
+	}
+	samples[nsamples++] = s;
+	return 0;
+}
+
+/* Order doubles for qsort. */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Statistics of one (op, population, k): count, median, min, max. */
+struct pstat {
+	size_t n;
+	double med, min, max;
+};
+
+/* Gather the samples of one row; NAN median when there are none. */
+static struct pstat
+row(const char *op, unsigned long pop, unsigned long k)
+{
+	struct pstat st = { 0, NAN, NAN, NAN };
+	double *v = malloc((nsamples + 1) * sizeof(*v));
+	if (v == NULL)
+		return st;
+	for (size_t i = 0; i < nsamples; i++)
+		if (strcmp(samples[i].op, op) == 0 && samples[i].pop == pop &&
+				samples[i].k == k)
+			v[st.n++] = samples[i].ns;
+	if (st.n > 0) {
+		qsort(v, st.n, sizeof(*v), cmp_double);
+		st.med = st.n % 2 ? v[st.n / 2] :
+			(v[st.n / 2 - 1] + v[st.n / 2]) / 2;
+		st.min = v[0];
+		st.max = v[st.n - 1];
+	}
+	free(v);
+	return st;
+}
+
+/* A number of ns with sensible precision, or "n/a". */
+static const char *
+fmt_ns(double ns, char *buf)
+{
+	if (isnan(ns))
+		return "n/a";
+	if (ns < 100)
+		snprintf(buf, 32, "%.1f", ns);
+	else
+		snprintf(buf, 32, "%.0f", ns);
+	return buf;
+}
+
+/* A ratio with three decimals, or "n/a". */
+static const char *
+fmt_ratio(double r, char *buf)
+{
+	if (isnan(r) || isinf(r))
+		return "n/a";
+	snprintf(buf, 32, r < 0.01 ? "%.4f" : "%.3f", r);
+	return buf;
+}
+
+/* A population with thousands separators: 1,000,000. */
+static const char *
+fmt_pop(unsigned long n, char *buf)
+{
+	char tmp[32];
+	int len = snprintf(tmp, sizeof(tmp), "%lu", n), o = 0;
+	for (int i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* The operations with targets, and the anchors they are set against. */
+static const struct target {
+	const char *op, *what;
+	double max_ns;
+	const char *pmdk, *shm;		/* anchor ops, NULL when none */
+} targets[] = {
+	{ "alloc", "new 4 KiB pmmAllocate", 1000, "pmdk-zalloc",
+		"shm-create" },
+	{ "retrieve", "retrieve (pmmAllocate of an existing name)", 100,
+		NULL, "shm-open" },
+	{ "free", "pmmFree", 500, "pmdk-free", "shm-destroy" },
+};
+#define NTARGETS (sizeof(targets) / sizeof(targets[0]))
+
+/* slowest / fastest median over the populations (NAN if < 2). */
+static double
+spread_over_pops(const char *op, unsigned long k,
+	const struct pb_report_info *info)
+{
+	double lo = INFINITY, hi = 0;
+	size_t n = 0;
+	for (size_t p = 0; p < info->npops; p++) {
+		double m = row(op, info->pops[p], k).med;
+		if (isnan(m))
+			continue;
+		lo = m < lo ? m : lo;
+		hi = m > hi ? m : hi;
+		n++;
+	}
+	return n >= 2 ? hi / lo : NAN;
+}
+
+/* The worst relative distance of any k from the line through the ends. */
+static double
+linear_dev(unsigned long pop, const struct pb_report_info *info,
+	double *fixed, double *per_block)
+{
+	unsigned long k0 = info->ks[0], k1 = info->ks[info->nks - 1];
+	double t0 = row("freeall", pop, k0).med;
+	double t1 = row("freeall", pop, k1).med;
+	double b = (t1 - t0) / (double)(k1 - k0), a = t0 - b * (double)k0;
+	double worst = 0;
+	*fixed = a;
+	*per_block = b;
+	if (isnan(t0) || isnan(t1))
+		return NAN;
+	for (size_t i = 1; i + 1 < info->nks; i++) {
+		double t = row("freeall", pop, info->ks[i]).med;
+		double d = fabs(t - (a + b * (double)info->ks[i])) / t;
+		if (isnan(t))
+			return NAN;
+		worst = d > worst ? d : worst;
+	}
+	return worst;
+}
+
+/* "yes", "**no**" or "n/a". */
+static const char *
+verdict(int known, int ok)
+{
+	return !known ? "n/a" : ok ? "yes" : "**no**";
+}
+
+/* The Markdown report. */
+void
+pb_report_text(FILE *f, const struct pb_report_info *info)
+{
+	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32], b8[32];
+	struct pstat pz = row("pmdk-zalloc", 0, 1), pf = row("pmdk-free", 0, 1);
+	fprintf(f, "\n### Targets (medians of %d samples of %d calls, ns per "
+		"call; anchors: medians of all their samples in this run)\n\n",
+		info->reps, PB_BATCH);
+	fprintf(f, "| operation | blocks | ours | ours min..max | PMDK | "
+		"ours/PMDK | shm | ours/shm | target | met |\n"
+		"|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+	int all_met = 1, any = 0;
+	for (size_t t = 0; t < NTARGETS; t++) {
+		const struct target *tg = &targets[t];
+		struct pstat an_p = tg->pmdk ? row(tg->pmdk, 0, 1) :
+			(struct pstat){ 0, NAN, NAN, NAN };
+		struct pstat an_s = tg->shm ? row(tg->shm, 0, 1) :
+			(struct pstat){ 0, NAN, NAN, NAN };
+		for (size_t p = 0; p < info->npops; p++) {
+			struct pstat o = row(tg->op, info->pops[p], 1);
+			if (o.n == 0)
+				continue;
+			int ok = o.med <= tg->max_ns;
+			all_met &= ok;
+			any = 1;
+			fprintf(f, "| %s | %s | %s | %s..%s | %s | %s | %s | %s "
+				"| <= %.0f ns | %s |\n", tg->what,
+				fmt_pop(info->pops[p], b1), fmt_ns(o.med, b2),
+				fmt_ns(o.min, b3), fmt_ns(o.max, b4),
+				fmt_ns(an_p.med, b5), fmt_ratio(o.med / an_p.med,
+					b6), fmt_ns(an_s.med, b7),
+				fmt_ratio(o.med / an_s.med, b8), tg->max_ns,
+				verdict(1, ok));
+		}
+	}
+	fprintf(f, "\nAnchors: PMDK = `pmemobj_zalloc` 4 KiB / `pmemobj_free` "
+		"(PMEM_IS_PMEM_FORCE=1: cache flushes, as libpmm), %zu / %zu "
+		"samples; shm = `shm_open`+`ftruncate`+`mmap` (new), "
+		"`shm_open`+`mmap` (existing), `munmap`+`close`+`shm_unlink` "
+		"(free), %zu samples.\n", pz.n, pf.n, row("shm-create", 0, 1).n);
+
+	fprintf(f, "\n### Flat from the smallest to the largest population "
+		"(slowest median / fastest; flat when <= %.1f)\n\n", FLAT_MAX);
+	fprintf(f, "| operation | slowest/fastest | flat |\n|---|---:|---|\n");
+	static const char *const flat_ops[] = { "alloc", "retrieve", "free",
+		"alloc-key", "free-key", "retrieve-hot" };
+	for (size_t i = 0; i < sizeof(flat_ops) / sizeof(flat_ops[0]); i++) {
+		double s = spread_over_pops(flat_ops[i], 1, info);
+		int ok = !isnan(s) && s <= FLAT_MAX;
+		if (i < NTARGETS && !isnan(s))
+			all_met &= ok;
+		fprintf(f, "| %s | %s | %s |\n", flat_ops[i],
+			fmt_ratio(s, b1), verdict(!isnan(s), ok));
+	}
+	if (info->nks > 0) {
+		double s = spread_over_pops("freeall", info->ks[info->nks - 1],
+			info);
+		fprintf(f, "| freeall of %lu, per block | %s | %s |\n",
+			info->ks[info->nks - 1], fmt_ratio(s, b1),
+			verdict(!isnan(s), s <= FLAT_MAX));
+	}
+
+	fprintf(f, "\n### pmmFreeAll of k blocks: ns per call (ns per block)"
+		"\n\n| k |");
+	for (size_t p = 0; p < info->npops; p++)
+		fprintf(f, " %s blocks |", fmt_pop(info->pops[p], b1));
+	fprintf(f, "\n|---:|");
+	for (size_t p = 0; p < info->npops; p++)
+		fprintf(f, "---:|");
+	fprintf(f, "\n");
+	for (size_t i = 0; i < info->nks; i++) {
+		fprintf(f, "| %lu |", info->ks[i]);
+		for (size_t p = 0; p < info->npops; p++) {
+			double m = row("freeall", info->pops[p],
+				info->ks[i]).med;
+			fprintf(f, " %s (%s) |", fmt_ns(m, b1),
+				fmt_ns(m / (double)info->ks[i], b2));
+		}
+		fprintf(f, "\n");
+	}
+	fprintf(f, "| fit: fixed + per block |");
+	for (size_t p = 0; p < info->npops; p++) {
+		double a, b;
+		linear_dev(info->pops[p], info, &a, &b);
+		fprintf(f, " %s + %s k |", fmt_ns(a, b1), fmt_ns(b, b2));
+	}
+	fprintf(f, "\n| worst distance from the line (linear when <= %.0f%%) |",
+		LINEAR_TOL * 100);
+	int linear = 1;
+	for (size_t p = 0; p < info->npops; p++) {
+		double a, b, d = linear_dev(info->pops[p], info, &a, &b);
+		int ok = !isnan(d) && d <= LINEAR_TOL;
+		linear &= ok;
+		fprintf(f, " %.1f%% %s |", d * 100, verdict(!isnan(d), ok));
+	}
+	fprintf(f, "\n");
+
+	fprintf(f, "\n### Other measurements (medians, ns per call)\n\n");
+	fprintf(f, "| measurement | blocks | ns |\n|---|---:|---:|\n");
+	static const struct {
+		const char *op, *what;
+	} other[] = {
+		{ "alloc-key", "new 4 KiB pmmAllocate with an 8-byte key" },
+		{ "free-key", "pmmFree of a keyed block" },
+		{ "retrieve-hot", "retrieve of the same 1000 names again at "
+			"once (cached)" },
+		{ "fill", "mean pmmAllocate while filling the bank (first "
+			"use of every page)" },
+		{ "freeall-none", "pmmFreeAll of a key no block has (fixed "
+			"cost)" },
+		{ "open", "first call: create, map and check the bank" },
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		for (size_t p = 0; p < info->npops; p++) {
+			struct pstat o = row(other[i].op, info->pops[p],
+				strcmp(other[i].op, "freeall-none") != 0);
+			int ms = strcmp(other[i].op, "open") == 0;
+			if (ms)
+				snprintf(b2, sizeof(b2), "%.1f ms", o.med / 1e6);
+			if (o.n > 0)
+				fprintf(f, "| %s | %s | %s |\n", other[i].what,
+					fmt_pop(info->pops[p], b1),
+					ms ? b2 : fmt_ns(o.med, b2));
+		}
+	static const struct {
+		const char *op, *what;
+	} anchors[] = {
+		{ "shm-touch", "first store to a new shm mapping (fault + "
+			"zero fill; not in the shm anchor)" },
+		{ "pmdk-msync-zalloc", "pmemobj_zalloc 4 KiB, PMDK's default "
+			"on tmpfs (msync)" },
+		{ "pmdk-msync-free", "pmemobj_free, PMDK's default on tmpfs "
+			"(msync)" },
+	};
+	for (size_t i = 0; i < sizeof(anchors) / sizeof(anchors[0]); i++) {
+		struct pstat o = row(anchors[i].op, 0, 1);
+		if (o.n > 0)
+			fprintf(f, "| %s | - | %s |\n", anchors[i].what,
+				fmt_ns(o.med, b1));
+	}
+	static const unsigned long chase_mib[] = { 1, 16, 128 };
+	for (size_t i = 0; i < 3; i++) {
+		struct pstat o = row("chase", 0, chase_mib[i]);
+		if (o.n > 0)
+			fprintf(f, "| machine: one dependent load at a random "
+				"line of %lu MiB (tmpfs, 4 KiB pages) | - | %s "
+				"|\n", chase_mib[i], fmt_ns(o.med, b1));
+	}
+	if (info->npops > 0 && row("part-lock", 0, 1).n > 0) {
+		static const struct {
+			const char *op, *what;
+		} parts[] = {
+			{ "part-lock", "bank lock + unlock (robust, "
+				"process-shared mutex)" },
+			{ "part-zero", "zero fill of 4 KiB + entry written and "
+				"flushed + first fence" },
+			{ "part-commit", "state word stored + persisted (second "
+				"fence, the commit)" },
+			{ "part-reload", "entry read back after the commit (the "
+				"index updates read it)" },
+		};
+		unsigned long p0 = info->pops[0];
+		double alloc = row("alloc", p0, 1).med, sum = 0;
+		fprintf(f, "\n### Where a new allocate's time goes (parts "
+			"timed alone in the same run, ns)\n\n| part | ns | "
+			"share of the allocate at %s blocks |\n|---|---:|---:|"
+			"\n", fmt_pop(p0, b1));
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+			double m = row(parts[i].op, 0, 1).med;
+			sum += m;
+			fprintf(f, "| %s | %s | %.0f%% |\n", parts[i].what,
+				fmt_ns(m, b1), 100 * m / alloc);
+		}
+		fprintf(f, "| (of which the zero fill: part-zero - the same "
+			"without it) | %s | %.0f%% |\n",
+			fmt_ns(row("part-zero", 0, 1).med -
+				row("part-entry", 0, 1).med, b1),
+			100 * (row("part-zero", 0, 1).med -
+				row("part-entry", 0, 1).med) / alloc);
+		fprintf(f, "| the rest: checks, hashing, index, call | %s | "
+			"%.0f%% |\n", fmt_ns(alloc - sum, b1),
+			100 * (alloc - sum) / alloc);
+		for (size_t p = 1; p < info->npops; p++)
+			fprintf(f, "| added at %s blocks (index and table "
+				"cache/TLB misses) | %s | |\n",
+				fmt_pop(info->pops[p], b1),
+				fmt_ns(row("alloc", info->pops[p], 1).med -
+					alloc, b2));
+	}
+	if (!info->anchors_pmdk)
+		fprintf(f, "\nPMDK anchors not measured (pmm-anchors missing "
+			"or failed): those ratios are n/a.\n");
+	fprintf(f, "\nTargets: %s; pmmFreeAll linear: %s.\n",
+		!any ? "n/a" : all_met ? "all met" : "**not all met**",
+		linear ? "yes" : "**no**");
+}
+
+/* One CSV line per (op, population, k): count, median, min, max. */
+void
+pb_report_csv(FILE *f, const struct pb_report_info *info)
+{
+	(void)info;
+	fprintf(f, "op,population,k,samples,median_ns,min_ns,max_ns\n");
+	for (size_t i = 0; i < nsamples; i++) {
+		size_t j;
+		for (j = 0; j < i; j++)
+			if (strcmp(samples[j].op, samples[i].op) == 0 &&
+					samples[j].pop == samples[i].pop &&
+					samples[j].k == samples[i].k)
+				break;
+		if (j < i)
+			continue;
+		struct pstat s = row(samples[i].op, samples[i].pop,
+			samples[i].k);
+		fprintf(f, "%s,%lu,%lu,%zu,%.2f,%.2f,%.2f\n", samples[i].op,
+			samples[i].pop, samples[i].k, s.n, s.med, s.min, s.max);
+	}
+}

@@ -1,0 +1,75 @@
+/*
+ * pmm-util.c -- timing, pinning, shuffling and the sample line, shared by
+ * pmm-bench and pmm-anchors (which links no library of ours).
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "pmm-bench.h"
+
+/* The sizes of the pmmFreeAll calls: 1 to 10,000 blocks per call. */
+size_t
+pb_freeall_ks(int quick, unsigned long *ks)
+{
+	static const unsigned long all[] = { 1, 10, 100, 1000, 10000 };
+	size_t n = quick ? 4 : sizeof(all) / sizeof(all[0]);
+	for (size_t i = 0; i < n; i++)
+		ks[i] = all[i];
+	return n;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds (tsc-backed here, ~46 ns a read). */
+double
+pb_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Keep the measuring process on one CPU so its caches stay warm. */
+void
+pb_pin(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+	if (cpu < 0 || sched_getaffinity(0, sizeof(set), &set) != 0 ||
+			!CPU_ISSET(cpu, &set))
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	(void)sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* xorshift64*: reproducible across runs, good enough to pick names. */
+uint64_t
+pb_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* Fisher-Yates, so every order is equally likely. */
+void
+pb_shuffle(uint32_t *idx, size_t n, uint64_t *state)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(pb_rand(state) % i);
+		uint32_t t = idx[i - 1];
+		idx[i - 1] = idx[j];
+		idx[j] = t;
+	}
+}
+
+/* One sample line on stdout, flushed so the driver sees progress. */
+void
+pb_sample(const char *op, unsigned long pop, unsigned long k, double ns)
+{
+	printf("S\t%s\t%lu\t%lu\t%.2f\n", op, pop, k, ns);
+	fflush(stdout);
+}
