@@ -1,8 +1,15 @@
 /*
  * dax_ndctl.c -- Device DAX facts and deep flush through libndctl and
  * libdaxctl (built --with-ndctl), falling back to sysfs.
+ *
+ * The two libraries are loaded with dlopen on first use, never at load
+ * time: they bring libkmod, libudev and libcrypto with them, which cost
+ * every process that links libpmem some milliseconds of startup here,
+ * and most never touch a Device DAX.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/sysmacros.h>
 
 #include <daxctl/libdaxctl.h>
@@ -11,6 +18,70 @@
 #include "dax.h"
 #include "errormsg.h"
 #include "sysfs.h"
+
+#define ND_FUNCS(X) \
+	X(ndctl_new) X(ndctl_unref) X(ndctl_bus_get_first) \
+	X(ndctl_bus_get_next) X(ndctl_region_get_first) \
+	X(ndctl_region_get_next) X(ndctl_dax_get_first) \
+	X(ndctl_dax_get_next) X(ndctl_dax_get_daxctl_region) \
+	X(ndctl_region_get_id) X(ndctl_region_deep_flush)
+#define DAX_FUNCS(X) \
+	X(daxctl_dev_get_first) X(daxctl_dev_get_next) \
+	X(daxctl_dev_get_major) X(daxctl_dev_get_minor) \
+	X(daxctl_dev_get_size) X(daxctl_dev_get_align) \
+	X(daxctl_region_get_align)
+
+#define DECLARE(f) __typeof__(f) *f;
+static struct {
+	int ok;
+	ND_FUNCS(DECLARE)
+	DAX_FUNCS(DECLARE)
+} lib;
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+/* Load both libraries and every function this file calls, or none. */
+static void
+lib_load(void)
+{
+	void *nd = dlopen("libndctl.so.6", RTLD_NOW | RTLD_LOCAL);
+	void *dx = dlopen("libdaxctl.so.1", RTLD_NOW | RTLD_LOCAL);
+	int ok = nd != NULL && dx != NULL;
+#define LOAD_ND(f) ok = ok && (*(void **)&lib.f = dlsym(nd, #f)) != NULL;
+#define LOAD_DAX(f) ok = ok && (*(void **)&lib.f = dlsym(dx, #f)) != NULL;
+	ND_FUNCS(LOAD_ND)
+	DAX_FUNCS(LOAD_DAX)
+	lib.ok = ok;
+}
+
+/* 1 if libndctl and libdaxctl could be loaded (the first call loads them). */
+static int
+lib_ready(void)
+{
+	pthread_once(&lib_once, lib_load);
+	return lib.ok;
+}
+
+/* From here on the library's names (and its foreach macros) call
+ * through the loaded pointers. */
+#define ROUTE(f) (*lib.f)
+#define ndctl_new ROUTE(ndctl_new)
+#define ndctl_unref ROUTE(ndctl_unref)
+#define ndctl_bus_get_first ROUTE(ndctl_bus_get_first)
+#define ndctl_bus_get_next ROUTE(ndctl_bus_get_next)
+#define ndctl_region_get_first ROUTE(ndctl_region_get_first)
+#define ndctl_region_get_next ROUTE(ndctl_region_get_next)
+#define ndctl_dax_get_first ROUTE(ndctl_dax_get_first)
+#define ndctl_dax_get_next ROUTE(ndctl_dax_get_next)
+#define ndctl_dax_get_daxctl_region ROUTE(ndctl_dax_get_daxctl_region)
+#define ndctl_region_get_id ROUTE(ndctl_region_get_id)
+#define ndctl_region_deep_flush ROUTE(ndctl_region_deep_flush)
+#define daxctl_dev_get_first ROUTE(daxctl_dev_get_first)
+#define daxctl_dev_get_next ROUTE(daxctl_dev_get_next)
+#define daxctl_dev_get_major ROUTE(daxctl_dev_get_major)
+#define daxctl_dev_get_minor ROUTE(daxctl_dev_get_minor)
+#define daxctl_dev_get_size ROUTE(daxctl_dev_get_size)
+#define daxctl_dev_get_align ROUTE(daxctl_dev_get_align)
+#define daxctl_region_get_align ROUTE(daxctl_region_get_align)
 
 const char pmem__dax_backend[] = "libndctl";
 
@@ -31,7 +102,7 @@ ndctl_lookup(dev_t rdev, size_t *size, size_t *align, unsigned *region_id)
 	struct ndctl_dax *dax;
 	int ret = -1;
 
-	if (ndctl_new(&ctx) != 0)
+	if (!lib_ready() || ndctl_new(&ctx) != 0)
 		return -1;
 	ndctl_bus_foreach(ctx, bus) ndctl_region_foreach(bus, region)
 	ndctl_dax_foreach(region, dax) {
@@ -76,7 +147,7 @@ pmem__dax_deep_flush(unsigned region_id)
 	struct ndctl_bus *bus;
 	struct ndctl_region *region;
 
-	if (ndctl_new(&ctx) != 0)
+	if (!lib_ready() || ndctl_new(&ctx) != 0)
 		return pmem__sysfs_deep_flush(PMEM_SYSFS_ROOT, region_id);
 	int ret = 1;
 	ndctl_bus_foreach(ctx, bus) ndctl_region_foreach(bus, region) {
