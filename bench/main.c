@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "source.h"
 
 #ifndef PMEM_BENCH_SRCDIR
 #define PMEM_BENCH_SRCDIR "."
@@ -141,30 +142,6 @@ run_worker(const struct opts *o, const struct bench_config *c, int lib)
 	return 0;
 }
 
-/* The git commit of the source tree, "-dirty" when it has changes. */
-static void
-git_commit(char *buf, size_t len)
-{
-	snprintf(buf, len, "unknown");
-	FILE *p = popen("git -C '" PMEM_BENCH_SRCDIR "' rev-parse --short "
-		"HEAD 2>/dev/null", "r");
-	if (p == NULL)
-		return;
-	char c[64];
-	if (fgets(c, sizeof(c), p) != NULL && c[0] != '\0') {
-		c[strcspn(c, "\n")] = '\0';
-		snprintf(buf, len, "%s", c);
-	}
-	pclose(p);
-	p = popen("git -C '" PMEM_BENCH_SRCDIR "' status --porcelain "
-		"--untracked-files=no 2>/dev/null", "r");
-	if (p == NULL)
-		return;
-	if (fgets(c, sizeof(c), p) != NULL && strcmp(buf, "unknown") != 0)
-		strncat(buf, "-dirty", len - strlen(buf) - 1);
-	pclose(p);
-}
-
 /* The header: what, where, when. */
 static void
 header(FILE *f, const struct opts *o, const struct bench_cpu *cpu,
@@ -173,7 +150,7 @@ header(FILE *f, const struct opts *o, const struct bench_cpu *cpu,
 	char commit[80], date[64];
 	time_t t = time(NULL);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
-	git_commit(commit, sizeof(commit));
+	bench_git_commit(PMEM_BENCH_SRCDIR, 0, commit, sizeof(commit));
 	fprintf(f, "pmem-bench: ");
 	for (int i = 0; i < argc; i++)
 		fprintf(f, "%s%s", i ? " " : "", argv[i]);

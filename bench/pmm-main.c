@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "pmm-bench.h"
+#include "source.h"
 
 #ifndef PMM_BENCH_SRCDIR
 #define PMM_BENCH_SRCDIR "."
@@ -302,30 +303,6 @@ run_anchors(const struct opts *o, int *pmdk_ok)
 	return 0;
 }
 
-/* The git commit of the source tree, "-dirty" when it has changes. */
-static void
-git_commit(char *buf, size_t len)
-{
-	snprintf(buf, len, "unknown");
-	FILE *p = popen("git -C '" PMM_BENCH_SRCDIR "' rev-parse --short "
-		"HEAD 2>/dev/null", "r");
-	char c[64];
-	if (p == NULL)
-		return;
-	if (fgets(c, sizeof(c), p) != NULL && c[0] != '\0') {
-		c[strcspn(c, "\n")] = '\0';
-		snprintf(buf, len, "%s", c);
-	}
-	pclose(p);
-	p = popen("git -C '" PMM_BENCH_SRCDIR "' status --porcelain "
-		"--untracked-files=normal 2>/dev/null", "r");
-	if (p == NULL)
-		return;
-	if (fgets(c, sizeof(c), p) != NULL && strcmp(buf, "unknown") != 0)
-		strncat(buf, "-dirty", len - strlen(buf) - 1);
-	pclose(p);
-}
-
 /* The CPU's model name from /proc/cpuinfo. */
 static void
 cpu_model(char *buf, size_t len)
@@ -378,7 +355,7 @@ header(FILE *f, const struct opts *o, int argc, char **argv)
 	struct utsname u;
 	time_t t = time(NULL);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
-	git_commit(commit, sizeof(commit));
+	bench_git_commit(PMM_BENCH_SRCDIR, 1, commit, sizeof(commit));
 	cpu_model(cpu, sizeof(cpu));
 	loadavg(load, sizeof(load));
 	if (uname(&u) != 0)
