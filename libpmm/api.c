@@ -190,26 +190,19 @@ unindex(struct pmm__bank *b, uint32_t idx)
 	return K_OK;
 }
 
-/* Free one block by name. */
+/* Free the block named nm (64 zero-padded bytes) in bank b, whose medium
+ * is shown as label. */
 int
-pmm__free(const PmmName *name, unsigned flags)
+pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
+		unsigned flags)
 {
-	char nm[64];
 	uint32_t idx;
-	struct pmm__bank *b;
-	int rc;
-	if ((rc = take_name(name, nm)) != K_OK)
-		return rc;
-	/* freeing never creates a bank: no bank, no such block */
-	rc = pmm__bank_get_existing(name->medium, &b);
-	if (rc == K_EUNKNOWN)
-		return pmm__fail(rc, "no block \"%s\" in %s (no bank yet)", nm,
-				name->medium);
-	if (rc != K_OK || (rc = pmm__lock(b)) != K_OK)
+	int rc = pmm__lock(b);
+	if (rc != K_OK)
 		return rc;
 	rc = pmm__name_find(b, nm, &idx);
 	if (rc == K_EUNKNOWN)
-		pmm__fail(rc, "no block \"%s\" in %s", nm, name->medium);
+		pmm__fail(rc, "no block \"%s\" in %s", nm, label);
 	if (rc != K_OK)
 		goto out;
 	struct pmm__entry *e = &b->table[idx];
@@ -227,6 +220,25 @@ pmm__free(const PmmName *name, unsigned flags)
 out:
 	pmm__unlock(b);
 	return rc;
+}
+
+/* Free one block by name. */
+int
+pmm__free(const PmmName *name, unsigned flags)
+{
+	char nm[64];
+	struct pmm__bank *b;
+	int rc;
+	if ((rc = take_name(name, nm)) != K_OK)
+		return rc;
+	/* freeing never creates a bank: no bank, no such block */
+	rc = pmm__bank_get_existing(name->medium, &b);
+	if (rc == K_EUNKNOWN)
+		return pmm__fail(rc, "no block \"%s\" in %s (no bank yet)", nm,
+				name->medium);
+	if (rc != K_OK)
+		return rc;
+	return pmm__free_in(b, nm, name->medium, flags);
 }
 
 /* Free every block of one key in one bank; *freed counts them. */
@@ -283,13 +295,11 @@ out:
 	return rc;
 }
 
-/* Free every block of a key, in every medium whose bank exists. */
-int
-pmm__free_all(PmmDelKey delKey, size_t delKeySize, unsigned flags)
+/* Check and copy a key for pmmFreeAll (HR_GROUP_KEY, "__SYS" refused). */
+static int
+free_all_key(PmmDelKey delKey, size_t delKeySize, uint8_t key[32],
+		uint32_t *ks, unsigned flags)
 {
-	uint8_t key[32];
-	uint32_t ks;
-	int rc;
 	if (delKey == NULL)
 		return pmm__fail(K_EFAULT, "deletion key pointer is NULL");
 	if (delKeySize == 0)
@@ -297,7 +307,33 @@ pmm__free_all(PmmDelKey delKey, size_t delKeySize, unsigned flags)
 	if (is_group_key(delKey, delKeySize) && !(flags & PMM__F_SYSTEM))
 		return pmm__fail(K_EPRIV,
 				"HR_GROUP_KEY blocks are freed with their restart group");
-	if ((rc = take_key(delKey, delKeySize, key, &ks, flags)) != K_OK)
+	return take_key(delKey, delKeySize, key, ks, flags);
+}
+
+/* Free every block of a key in bank b alone. */
+int
+pmm__free_all_in(struct pmm__bank *b, PmmDelKey delKey, size_t delKeySize,
+		unsigned flags)
+{
+	uint8_t key[32];
+	uint32_t ks;
+	uint64_t freed = 0;
+	int rc = free_all_key(delKey, delKeySize, key, &ks, flags);
+	if (rc != K_OK || (rc = free_all_in(b, key, ks, &freed)) != K_OK)
+		return rc;
+	if (freed == 0)
+		return pmm__fail(K_EUNKNOWN, "no block has this deletion key");
+	return K_OK;
+}
+
+/* Free every block of a key, in every medium whose bank exists. */
+int
+pmm__free_all(PmmDelKey delKey, size_t delKeySize, unsigned flags)
+{
+	uint8_t key[32];
+	uint32_t ks;
+	int rc = free_all_key(delKey, delKeySize, key, &ks, flags);
+	if (rc != K_OK)
 		return rc;
 	struct pmm__config c;
 	if ((rc = pmm__config_load(&c)) != K_OK)

@@ -184,7 +184,12 @@ int pmm__medium_path(const struct pmm__config *c, const char *medium,
 int pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 		PmmDelKey delKey, size_t delKeySize, unsigned flags);
 int pmm__free(const PmmName *name, unsigned flags);
+/* The same on one open bank (pmmctl): nm is 64 zero-padded bytes. */
+int pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
+		unsigned flags);
 int pmm__free_all(PmmDelKey delKey, size_t delKeySize, unsigned flags);
+int pmm__free_all_in(struct pmm__bank *b, PmmDelKey delKey,
+		size_t delKeySize, unsigned flags);
 
 /* ------------------------------------------------------------ keys */
 #define PMM__SYS_PREFIX "__SYS"

@@ -1,9 +1,9 @@
 /*
  * pmmctl-change.c -- the commands that change a bank: free and freeall
- * (through the library's own pmm__free and pmm__free_all, so that the
- * commit, the refusals and the recovery are the library's) and create.
+ * (through the library's own pmm__free_in and pmm__free_all_in on the
+ * bank pmmctl opened, so that the commit, the refusals and the recovery
+ * are the library's) and create.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,56 +13,30 @@
 #include "hr/hr.h"
 #include "pmmctl.h"
 
-/* Give the library a configuration in which medium "RAM" is this bank
- * and no other bank exists, and open it there: pmm__free and
- * pmm__free_all find banks through the configuration, -f names a file
- * the configuration may not know, and freeall must not reach the
- * user's other banks.  Only this process's environment changes. */
-static int
-reach_only(struct ctl *c, struct pmm__bank **bp)
-{
-	size_t n = strlen(c->path);
-	char item[PATH_MAX + 32];
-	if (strpbrk(c->path, ";#\n") != NULL || n == 0 ||
-			isspace((unsigned char)c->path[n - 1])) {
-		pmm__fail(K_EINVAL,
-				"bank path %s has a ';', '#', newline or trailing space: it cannot be a configured medium",
-				c->path);
-		return K_EINVAL;
-	}
-	snprintf(item, sizeof(item), "pmm.medium.RAM=%s", c->path);
-	if (setenv("PMM_CONF", "", 1) != 0 || unsetenv("PMM_DIR") != 0 ||
-			setenv("PMM_TUNABLES", item, 1) != 0)
-		return pmm__fail_errno(K_ESYS, "cannot set the environment");
-	pmm__fail(K_OK, "%s", "");
-	int rc = pmm__bank_get_existing("RAM", bp);
-	if (rc == K_OK && c->medium == NULL)
-		snprintf(c->label, sizeof(c->label), "%s", (*bp)->hdr->medium);
-	return rc;
-}
-
 /* pmmctl free NAME: pmmFree, or the system's own free with --system. */
 int
 ctl_free(struct ctl *c, const char *name)
 {
 	struct pmm__bank *b;
-	PmmName pn;
-	if (strlen(name) >= sizeof(pn.name)) {
+	char nm[PMM_NAME_MAX] = { 0 };
+	if (strlen(name) >= sizeof(nm)) {
 		fprintf(stderr, "pmmctl: a block name has at most %zu bytes\n",
-				sizeof(pn.name) - 1);
+				sizeof(nm) - 1);
 		return CTL_EXIT_ERROR;
 	}
-	memset(&pn, 0, sizeof(pn));
-	strcpy(pn.medium, "RAM");
-	strcpy(pn.name, name);
-	int rc = reach_only(c, &b);
+	if (*name == 0) {
+		fprintf(stderr, "pmmctl: empty block name\n");
+		return CTL_EXIT_ERROR;
+	}
+	strcpy(nm, name);
+	int rc = ctl_open(c, &b);
 	if (rc != K_OK)
 		return ctl_report(rc, NULL);
 	ctl_warn_tunables(c, &b->g);
 	pmm__fail(K_OK, "%s", "");
-	rc = pmm__free(&pn, c->system ? PMM__F_SYSTEM : 0);
+	rc = pmm__free_in(b, nm, c->label, c->system ? PMM__F_SYSTEM : 0);
+	pmm__bank_close(b);
 	if (rc == K_EUNKNOWN) {
-		/* the library names the medium it was given: "RAM" */
 		fputs("pmmctl: no block \"", stderr);
 		ctl_out_text_name(stderr, name);
 		fprintf(stderr, "\" in %s (%s)\n", c->label, c->path);
@@ -132,13 +106,14 @@ ctl_freeall(struct ctl *c, const char *key)
 		k = key;
 		ks = strlen(key) + (c->no_nul ? 0 : 1);
 	}
-	if ((rc = reach_only(c, &b)) != K_OK) {
+	if ((rc = ctl_open(c, &b)) != K_OK) {
 		status = ctl_report(rc, NULL);
 		goto out;
 	}
 	ctl_warn_tunables(c, &b->g);
 	pmm__fail(K_OK, "%s", "");
-	rc = pmm__free_all(k, ks, c->system ? PMM__F_SYSTEM : 0);
+	rc = pmm__free_all_in(b, k, ks, c->system ? PMM__F_SYSTEM : 0);
+	pmm__bank_close(b);
 	status = ctl_exit_code(rc);
 	if (rc == K_EUNKNOWN) {
 		fputs("pmmctl: no block has the key ", stderr);
