@@ -8,6 +8,7 @@
 #define LIBPMEM_H 1
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -22,6 +23,8 @@ extern "C" {
 #define PMEM_FILE_EXCL		(1 << 1)
 #define PMEM_FILE_SPARSE	(1 << 2)
 #define PMEM_FILE_TMPFILE	(1 << 3)
+/* SNIA NVM.PM.FILE.MAP with copy-on-write: a private mapping (LIBPMEM_SNIA_1.0) */
+#define PMEM_FILE_PRIVATE	(1 << 16)
 
 void *pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 	size_t *mapped_lenp, int *is_pmemp);
@@ -71,6 +74,70 @@ void *pmem_memset(void *pmemdest, int c, size_t len, unsigned flags);
 const char *pmem_check_version(unsigned major_required,
 	unsigned minor_required);
 const char *pmem_errormsg(void);
+
+/*
+ * The SNIA NVM Programming Model's NVM.PM.FILE mode beyond libpmem 1.x
+ * (symbol version LIBPMEM_SNIA_1.0): the attributes of a mapping,
+ * flush-and-verify, error events and bad blocks.  See libpmem(7), "SNIA
+ * NVM.PM.FILE compliance".  Define PMEM_NO_SNIA_API to leave them out.
+ */
+#ifndef PMEM_NO_SNIA_API
+/* Where a store is durable once it has left the CPU pipeline. */
+#define PMEM_DOMAIN_NONE		0 /* page cache (msync) or private */
+#define PMEM_DOMAIN_MEMORY_CONTROLLER	1 /* ADR: after a flush and drain */
+#define PMEM_DOMAIN_CPU_CACHE		2 /* eADR: at once */
+
+/* The NVM.PM.FILE attributes of a mapped range; see pmem_get_attrs(3). */
+struct pmem_attrs {
+	size_t size;	/* in: sizeof(struct pmem_attrs); out: bytes filled */
+	size_t interrupted_store_atomicity;	/* bytes */
+	int persistence_domain;			/* PMEM_DOMAIN_* */
+	int optimized_flush_capable;
+	int optimized_flush_and_verify_capable;
+	int deep_flush_capable;
+	int map_copy_on_write_capable;
+	int copy_on_write;			/* this mapping is private */
+	int error_event_capable;
+	size_t fundamental_error_range;		/* bytes */
+	size_t fundamental_error_range_offset;	/* addr to first boundary */
+};
+int pmem_get_attrs(const void *addr, size_t len, struct pmem_attrs *attrs);
+
+/* NVM.PM.FILE.OPTIMIZED_FLUSH_AND_VERIFY; see pmem_persist_verify(3). */
+int pmem_persist_verify(const void *addr, size_t len, size_t *bad_offp);
+
+/* NVM.PM.FILE.GET_ERROR_EVENT_INFO; see pmem_error_event_register(3). */
+#define PMEM_ERROR_EVENT_AR	1 /* action required: poison was consumed */
+#define PMEM_ERROR_EVENT_AO	2 /* action optional: poison found, unused */
+#define PMEM_ERROR_EVENT_PATH_MAX 4096
+struct pmem_error_event {
+	int kind;		/* PMEM_ERROR_EVENT_AR or _AO */
+	pid_t tid;		/* the thread the signal went to */
+	void *fault_addr;	/* si_addr */
+	void *addr;		/* first byte of the lost range */
+	size_t len;		/* length of the lost range (1 << si_addr_lsb) */
+	off_t offset;		/* file offset of addr */
+	dev_t dev;		/* the file's device and inode */
+	ino_t ino;
+	unsigned long dropped;	/* events lost before this one (queue full) */
+	char path[PMEM_ERROR_EVENT_PATH_MAX];	/* the file as mapped */
+};
+typedef void pmem_error_event_fn(const struct pmem_error_event *ev,
+	void *arg);
+int pmem_error_event_register(pmem_error_event_fn *fn, void *arg);
+int pmem_error_event_unregister(void);
+int pmem_error_event_get(struct pmem_error_event *ev);
+
+/* Known bad ranges of a file or Device DAX; see pmem_badblocks_get(3). */
+struct pmem_badblock {
+	uint64_t offset;	/* bytes from the start of the file */
+	uint64_t length;	/* bytes */
+};
+ssize_t pmem_badblocks_get(const char *path, struct pmem_badblock *bbs,
+	size_t nbbs);
+int pmem_badblocks_clear(const char *path, const struct pmem_badblock *bbs,
+	size_t nbbs);
+#endif
 
 /*
  * The calls only the 0.8 API had (symbol version LIBPMEM_0.8), declared

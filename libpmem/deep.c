@@ -8,6 +8,7 @@
 #include "libpmem.h"
 #include "common.h"
 #include "dax.h"
+#include "errormsg.h"
 #include "ops.h"
 #include "ranges.h"
 #include "sysfs.h"
@@ -39,6 +40,8 @@ deep_piece(const struct pmem__range *r, uintptr_t addr, size_t len,
 	pmem__ops.drain();
 	if (!r->has_region) {
 		errno = ENOTSUP;
+		pmem__err("deep flush: the region of Device DAX mapping %p is "
+			"unknown", (void *)r->base);
 		return -1;
 	}
 	return pmem__dax_deep_flush(r->region_id) ? -1 : 0;

@@ -16,11 +16,12 @@
 #include "dax.h"
 #include "errormsg.h"
 #include "log.h"
+#include "maps.h"
 #include "mmap.h"
 #include "ranges.h"
 
 #define FILE_ALL_FLAGS (PMEM_FILE_CREATE | PMEM_FILE_EXCL | \
-	PMEM_FILE_SPARSE | PMEM_FILE_TMPFILE)
+	PMEM_FILE_SPARSE | PMEM_FILE_TMPFILE | PMEM_FILE_PRIVATE)
 #define DEVDAX_FLAGS (PMEM_FILE_CREATE | PMEM_FILE_SPARSE)
 
 /* What path names, as far as mapping it is concerned. */
@@ -169,15 +170,48 @@ file_size(int fd, const char *path)
 	return (ssize_t)st.st_size;
 }
 
+/* Records the mapping for the SNIA calls (attributes, error events). */
+static void
+register_map(int fd, void *addr, size_t len, const struct target *t,
+	const char *path, int flags, int is_sync)
+{
+	struct pmem__map m = {
+		.base = (uintptr_t)addr,
+		.end = (uintptr_t)addr + len,
+		.kind = t->devdax ? PMEM_MAP_DEVDAX :
+			is_sync ? PMEM_MAP_SYNC : PMEM_MAP_PAGECACHE,
+		.priv = (flags & PMEM_FILE_PRIVATE) != 0,
+		.rdev = t->rdev,
+		.dax_align = t->dax_align,
+		.region_id = t->region_id,
+	};
+	struct stat st;
+	if (fstat(fd, &st) == 0) {
+		m.dev = st.st_dev;
+		m.ino = st.st_ino;
+	}
+	snprintf(m.path, sizeof(m.path), "%s", path);
+	/* without a slot the mapping still works; only the SNIA calls
+	 * will not know it */
+	if (pmem__maps_add(&m) != 0)
+		pmem__log(1, "cannot register mapping of %s: %s", path,
+			strerror(errno));
+}
+
 /* Maps fd and records it when it is persistent memory; NULL on error. */
 static void *
-map_and_track(int fd, size_t len, const struct target *t, const char *path)
+map_and_track(int fd, size_t len, const struct target *t, const char *path,
+	int flags)
 {
 	int is_sync;
+	int priv = (flags & PMEM_FILE_PRIVATE) != 0;
 	size_t align = t->devdax ? t->dax_align : pmem__mmap_align_for(len);
-	void *addr = pmem__mmap_aligned(fd, len, align, 0, &is_sync);
+	void *addr = pmem__mmap_aligned(fd, len, align,
+		priv ? PMEM_MAP_PRIVATE : 0, &is_sync);
 	if (addr == NULL)
 		return NULL;
+	if (priv)
+		is_sync = 0;
 
 	if (t->devdax || is_sync) {
 		struct pmem__range r = {
@@ -195,8 +229,10 @@ map_and_track(int fd, size_t len, const struct target *t, const char *path)
 			return NULL;
 		}
 	}
+	register_map(fd, addr, len, t, path, flags, is_sync);
 	pmem__log(3, "mapped %s at %p, %zu bytes, %s", path, addr, len,
-		t->devdax ? "Device DAX" : is_sync ? "MAP_SYNC" : "MAP_SHARED");
+		t->devdax ? "Device DAX" : is_sync ? "MAP_SYNC" :
+		priv ? "MAP_PRIVATE" : "MAP_SHARED");
 	return addr;
 }
 
@@ -219,6 +255,8 @@ pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 
 	if (flags & PMEM_FILE_CREATE)
 		oflags |= O_CREAT;
+	else if (flags & PMEM_FILE_PRIVATE)
+		oflags = O_RDONLY | O_CLOEXEC;	/* stores never reach it */
 	if (flags & PMEM_FILE_EXCL)
 		oflags |= O_EXCL;
 
@@ -248,7 +286,7 @@ pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 		len = (size_t)n;
 	}
 
-	void *addr = map_and_track(fd, len, &t, path);
+	void *addr = map_and_track(fd, len, &t, path, flags);
 	if (addr == NULL)
 		goto err;
 	if (mapped_lenp != NULL)
@@ -274,5 +312,6 @@ pmem_unmap(void *addr, size_t len)
 		pmem__err("!munmap");
 		return -1;
 	}
+	pmem__maps_remove((uintptr_t)addr, len);
 	return 0;
 }

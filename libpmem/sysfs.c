@@ -14,6 +14,8 @@
 #include "errormsg.h"
 #include "sysfs.h"
 
+const char *pmem__sysfs_root = "/sys";
+
 /* Reads a small attribute, without the trailing newline; length or -1. */
 static ssize_t
 read_attr(const char *path, char *buf, size_t size)
@@ -34,9 +36,9 @@ read_attr(const char *path, char *buf, size_t size)
 	return n;
 }
 
-/* Reads an attribute holding a number (decimal or 0x hex). */
-static int
-read_num(const char *path, unsigned long long *v)
+/* See sysfs.h. */
+int
+pmem__sysfs_read_num(const char *path, unsigned long long *v)
 {
 	char buf[64], *end;
 	if (read_attr(path, buf, sizeof(buf)) <= 0)
@@ -78,7 +80,7 @@ pmem__sysfs_devdax_size(const char *root, dev_t rdev, size_t *size)
 	char path[PATH_MAX];
 	unsigned long long v;
 	dev_path(path, sizeof(path), root, rdev, 1, "/size");
-	if (read_num(path, &v) != 0)
+	if (pmem__sysfs_read_num(path, &v) != 0)
 		return -1;
 	*size = (size_t)v;
 	return 0;
@@ -95,7 +97,8 @@ pmem__sysfs_devdax_align(const char *root, dev_t rdev, size_t *align)
 
 	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
 		dev_path(path, sizeof(path), root, rdev, 1, where[i]);
-		if (read_num(path, &v) == 0 && v != 0 && (v & (v - 1)) == 0) {
+		if (pmem__sysfs_read_num(path, &v) == 0 && v != 0 &&
+		    (v & (v - 1)) == 0) {
 			*align = (size_t)v;
 			return 0;
 		}
@@ -217,4 +220,89 @@ pmem__auto_flush_at(const char *root)
 		return -1;
 	}
 	return regions > 0 && cpu_cache == regions;
+}
+
+/* See sysfs.h. */
+int
+pmem__sysfs_has_deep_flush(const char *root, unsigned region_id)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/bus/nd/devices/region%u/deep_flush",
+		root, region_id);
+	return access(path, F_OK) == 0;
+}
+
+/* See sysfs.h.  A partition has a "partition" attribute and sits in the
+ * directory of its disk. */
+int
+pmem__sysfs_block_disk(const char *root, dev_t dev, char *dir, size_t size,
+	unsigned long long *start)
+{
+	char path[PATH_MAX + 32], real[PATH_MAX];
+	dev_path(path, sizeof(path), root, dev, 0, "");
+	if (realpath(path, real) == NULL)
+		return -1;
+	*start = 0;
+	snprintf(path, sizeof(path), "%s/partition", real);
+	if (access(path, F_OK) == 0) {
+		snprintf(path, sizeof(path), "%s/start", real);
+		if (pmem__sysfs_read_num(path, start) != 0)
+			return -1;
+		*start *= 512;
+		char *slash = strrchr(real, '/');
+		if (slash == NULL) {
+			errno = ENOENT;
+			return -1;
+		}
+		*slash = '\0';
+	}
+	if (snprintf(dir, size, "%s", real) >= (int)size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* See sysfs.h.  The device is regionN/<nd dax>/dax/daxX.Y; the nd dax
+ * device's "resource" is where its data starts. */
+int
+pmem__sysfs_devdax_region(const char *root, dev_t rdev, char *dir,
+	size_t size, unsigned long long *offset)
+{
+	char path[PATH_MAX + 32], real[PATH_MAX];
+	unsigned long long dev_res, reg_res;
+	unsigned id;
+
+	dev_path(path, sizeof(path), root, rdev, 1, "");
+	if (realpath(path, real) == NULL ||
+	    pmem__sysfs_region_id(root, rdev, 1, &id) != 0)
+		return -1;
+	char *p = strstr(real, "/dax/");
+	if (p == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	*p = '\0';	/* real is now the nd dax device */
+	snprintf(path, sizeof(path), "%s/resource", real);
+	if (pmem__sysfs_read_num(path, &dev_res) != 0)
+		return -1;
+	char *slash = strrchr(real, '/');
+	if (slash == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	*slash = '\0';	/* the region */
+	snprintf(path, sizeof(path), "%s/resource", real);
+	if (pmem__sysfs_read_num(path, &reg_res) != 0)
+		return -1;
+	if (dev_res < reg_res) {
+		errno = EINVAL;
+		return -1;
+	}
+	*offset = dev_res - reg_res;
+	if (snprintf(dir, size, "%s", real) >= (int)size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }

@@ -9,7 +9,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define PMEM_SYSFS_ROOT "/sys"
+/*
+ * The sysfs root the library reads: "/sys", or a fake tree a test installs
+ * (tests only; set before any other call, never while calls run).
+ */
+extern const char *pmem__sysfs_root;
+#define PMEM_SYSFS_ROOT pmem__sysfs_root
 
 /* 1 if rdev is a Device DAX character device, else 0. */
 int pmem__sysfs_is_devdax(const char *root, dev_t rdev);
@@ -38,5 +43,27 @@ int pmem__sysfs_deep_flush(const char *root, unsigned region_id);
  * there is no region or one is not, -1 with errno on a read error.
  */
 int pmem__auto_flush_at(const char *root);
+
+/* 1 if root/bus/nd/devices/regionN/deep_flush exists, else 0. */
+int pmem__sysfs_has_deep_flush(const char *root, unsigned region_id);
+
+/*
+ * The sysfs directory of the whole disk behind block device dev, with the
+ * start (bytes) of dev on it when dev is a partition, else 0; written into
+ * dir (size bytes).  0 or -1 with errno.
+ */
+int pmem__sysfs_block_disk(const char *root, dev_t dev, char *dir,
+	size_t size, unsigned long long *start);
+
+/*
+ * The sysfs directory of Device DAX rdev's region, and the byte offset of
+ * the device's data on it (the device's "resource" minus the region's).
+ * 0 or -1 with errno.
+ */
+int pmem__sysfs_devdax_region(const char *root, dev_t rdev, char *dir,
+	size_t size, unsigned long long *offset);
+
+/* Reads a number attribute (decimal or 0x hex) at path; 0 or -1/errno. */
+int pmem__sysfs_read_num(const char *path, unsigned long long *v);
 
 #endif /* PMEM_SYSFS_H */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The ABI of libpmem.so.1: soname, exactly PMDK's 23 functions under
-# LIBPMEM_1.0 plus the six 0.8-only calls under LIBPMEM_0.8, nothing else;
+# LIBPMEM_1.0 plus the six 0.8-only calls under LIBPMEM_0.8 and the SNIA
+# NVM.PM.FILE calls under LIBPMEM_SNIA_1.0, nothing else;
 # the static library and the pkg-config file.
 set -eu
 lib="$top_builddir/libpmem/.libs/libpmem.so.1"
@@ -46,6 +47,17 @@ pmem_map
 pmem_msync_mode
 LIST
 
+# the SNIA NVM.PM.FILE calls, under their own node (issue 12)
+LC_ALL=C sort > "$tmp/want-snia" <<'LIST'
+pmem_badblocks_clear
+pmem_badblocks_get
+pmem_error_event_get
+pmem_error_event_register
+pmem_error_event_unregister
+pmem_get_attrs
+pmem_persist_verify
+LIST
+
 # defined dynamic symbols as "name version" (objdump prints the version
 # in parentheses or bare, depending on whether it is hidden)
 objdump -T "$lib" | awk '$0 ~ / DF / || $0 ~ / DO / {
@@ -53,16 +65,27 @@ objdump -T "$lib" | awk '$0 ~ / DF / || $0 ~ / DO / {
 	print $NF, $(NF-1) }' | sed 's/[()]//g' | LC_ALL=C sort > "$tmp/have"
 awk '$2 == "LIBPMEM_1.0" { print $1 }' "$tmp/have" > "$tmp/have-1.0"
 awk '$2 == "LIBPMEM_0.8" { print $1 }' "$tmp/have" > "$tmp/have-0.8"
+awk '$2 == "LIBPMEM_SNIA_1.0" { print $1 }' "$tmp/have" > "$tmp/have-snia"
 diff -u "$tmp/want-1.0" "$tmp/have-1.0" || fail "LIBPMEM_1.0 differs"
 diff -u "$tmp/want-0.8" "$tmp/have-0.8" || fail "LIBPMEM_0.8 differs"
+diff -u "$tmp/want-snia" "$tmp/have-snia" || fail "LIBPMEM_SNIA_1.0 differs"
 n=$(wc -l < "$tmp/have")
-[ "$n" -eq 29 ] || { cat "$tmp/have"; fail "$n exported functions, want 29"; }
-echo "exports: 23 under LIBPMEM_1.0, 6 under LIBPMEM_0.8, nothing else"
+want=$(cat "$tmp/want-1.0" "$tmp/want-0.8" "$tmp/want-snia" | wc -l)
+[ "$n" -eq "$want" ] ||
+	{ cat "$tmp/have"; fail "$n exported functions, want $want"; }
+# the SNIA node depends on LIBPMEM_1.0 (objdump -p: "Version definitions")
+objdump -p "$lib" | awk '/Version definitions/ { on = 1; next }
+	on && /^$/ { exit } on { print }' > "$tmp/verdef"
+grep -A1 'LIBPMEM_SNIA_1.0' "$tmp/verdef" | grep -q 'LIBPMEM_1.0' ||
+	{ cat "$tmp/verdef"; fail "LIBPMEM_SNIA_1.0 does not depend on LIBPMEM_1.0"; }
+echo "exports: $(wc -l < "$tmp/want-1.0") under LIBPMEM_1.0," \
+	"$(wc -l < "$tmp/want-0.8") under LIBPMEM_0.8," \
+	"$(wc -l < "$tmp/want-snia") under LIBPMEM_SNIA_1.0, nothing else"
 
 # no other global symbol of any kind (data, internals with pmem__)
 others=$(nm -D --defined-only "$lib" | awk '$2 != "A" { print $3 }' |
 	sed 's/@.*//' | grep -v -x -f "$tmp/want-1.0" |
-	grep -v -x -f "$tmp/want-0.8" || true)
+	grep -v -x -f "$tmp/want-0.8" | grep -v -x -f "$tmp/want-snia" || true)
 [ -z "$others" ] || fail "unexpected exports: $others"
 
 # the same 23 names as PMDK's library, when it is installed
