@@ -1,6 +1,7 @@
 /*
  * pmem-info -- prints the CPU features libpmem dispatches on, the
- * environment overrides in force and the paths chosen.
+ * environment overrides in force and the paths chosen; or the known bad
+ * blocks of files and Device DAX (and clears them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,15 +11,18 @@
 #include "calibrate.h"
 #include "dax.h"
 #include "ops.h"
+#include "sysfs.h"
 
 /* Prints the usage text. */
 static void
 usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s [--json]\n"
+		"       %s [--json] --badblocks [--clear] FILE...\n"
 		"Prints the CPU features libpmem uses and the flush and copy\n"
-		"paths it chose, after the PMEM_* environment overrides.\n",
-		prog);
+		"paths it chose, after the PMEM_* environment overrides; or\n"
+		"the known bad ranges of each FILE (a file or a Device DAX),\n"
+		"clearing them with --clear.\n", prog, prog);
 }
 
 /* The environment variables reported, in the order printed. */
@@ -124,13 +128,65 @@ print_json(const struct pmem__cpu *c, const struct pmem__ops *o)
 	printf("}}\n");
 }
 
+/* Lists (and with clear, clears) the bad blocks of path; 0 or 1. */
+static int
+badblocks(const char *path, int json, int clear, int first)
+{
+	ssize_t n = pmem_badblocks_get(path, NULL, 0);
+	struct pmem_badblock *bb = NULL;
+	if (n > 0 && (bb = calloc((size_t)n, sizeof(*bb))) == NULL)
+		n = -1;
+	if (n > 0)
+		n = pmem_badblocks_get(path, bb, (size_t)n);
+	if (n < 0) {
+		fprintf(stderr, "pmem-info: %s: %s\n", path, pmem_errormsg());
+		free(bb);
+		return 1;
+	}
+	int cleared = clear && pmem_badblocks_clear(path, bb, (size_t)n) == 0;
+	if (clear && !cleared)
+		fprintf(stderr, "pmem-info: %s: cannot clear: %s\n", path,
+			pmem_errormsg());
+	if (json) {
+		printf("%s{\"path\":", first ? "" : ",");
+		json_str(path);
+		printf(",\"badblocks\":[");
+		for (ssize_t i = 0; i < n; i++)
+			printf("%s{\"offset\":%llu,\"length\":%llu}",
+				i ? "," : "",
+				(unsigned long long)bb[i].offset,
+				(unsigned long long)bb[i].length);
+		printf("]%s}", clear ? cleared ? ",\"cleared\":true" :
+			",\"cleared\":false" : "");
+	} else {
+		printf("%s: %zd bad range%s%s\n", path, n, n == 1 ? "" : "s",
+			clear ? cleared ? ", cleared" : ", NOT cleared" : "");
+		for (ssize_t i = 0; i < n; i++)
+			printf("  offset %llu length %llu\n",
+				(unsigned long long)bb[i].offset,
+				(unsigned long long)bb[i].length);
+	}
+	free(bb);
+	return clear && !cleared;
+}
+
 int
 main(int argc, char *argv[])
 {
-	int json = 0;
-	for (int i = 1; i < argc; i++) {
+	int json = 0, bad = 0, clear = 0, i;
+	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--badblocks") == 0) {
+			bad = 1;
+		} else if (strcmp(argv[i], "--clear") == 0) {
+			clear = 1;
+		} else if (strcmp(argv[i], "--sysfs-root") == 0 &&
+				i + 1 < argc) {
+			/* for tests: a fake sysfs tree */
+			pmem__sysfs_root = argv[++i];
+		} else if (bad && argv[i][0] != '-') {
+			break;
 		} else if (strcmp(argv[i], "-h") == 0 ||
 				strcmp(argv[i], "--help") == 0) {
 			usage(stdout, argv[0]);
@@ -141,6 +197,20 @@ main(int argc, char *argv[])
 			usage(stderr, argv[0]);
 			return 1;
 		}
+	}
+	if (bad || clear) {
+		if (!bad || i == argc) {
+			usage(stderr, argv[0]);
+			return 1;
+		}
+		int ret = 0;
+		if (json)
+			printf("[");
+		for (int k = i; k < argc; k++)
+			ret |= badblocks(argv[k], json, clear, k == i);
+		if (json)
+			printf("]\n");
+		return ret || ferror(stdout) ? 1 : 0;
 	}
 	pmem__init();
 	if (json)
