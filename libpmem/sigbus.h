@@ -43,6 +43,8 @@ void pmem__guard_set(struct pmem__guard *g);
  * Sends the calling thread the SIGBUS the kernel sends on a machine check:
  * si_code code (BUS_MCEERR_AR/AO), si_addr addr, si_addr_lsb lsb.
  * Delivered before this returns (unless blocked).  0 or -1 with errno.
+ * Under valgrind (which dies of such a signal, taking it for its own
+ * fault) libpmem's handler, when in place, is called directly instead.
  */
 int pmem__sigbus_raise(int code, const void *addr, int lsb);
 
