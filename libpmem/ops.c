@@ -261,6 +261,8 @@ pmem__init(void)
 
 	pmem__options_read(&pmem__opts, secure_getenv);
 	pmem__log_init(pmem__opts.log_level, pmem__opts.log_file);
+	if (pmem__opts.sysfs_root != NULL && pmem__opts.sysfs_root[0] == '/')
+		pmem__sysfs_root = pmem__opts.sysfs_root;
 	pmem__cpu_detect(&pmem__cpu_info);
 	pmem__opts.calibrated = (int)pmem__calibrate_flush(&pmem__cpu_info,
 		&pmem__opts, &pmem__calib);

@@ -60,4 +60,5 @@ pmem__options_read(struct pmem__options *o, char *(*get)(const char *name))
 	if (parse_num(get("PMEM_LOG_LEVEL"), 10, &v))
 		o->log_level = v > 16 ? 16 : (int)v;
 	o->log_file = get("PMEM_LOG_FILE");
+	o->sysfs_root = get("PMEM_SYSFS_ROOT");
 }

@@ -27,6 +27,7 @@ struct pmem__options {
 				 * found fastest, or -1 */
 	int log_level;		/* PMEM_LOG_LEVEL=n */
 	const char *log_file;	/* PMEM_LOG_FILE=path */
+	const char *sysfs_root;	/* PMEM_SYSFS_ROOT=dir (a fake tree, tests) */
 };
 
 #define PMEM_MOVNT_THRESHOLD_DEFAULT 256

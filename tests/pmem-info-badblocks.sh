@@ -21,19 +21,19 @@ printf '32776 8\n40960 1\n' > "$root/devices/platform/ndbus0/region4/badblocks"
 ln -s ../../devices/platform/ndbus0/region4/dax4.0/dax/dax4.0 \
 	"$root/dev/char/$dev"
 
-out=$("$info" --sysfs-root "$root" --badblocks /dev/null)
+out=$(PMEM_SYSFS_ROOT="$root" "$info" --badblocks /dev/null)
 echo "$out"
 echo "$out" | grep -q '^/dev/null: 2 bad ranges$' || fail "count"
 echo "$out" | grep -q '^  offset 4096 length 4096$' || fail "first range"
 echo "$out" | grep -q '^  offset 4194304 length 512$' || fail "second range"
 
-out=$("$info" --json --sysfs-root "$root" --badblocks /dev/null)
+out=$(PMEM_SYSFS_ROOT="$root" "$info" --json --badblocks /dev/null)
 echo "$out"
 [ "$out" = '[{"path":"/dev/null","badblocks":[{"offset":4096,"length":4096},{"offset":4194304,"length":512}]}]' ] ||
 	fail "json"
 
 # clearing a Device DAX is refused, said why, exit 1
-if "$info" --sysfs-root "$root" --badblocks --clear /dev/null 2>"$root/err"; then
+if PMEM_SYSFS_ROOT="$root" "$info" --badblocks --clear /dev/null 2>"$root/err"; then
 	fail "clear of a character device succeeded"
 fi
 grep -q 'clear-error' "$root/err" || fail "no reason given: $(cat "$root/err")"

@@ -11,7 +11,6 @@
 #include "calibrate.h"
 #include "dax.h"
 #include "ops.h"
-#include "sysfs.h"
 
 /* Prints the usage text. */
 static void
@@ -31,6 +30,7 @@ static const char *const vars[] = {
 	"PMEM_NO_MOVNT", "PMEM_MOVNT_THRESHOLD", "PMEM_AVX", "PMEM_AVX512F",
 	"PMEM_NO_GENERIC_MEMCPY", "PMEM_IS_PMEM_FORCE", "PMEM_MMAP_HINT",
 	"PMEM_FLUSH_CALIBRATE", "PMEM_LOG_LEVEL", "PMEM_LOG_FILE",
+	"PMEM_SYSFS_ROOT",
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 
@@ -181,10 +181,6 @@ main(int argc, char *argv[])
 			bad = 1;
 		} else if (strcmp(argv[i], "--clear") == 0) {
 			clear = 1;
-		} else if (strcmp(argv[i], "--sysfs-root") == 0 &&
-				i + 1 < argc) {
-			/* for tests: a fake sysfs tree */
-			pmem__sysfs_root = argv[++i];
 		} else if (bad && argv[i][0] != '-') {
 			break;
 		} else if (strcmp(argv[i], "-h") == 0 ||
