@@ -10,6 +10,7 @@
 
 #include "hr/hr.h"
 #include "pmm.h"
+#include "badranges.h"
 
 static int
 take_name(const PmmName *name, char nm[64])
@@ -110,7 +111,9 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 		return rc;
 	rc = pmm__name_find(b, nm, &idx);
 	if (rc == K_OK) {
-		*addr = block_addr(b, &b->table[idx]);
+		rc = pmm__bad_retrieve(b, &b->table[idx], nm);
+		if (rc == K_OK)
+			*addr = block_addr(b, &b->table[idx]);
 		goto out;
 	}
 	if (rc != K_EUNKNOWN)

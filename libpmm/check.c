@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "pmm.h"
+#include "badranges.h"
 
 struct ctx {
 	struct pmm__bank *b;
@@ -234,6 +235,8 @@ pmm__check(struct pmm__bank *b, char *report, size_t len)
 			pages + free_pages != b->g.npages)
 		rc = bad(&c, "counters disagree: %llu blocks, %llu pages",
 				(unsigned long long)used, (unsigned long long)pages);
+	if (rc == K_OK)
+		rc = pmm__bad_check(b, report, len);
 out:
 	free(own);
 	return rc;

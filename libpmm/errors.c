@@ -34,6 +34,7 @@ static const char *const texts[] = {
 	[-K_ENOGROUP] = "HR_GROUP_KEY outside a restart group",
 	[-K_EINVAL] = "invalid argument",
 	[-K_EBUSY] = "bank in use",
+	[-K_EMEDIA] = "block on a bad range of the medium",
 };
 
 /* The fixed text of a code. */

@@ -79,6 +79,7 @@ ctl_exit_code(int rc)
 	case K_ETRUNC:
 	case K_EFOREIGN:
 	case K_EVERSION:
+	case K_EMEDIA:
 		return CTL_EXIT_DAMAGED;
 	default:
 		return CTL_EXIT_ERROR;

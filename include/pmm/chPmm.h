@@ -56,6 +56,7 @@ typedef int KnError;		/* K_OK or one of the K_E* codes below */
 #define K_ENOGROUP (-20)	/* HR_GROUP_KEY outside a restart group */
 #define K_EINVAL (-21)		/* an invalid argument */
 #define K_EBUSY (-22)		/* the bank is in use */
+#define K_EMEDIA (-23)		/* the block lies on a bad range of the medium */
 
 /* Allocate a new named block, or retrieve the existing one. */
 KnError pmmAllocate(VmAddr *addr, PmmName *name, size_t size,
