@@ -359,6 +359,30 @@ START_TEST(test_fit_no_growth)
 }
 END_TEST
 
+/*
+ * A 0.8 program's pointer to pmem_persist (0.8 type) and a parenthesized
+ * call reach the library's function: in fit mode the lines reach the file.
+ */
+START_TEST(test_fit_persist_pointer)
+{
+	pmem_fit_mode();
+	char *p = pmem_map(fd, LEN);
+	ck_assert_ptr_nonnull(p);
+	void (*f)(void *, size_t, int) = pmem_persist;
+	p[0] = 'f';
+	p[64] = 'g';
+	p[128] = 'h';
+	f(p, 1, 0);
+	(pmem_persist)(p + 64, 1, 7);
+	char buf[129];
+	file_read(buf, sizeof(buf), 0);
+	ck_assert_int_eq(buf[0], 'f');
+	ck_assert_int_eq(buf[64], 'g');
+	ck_assert_int_eq(buf[128], 0);
+	ck_assert_int_eq(pmem_unmap(p, LEN), 0);
+}
+END_TEST
+
 /* Counts the open descriptors of this process. */
 static int
 open_fds(void)
@@ -447,6 +471,7 @@ suite(void)
 	tcase_add_test(tc, test_fit_torn_persist);
 	tcase_add_test(tc, test_fit_persist_order);
 	tcase_add_test(tc, test_fit_no_growth);
+	tcase_add_test(tc, test_fit_persist_pointer);
 	tcase_add_test(tc, test_fit_private_and_unmap);
 	tcase_add_test(tc, test_fit_write_error);
 	return s;
