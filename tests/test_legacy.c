@@ -441,6 +441,15 @@ START_TEST(test_fit_write_error)
 	ck_assert_ptr_nonnull(strstr(pmem_errormsg(), "pwrite"));
 	pmem_persist(p + 9000, 1, 0);	/* void: the message says it */
 	ck_assert_ptr_nonnull(strstr(pmem_errormsg(), "fit mode"));
+	/* a persist across the limit: the line below it reaches the file */
+	memset(p + 8128, 3, 128);
+	errno = 0;
+	pmem_persist(p + 8128, 128, 0);
+	ck_assert_int_eq(errno, EFBIG);
+	char two[128];
+	file_read(two, sizeof(two), 8128);
+	for (int i = 0; i < 128; i++)
+		ck_assert_int_eq(two[i], i < 64 ? 3 : 0);
 	/* below the limit all is well */
 	p[100] = 2;
 	ck_assert_int_eq(pmem_msync(p + 100, 1), 0);
