@@ -156,25 +156,61 @@ START_TEST(test_msync_mode)
 END_TEST
 
 /*
+ * Makes a one-page hole between two mapped pages just before a call, so
+ * that nothing (a sanitizer, the error path of the previous call) has
+ * mapped it since; *base is the first page, for unmap_hole.
+ */
+static char *
+make_hole(char **base)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ck_assert_int_eq(munmap(p + pg, pg), 0);
+	*base = p;
+	return p + pg;
+}
+
+/* Unmaps the two pages around the hole (not the hole: see make_hole). */
+static void
+unmap_hole(char *base)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	ck_assert_int_eq(munmap(base, pg), 0);
+	ck_assert_int_eq(munmap(base + 2 * pg, pg), 0);
+}
+
+/*
  * msync mode: a flush of memory that is not mapped does not end the
  * program (the 0.8 library exited); errno and pmem_errormsg() say it.
  */
 START_TEST(test_msync_mode_unmapped)
 {
 	pmem_msync_mode();
-	long pg = sysconf(_SC_PAGESIZE);
-	char *p = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE,
-		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	ck_assert_int_eq(munmap(p, (size_t)pg), 0);
-	errno = 0;
-	pmem_persist(p + 10, 100, 0);
-	ck_assert_int_eq(errno, ENOMEM);
-	ck_assert_ptr_nonnull(strstr(pmem_errormsg(), "msync mode: flush of 100 bytes"));
-	errno = 0;
-	pmem_flush_cache(p, 1, 0);
-	ck_assert_int_eq(errno, ENOMEM);
-	ck_assert_ptr_nonnull(strstr(pmem_errormsg(), "msync mode: flush of 1 bytes"));
+	/* valgrind reports msync of unaddressable memory as an error */
+	if (test_under_valgrind()) {
+		fprintf(stderr, "test_msync_mode_unmapped: the unmapped "
+			"flushes are not made under valgrind\n");
+	} else {
+		char *base;
+		char *hole = make_hole(&base);
+		errno = 0;
+		pmem_persist(hole + 10, 100, 0);
+		int err = errno;
+		unmap_hole(base);
+		ck_assert_int_eq(err, ENOMEM);
+		ck_assert_ptr_nonnull(strstr(pmem_errormsg(),
+			"msync mode: flush of 100 bytes"));
+		hole = make_hole(&base);
+		errno = 0;
+		pmem_flush_cache(hole, 1, 0);
+		err = errno;
+		unmap_hole(base);
+		ck_assert_int_eq(err, ENOMEM);
+		ck_assert_ptr_nonnull(strstr(pmem_errormsg(),
+			"msync mode: flush of 1 bytes"));
+	}
 	/* a mapped range afterwards is flushed as usual */
 	char *m = pmem_map(fd, LEN);
 	ck_assert_ptr_nonnull(m);
