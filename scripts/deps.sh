@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs what building and testing need on Debian 12 (as root, or with
 # sudo): the toolchain, autotools, Check, libndctl, valgrind, and PMDK's
-# libpmemobj and pmempool for the compatibility tests.
+# libpmemobj and pmempool, and fio (its libpmem engine), for the
+# compatibility tests.
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config check
 	libndctl-dev libdaxctl-dev valgrind libpmemobj-dev pmdk-tools
-	libpmem1 libpmem-dev"
+	libpmem1 libpmem-dev fio"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
