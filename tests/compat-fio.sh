@@ -172,6 +172,7 @@ for where in shm fs; do
 	# $vg: empty, or valgrind and its options (split on purpose)
 	# shellcheck disable=SC2086
 	if ! ours w-$where $vg "$fio" "$tmp/w-$where.fio"; then
+		vg_ok
 		brief w-$where
 		fail "fio's libpmem engine on our library failed on $fstype"
 	fi
