@@ -81,8 +81,9 @@ const char *pmem_errormsg(void);
  * evaluated once.  Any other number of arguments fails to compile: the
  * variable declared here is never defined, and calling it is an error
  * that names the rule.  Taking the address of pmem_persist is unaffected
- * (the macro is function-like); <pmem.h> gives the name the 0.8 type.  C89 and C++98 have no variadic macros:
- * there the header declares the 1.x prototype only, as PMDK's does.
+ * (the macro is function-like); <pmem.h> gives the name the 0.8 type.
+ * C89 and C++98 have no variadic macros: there the header declares the
+ * 1.x prototype only, as PMDK's does.
  */
 #if (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L) || \
 	(defined(__cplusplus) && __cplusplus >= 201103L)
