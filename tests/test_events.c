@@ -345,6 +345,28 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* A hole unmapped in the middle splits the registered mapping: events on
+ * both sides carry their own file offsets, none in the hole. */
+START_TEST(test_split)
+{
+	struct pmem_error_event ev;
+	install_prev();
+	ck_assert_int_eq(pmem_error_event_register(NULL, NULL), 0);
+	ck_assert_int_eq(pmem_unmap(map + 8192, 8192), 0);
+	pmem__sigbus_raise(BUS_MCEERR_AO, map + 100, 12);
+	pmem__sigbus_raise(BUS_MCEERR_AO, map + 8192 + 100, 12);
+	pmem__sigbus_raise(BUS_MCEERR_AO, map + 16384 + 100, 12);
+	ck_assert_int_eq(prev_calls, 1);	/* the hole chained */
+	ck_assert_int_eq(pmem_error_event_get(&ev), 1);
+	ck_assert_int_eq(ev.offset, 0);
+	ck_assert_int_eq(pmem_error_event_get(&ev), 1);
+	ck_assert_int_eq(ev.offset, 16384);
+	ck_assert_ptr_eq(ev.addr, map + 16384);
+	ck_assert_str_eq(ev.path, path);
+	ck_assert_int_eq(pmem_error_event_get(&ev), 0);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *
 suite(void)
@@ -362,6 +384,7 @@ suite(void)
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_overflow);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_split);
 	return s;
 }
 
