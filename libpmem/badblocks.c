@@ -389,6 +389,41 @@ clear_file(int fd, const struct pmem_badblock *bbs, size_t n)
 	return 0;
 }
 
+/* Clears the given ranges of Device DAX rdev with its bus's clear-error
+ * command (libndctl). */
+static int
+clear_devdax(dev_t rdev, const struct pmem_badblock *bbs, size_t n)
+{
+	char dir[PATH_MAX];
+	unsigned long long off;
+	size_t size;
+	unsigned id;
+
+	if (pmem__sysfs_devdax_size(PMEM_SYSFS_ROOT, rdev, &size) != 0 ||
+	    pmem__sysfs_region_id(PMEM_SYSFS_ROOT, rdev, 1, &id) != 0 ||
+	    pmem__sysfs_devdax_region(PMEM_SYSFS_ROOT, rdev, dir, sizeof(dir),
+			&off) != 0) {
+		pmem__err("!cannot find the region of Device DAX %u:%u",
+			major(rdev), minor(rdev));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bbs[i].length == 0 || bbs[i].offset >= size ||
+		    bbs[i].length > size - bbs[i].offset) {
+			errno = EINVAL;
+			pmem__err("bad block %zu [%llu, +%llu) is outside the "
+				"device", i, (unsigned long long)bbs[i].offset,
+				(unsigned long long)bbs[i].length);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (pmem__dax_clear_errors(id, off + bbs[i].offset,
+				bbs[i].length) != 0)
+			return -1;
+	return 0;
+}
+
 /* Clears bad ranges of path (NULL: all known); see pmem_badblocks_get(3). */
 PMEM_EXPORT int
 pmem_badblocks_clear(const char *path, const struct pmem_badblock *bbs,
@@ -412,11 +447,11 @@ pmem_badblocks_clear(const char *path, const struct pmem_badblock *bbs,
 		pmem__err("!fstat %s", path);
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISCHR(st.st_mode) ? ENOTSUP : EINVAL;
-		pmem__err("%s: clearing is for regular files (a Device DAX "
-			"needs its bus's clear-error command: "
-			"ndctl clear-errors)", path);
+	int devdax = S_ISCHR(st.st_mode) &&
+		pmem__sysfs_is_devdax(PMEM_SYSFS_ROOT, st.st_rdev);
+	if (!S_ISREG(st.st_mode) && !devdax) {
+		errno = EINVAL;
+		pmem__err("%s: not a regular file or a Device DAX", path);
 		goto out;
 	}
 	if (bbs == NULL) {
@@ -425,7 +460,8 @@ pmem_badblocks_clear(const char *path, const struct pmem_badblock *bbs,
 		bbs = l.v;
 		nbbs = l.n;
 	}
-	ret = clear_file(fd, bbs, nbbs);
+	ret = devdax ? clear_devdax(st.st_rdev, bbs, nbbs) :
+		clear_file(fd, bbs, nbbs);
 out:;
 	int oerrno = errno;
 	close(fd);

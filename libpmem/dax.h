@@ -19,6 +19,15 @@ int pmem__dax_info(dev_t rdev, size_t *size, size_t *align,
 /* Flushes the region's memory-controller buffers; 0 or -1 with errno. */
 int pmem__dax_deep_flush(unsigned region_id);
 
+/*
+ * Clears the media errors of [offset, offset + len) of the region (bytes
+ * from its start) with the bus's clear-error command, through libndctl;
+ * 0, or -1 with errno and a message (ENOTSUP without libndctl, ENODEV
+ * when no bus has the region, EIO when less was cleared).
+ */
+int pmem__dax_clear_errors(unsigned region_id, unsigned long long offset,
+	unsigned long long len);
+
 /* "libndctl" or "sysfs", for logs and pmem-info. */
 extern const char pmem__dax_backend[];
 

@@ -24,7 +24,11 @@
 	X(ndctl_bus_get_next) X(ndctl_region_get_first) \
 	X(ndctl_region_get_next) X(ndctl_dax_get_first) \
 	X(ndctl_dax_get_next) X(ndctl_dax_get_daxctl_region) \
-	X(ndctl_region_get_id) X(ndctl_region_deep_flush)
+	X(ndctl_region_get_id) X(ndctl_region_deep_flush) \
+	X(ndctl_region_get_resource) X(ndctl_region_get_bus) \
+	X(ndctl_bus_cmd_new_ars_cap) X(ndctl_bus_cmd_new_clear_error) \
+	X(ndctl_cmd_submit) X(ndctl_cmd_unref) \
+	X(ndctl_cmd_clear_error_get_cleared)
 #define DAX_FUNCS(X) \
 	X(daxctl_dev_get_first) X(daxctl_dev_get_next) \
 	X(daxctl_dev_get_major) X(daxctl_dev_get_minor) \
@@ -75,6 +79,14 @@ lib_ready(void)
 #define ndctl_dax_get_daxctl_region ROUTE(ndctl_dax_get_daxctl_region)
 #define ndctl_region_get_id ROUTE(ndctl_region_get_id)
 #define ndctl_region_deep_flush ROUTE(ndctl_region_deep_flush)
+#define ndctl_region_get_resource ROUTE(ndctl_region_get_resource)
+#define ndctl_region_get_bus ROUTE(ndctl_region_get_bus)
+#define ndctl_bus_cmd_new_ars_cap ROUTE(ndctl_bus_cmd_new_ars_cap)
+#define ndctl_bus_cmd_new_clear_error ROUTE(ndctl_bus_cmd_new_clear_error)
+#define ndctl_cmd_submit ROUTE(ndctl_cmd_submit)
+#define ndctl_cmd_unref ROUTE(ndctl_cmd_unref)
+#define ndctl_cmd_clear_error_get_cleared \
+	ROUTE(ndctl_cmd_clear_error_get_cleared)
 #define daxctl_dev_get_first ROUTE(daxctl_dev_get_first)
 #define daxctl_dev_get_next ROUTE(daxctl_dev_get_next)
 #define daxctl_dev_get_major ROUTE(daxctl_dev_get_major)
@@ -163,6 +175,88 @@ out:
 	if (ret < 0) {
 		errno = -ret;
 		pmem__err("!deep_flush of region %u", region_id);
+		return -1;
+	}
+	return 0;
+}
+
+/* Asks the bus for its ARS capabilities at addr, then to clear len bytes
+ * there; the bytes cleared, or -1 with errno. */
+static long long
+bus_clear(struct ndctl_bus *bus, unsigned long long addr,
+	unsigned long long len)
+{
+	long long cleared = -1;
+	struct ndctl_cmd *clr = NULL;
+	struct ndctl_cmd *cap = ndctl_bus_cmd_new_ars_cap(bus, addr, len);
+	int rc;
+
+	if (cap == NULL) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	if ((rc = ndctl_cmd_submit(cap)) < 0) {
+		errno = -rc;
+		goto out;
+	}
+	clr = ndctl_bus_cmd_new_clear_error(addr, len, cap);
+	if (clr == NULL) {
+		errno = ENOTSUP;
+		goto out;
+	}
+	if ((rc = ndctl_cmd_submit(clr)) < 0) {
+		errno = -rc;
+		goto out;
+	}
+	cleared = (long long)ndctl_cmd_clear_error_get_cleared(clr);
+out:
+	if (clr != NULL)
+		ndctl_cmd_unref(clr);
+	ndctl_cmd_unref(cap);
+	return cleared;
+}
+
+/* See dax.h. */
+int
+pmem__dax_clear_errors(unsigned region_id, unsigned long long offset,
+	unsigned long long len)
+{
+	struct ndctl_ctx *ctx;
+	struct ndctl_bus *bus;
+	struct ndctl_region *region;
+	long long cleared = -2;
+
+	if (!lib_ready() || ndctl_new(&ctx) != 0) {
+		errno = ENOTSUP;
+		pmem__err("clearing errors of region %u needs libndctl, which "
+			"cannot be loaded", region_id);
+		return -1;
+	}
+	ndctl_bus_foreach(ctx, bus) ndctl_region_foreach(bus, region) {
+		if (ndctl_region_get_id(region) != region_id)
+			continue;
+		cleared = bus_clear(ndctl_region_get_bus(region),
+			ndctl_region_get_resource(region) + offset, len);
+		goto out;
+	}
+out:;
+	int oerrno = errno;
+	ndctl_unref(ctx);
+	if (cleared == -2) {
+		errno = ENODEV;
+		pmem__err("no nvdimm bus has region %u (libndctl)", region_id);
+		return -1;
+	}
+	if (cleared < 0) {
+		errno = oerrno;
+		pmem__err("!clear-error of %llu bytes at %llu in region %u",
+			len, offset, region_id);
+		return -1;
+	}
+	if ((unsigned long long)cleared < len) {
+		errno = EIO;
+		pmem__err("clear-error cleared %lld of %llu bytes at %llu in "
+			"region %u", cleared, len, offset, region_id);
 		return -1;
 	}
 	return 0;
