@@ -144,6 +144,29 @@ place(const char *name)
 	return 0;
 }
 
+/* --probe: exits 77 with the reason when PMM_DIR's file system cannot
+ * say where a file's blocks are (FIEMAP), else 0. */
+static int
+probe(void)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/probe", getenv("PMM_DIR"));
+	char page[PAGE];
+	memset(page, 'p', sizeof(page));
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	int ok = fd >= 0 && write(fd, page, sizeof(page)) == PAGE;
+	if (fd >= 0)
+		close(fd);
+	long long sector = ok ? sector_of(path, 0) : -1;
+	unlink(path);
+	if (sector < 0) {
+		printf("SKIP: no FIEMAP on the file system of %s\n",
+			getenv("PMM_DIR"));
+		return 77;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -153,5 +176,7 @@ main(int argc, char *argv[])
 	}
 	if (argc == 3 && strcmp(argv[1], "--place") == 0)
 		return place(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "--probe") == 0)
+		return probe();
 	return test_run(suite());
 }
