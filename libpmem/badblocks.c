@@ -319,7 +319,8 @@ pmem_badblocks_get(const char *path, struct pmem_badblock *bbs, size_t nbbs)
 		pmem__err("path is NULL, or bbs is NULL with nbbs %zu", nbbs);
 		return -1;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO someone put there must not hang the call */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		pmem__err("!open %s", path);
 		return -1;
@@ -438,7 +439,7 @@ pmem_badblocks_clear(const char *path, const struct pmem_badblock *bbs,
 		pmem__err("path is NULL, or bbs is NULL with nbbs %zu", nbbs);
 		return -1;
 	}
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		pmem__err("!open %s", path);
 		return -1;

@@ -69,35 +69,57 @@ poisoned(uintptr_t a)
 	return hit;
 }
 
-/* Evicts the lines of the range from every cache. */
-static void
-evict(uintptr_t lo, uintptr_t hi)
+/* Evicts the line at a from every cache (a fault here is caught as a
+ * read's is: clflush faults on a page with nothing behind it). */
+static inline void
+evict(uintptr_t a)
 {
 #if defined(__x86_64__) || defined(__i386__)
-	for (uintptr_t a = lo; a < hi; a += PMEM_CACHELINE)
-		__builtin_ia32_clflush((const void *)a);
-	__builtin_ia32_mfence();
+	__builtin_ia32_clflush((const void *)a);
 #else
-	(void)lo;
-	(void)hi;
+	(void)a;
 #endif
 }
 
-/* Reads one byte of each line; on a fault, *bad is its line.  0 or -1. */
+/* Orders the evictions before the reads. */
+static inline void
+evict_fence(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_mfence();
+#endif
+}
+
+/*
+ * Under this thread's guard: persists the range with CPU flushes (pmem),
+ * evicts every line, then reads one byte of each.  On a fault, *bad is the
+ * first line known bad (the faulting one; while reading, never one before
+ * the line being read, all of which read back) and *code the si_code.
+ * 0 or -1.
+ */
 static int
-read_back(uintptr_t lo, uintptr_t hi, uintptr_t *bad)
+read_back(uintptr_t lo, uintptr_t hi, int pmem, uintptr_t *bad, int *code)
 {
 	struct pmem__guard g;
 	volatile uintptr_t a = lo;
+	volatile int reading = 0;
 
 	g.start = lo;
 	g.end = hi;
 	if (sigsetjmp(g.jb, 1) != 0) {
-		*bad = a;
+		uintptr_t f = g.fault & ~(uintptr_t)(PMEM_CACHELINE - 1);
+		*bad = reading && f < a ? a : f;
+		*code = g.code;
 		return -1;
 	}
 	pmem__guard_set(&g);
-	for (; a < hi; a += PMEM_CACHELINE) {
+	if (pmem)
+		pmem_persist((const void *)lo, hi - lo);
+	for (; a < hi; a += PMEM_CACHELINE)
+		evict(a);
+	evict_fence();
+	reading = 1;
+	for (a = lo; a < hi; a += PMEM_CACHELINE) {
 		if (poisoned(a))
 			pmem__sigbus_raise(BUS_MCEERR_AR, (const void *)a, 6);
 		(void)*(const volatile char *)a;
@@ -131,6 +153,7 @@ PMEM_EXPORT int
 pmem_persist_verify(const void *addr, size_t len, size_t *bad_offp)
 {
 	uintptr_t a = (uintptr_t)addr, bad;
+	int code = 0;
 
 	if (len == 0)
 		return 0;
@@ -146,20 +169,22 @@ pmem_persist_verify(const void *addr, size_t len, size_t *bad_offp)
 	}
 	if (pmem__sigbus_install() != 0)
 		return -1;
-	if (pmem_is_pmem(addr, len))
-		pmem_persist(addr, len);
-	else if (pmem_msync(addr, len) != 0)
+	int pmem = pmem_is_pmem(addr, len);
+	if (!pmem && pmem_msync(addr, len) != 0)
 		return -1;
 
 	uintptr_t lo = a & ~(uintptr_t)(PMEM_CACHELINE - 1);
-	evict(lo, a + len);
-	if (read_back(lo, a + len, &bad) == 0)
+	if (read_back(lo, a + len, pmem, &bad, &code) == 0)
 		return 0;
 	size_t off = bad > a ? bad - a : 0;
 	if (bad_offp != NULL)
 		*bad_offp = off;
 	errno = EIO;
-	pmem__err("media error at offset %zu of %p (%zu bytes)", off, addr,
-		len);
+	if (code == BUS_ADRERR)
+		pmem__err("offset %zu of %p (%zu bytes) is past the end of "
+			"the file (truncated?)", off, addr, len);
+	else
+		pmem__err("media error at offset %zu of %p (%zu bytes)", off,
+			addr, len);
 	return -1;
 }

@@ -278,6 +278,15 @@ START_TEST(test_errors)
 	ck_assert_int_eq(pmem_badblocks_clear("/dev/null", NULL, 0), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_ptr_nonnull(strstr(pmem_errormsg(), "Device DAX"));
+	/* a FIFO: refused at once, never waited on */
+	char fifo[PATH_MAX];
+	test_path(fifo, sizeof(fifo), "fifo");
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(pmem_badblocks_get(fifo, &bb, 1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(pmem_badblocks_clear(fifo, NULL, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	unlink(fifo);
 	/* a file on a device with no list (this machine): none */
 	char path[PATH_MAX];
 	test_path(path, sizeof(path), "bb");
