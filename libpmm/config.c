@@ -222,7 +222,7 @@ int
 pmm__config_load(struct pmm__config *c)
 {
 	defaults(c);
-	const char *path = getenv("PMM_CONF");
+	const char *path = pmm__env(PMM__ENV_CONF);
 	if (path == NULL && access(DEFAULT_CONF, F_OK) == 0)
 		path = DEFAULT_CONF;
 	if (path != NULL && *path != 0) {
@@ -236,7 +236,7 @@ pmm__config_load(struct pmm__config *c)
 			return rc;
 		snprintf(c->source, sizeof(c->source), "%s", path);
 	}
-	const char *over = getenv("PMM_TUNABLES");
+	const char *over = pmm__env(PMM__ENV_TUNABLES);
 	if (over != NULL)
 		return pmm__config_parse(c, over, "PMM_TUNABLES");
 	return K_OK;
@@ -257,14 +257,16 @@ pmm__medium_path(const struct pmm__config *c, const char *medium,
 		return pmm__fail(K_ENOMEDIUM,
 				"no medium \"%s\": only RAM and pmm.medium.NAME entries of the configuration",
 				medium);
-	const char *dir = getenv("PMM_DIR");
+	const char *dir = pmm__env(PMM__ENV_DIR);
 	int n;
 	if (dir != NULL && *dir != 0) {
 		n = snprintf(path, len, "%s/RAM.pmm", dir);
 	} else {
+		char d[64];
 		*is_default_dir = 1;
-		n = snprintf(path, len, "/dev/shm/pmm-%u/RAM.pmm",
-				(unsigned)getuid());
+		if (pmm__default_dir(d, sizeof(d)) != K_OK)
+			return K_EINVAL;
+		n = snprintf(path, len, "%s/RAM.pmm", d);
 	}
 	if (n < 0 || (size_t)n >= len)
 		return pmm__fail(K_ECONFIG, "PMM_DIR too long");
