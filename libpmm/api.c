@@ -265,29 +265,38 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 	pmm__drain();
 	l->valid = PMM__LOG_FREEALL;		/* the commit */
 	pmm__persist(&l->valid, sizeof(l->valid));
+	/* every block freed is counted, even the one whose link out of the
+	 * list turns out damaged: the count decides the unindexing below */
 	uint64_t n = 0;
-	for (idx = head + 1; idx != 0 && n < b->g.max_blocks; n++) {
+	int damaged = 0;
+	for (idx = head + 1; idx != 0; ) {
+		if (n == b->g.max_blocks) {
+			damaged = 1;		/* a cycle */
+			break;
+		}
 		struct pmm__entry *e = &b->table[idx - 1];
 		e->state = PMM__FREE;
 		pmm__flush(&e->state, sizeof(e->state));
+		n++;
 		idx = b->knext[idx - 1];
-		if (idx > b->g.max_blocks)
+		if (idx > b->g.max_blocks) {
+			damaged = 1;
 			break;
+		}
 	}
 	pmm__drain();
 	l->valid = 0;
 	pmm__persist(&l->valid, sizeof(l->valid));
-	/* the key's list is intact until now: unindex from its head on */
+	/* the key's list is intact until now: unindex from its head on;
+	 * a damaged list means the index is rebuilt from the table */
 	uint64_t m = 0;
-	for (idx = head + 1; idx != 0 && m < n; m++) {
+	for (idx = head + 1; !damaged && idx != 0 && m < n; m++) {
 		uint32_t next = b->knext[idx - 1];
-		if (next > b->g.max_blocks || unindex(b, idx - 1) != K_OK) {
-			rc = repair(b);
-			break;
-		}
+		if (next > b->g.max_blocks || unindex(b, idx - 1) != K_OK)
+			damaged = 1;
 		idx = next;
 	}
-	if (m != n && rc == K_OK)
+	if (damaged || m != n)
 		rc = repair(b);
 	*freed += n;
 out:
