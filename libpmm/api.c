@@ -241,6 +241,19 @@ pmm__free(const PmmName *name, unsigned flags)
 	return pmm__free_in(b, nm, name->medium, flags);
 }
 
+/* The blocks of a key the table still holds. */
+static uint64_t
+count_keyed(struct pmm__bank *b, const uint8_t key[32], uint32_t ks)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < b->g.max_blocks; i++) {
+		const struct pmm__entry *e = &b->table[i];
+		n += e->state == PMM__USED && e->keysize == ks &&
+			memcmp(e->key, key, sizeof(e->key)) == 0;
+	}
+	return n;
+}
+
 /* Free every block of one key in one bank; *freed counts them. */
 static int
 free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
@@ -266,7 +279,7 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 	l->valid = PMM__LOG_FREEALL;		/* the commit */
 	pmm__persist(&l->valid, sizeof(l->valid));
 	/* every block freed is counted, even the one whose link out of the
-	 * list turns out damaged: the count decides the unindexing below */
+	 * list turns out damaged; a damaged list is never trusted further */
 	uint64_t n = 0;
 	int damaged = 0;
 	for (idx = head + 1; idx != 0; ) {
@@ -275,6 +288,11 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 			break;
 		}
 		struct pmm__entry *e = &b->table[idx - 1];
+		if (e->state != PMM__USED || e->keysize != ks ||
+				memcmp(e->key, key, sizeof(e->key)) != 0) {
+			damaged = 1;		/* a cycle, or a foreign block */
+			break;
+		}
 		e->state = PMM__FREE;
 		pmm__flush(&e->state, sizeof(e->state));
 		n++;
@@ -285,10 +303,17 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 		}
 	}
 	pmm__drain();
+	if (damaged) {
+		/* the list lost blocks: the committed redo record frees them
+		 * all by a scan of the table, then the index is rebuilt */
+		n += count_keyed(b, key, ks);
+		rc = repair(b);
+		*freed += n;
+		goto out;
+	}
 	l->valid = 0;
 	pmm__persist(&l->valid, sizeof(l->valid));
-	/* the key's list is intact until now: unindex from its head on;
-	 * a damaged list means the index is rebuilt from the table */
+	/* the key's list is intact until now: unindex from its head on */
 	uint64_t m = 0;
 	for (idx = head + 1; !damaged && idx != 0 && m < n; m++) {
 		uint32_t next = b->knext[idx - 1];

@@ -1,0 +1,61 @@
+/*
+ * pmm_guard_helper -- the libpmm calls pmm-users.sh makes as one user or
+ * another (and as a set-user-ID copy of itself):
+ *   env              the RAM bank's path and pmm.maxBlocks in force
+ *   alloc NAME TEXT  allocate RAM block NAME (one page), write TEXT in it
+ *   get NAME         retrieve RAM block NAME and print its text
+ * Prints "rc=CODE TEXT-OR-MESSAGE"; exits 0 unless the arguments are bad.
+ * Linked statically with libpmm and libpmem: it runs outside the build
+ * tree, and set-user-ID programs ignore LD_LIBRARY_PATH.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pmm.h"
+
+/* Print a call's result: its text when it succeeded, else the message. */
+static int
+show(int rc, const char *text)
+{
+	printf("rc=%d %s\n", rc, rc == K_OK ? text : pmmErrorMsg());
+	return 0;
+}
+
+/* Run one command. */
+int
+main(int argc, char **argv)
+{
+	PmmName n;
+	VmAddr a = 0;
+	memset(&n, 0, sizeof(n));
+	strcpy(n.medium, "RAM");
+	if (argc == 2 && strcmp(argv[1], "env") == 0) {
+		struct pmm__config c;
+		char path[PATH_MAX], out[PATH_MAX + 64];
+		int dflt, rc = pmm__config_load(&c);
+		if (rc == K_OK)
+			rc = pmm__medium_path(&c, "RAM", path, sizeof(path),
+					&dflt);
+		if (rc == K_OK)
+			snprintf(out, sizeof(out), "%s maxBlocks=%llu", path,
+					(unsigned long long)c.max_blocks);
+		return show(rc, out);
+	}
+	if (argc == 4 && strcmp(argv[1], "alloc") == 0 &&
+			strlen(argv[2]) < sizeof(n.name) &&
+			strlen(argv[3]) < 4096) {
+		strcpy(n.name, argv[2]);
+		int rc = pmmAllocate(&a, &n, 4096, NULL, 0);
+		if (rc == K_OK)
+			strcpy((char *)a, argv[3]);
+		return show(rc, argv[3]);
+	}
+	if (argc == 3 && strcmp(argv[1], "get") == 0 &&
+			strlen(argv[2]) < sizeof(n.name)) {
+		strcpy(n.name, argv[2]);
+		int rc = pmmAllocate(&a, &n, 0, NULL, 0);
+		return show(rc, rc == K_OK ? (char *)a : "");
+	}
+	fprintf(stderr, "usage: pmm_guard_helper env | alloc NAME TEXT | get NAME\n");
+	return 2;
+}
