@@ -4,12 +4,16 @@
  *   env              the RAM bank's path and pmm.maxBlocks in force
  *   alloc NAME TEXT  allocate RAM block NAME (one page), write TEXT in it
  *   get NAME         retrieve RAM block NAME and print its text
+ *   hold-copy COPY   take the RAM bank's lock, copy the bank file to COPY
+ *                    (as cp would), and exit still holding the lock
  * Prints "rc=CODE TEXT-OR-MESSAGE"; exits 0 unless the arguments are bad.
  * Linked statically with libpmm and libpmem: it runs outside the build
  * tree, and set-user-ID programs ignore LD_LIBRARY_PATH.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pmm.h"
 
@@ -19,6 +23,32 @@ show(int rc, const char *text)
 {
 	printf("rc=%d %s\n", rc, rc == K_OK ? text : pmmErrorMsg());
 	return 0;
+}
+
+/* Copy the RAM bank to copy while holding its lock; exit holding it. */
+static int
+hold_copy(const char *copy)
+{
+	struct pmm__bank *b;
+	char buf[65536];
+	ssize_t n;
+	int rc = pmm__bank_get_existing("RAM", &b);
+	if (rc == K_OK)
+		rc = pmm__lock(b);
+	if (rc != K_OK)
+		return show(rc, "");
+	int in = open(b->path, O_RDONLY), out = open(copy, O_WRONLY |
+			O_CREAT | O_EXCL, 0600);
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			break;
+	if (in < 0 || out < 0 || close(out) != 0) {
+		perror(copy);
+		return 1;
+	}
+	printf("rc=0 copied while locked\n");
+	fflush(stdout);
+	_exit(0);
 }
 
 /* Run one command. */
@@ -56,6 +86,8 @@ main(int argc, char **argv)
 		int rc = pmmAllocate(&a, &n, 0, NULL, 0);
 		return show(rc, rc == K_OK ? (char *)a : "");
 	}
-	fprintf(stderr, "usage: pmm_guard_helper env | alloc NAME TEXT | get NAME\n");
+	if (argc == 3 && strcmp(argv[1], "hold-copy") == 0)
+		return hold_copy(argv[2]);
+	fprintf(stderr, "usage: pmm_guard_helper env | alloc NAME TEXT | get NAME | hold-copy COPY\n");
 	return 2;
 }
