@@ -59,8 +59,12 @@ open_user_dir(int *dfd)
 	int rc = pmm__default_dir(dir, sizeof(dir));
 	if (rc != K_OK)
 		return rc;
+	/* no /dev/shm, or none for us: K_EUNKNOWN, creation goes on without
+	 * the map; a directory there that is not ours stops it (below) */
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return pmm__fail_errno(errno == ENOENT ? K_EUNKNOWN : K_ESYS,
+		return pmm__fail_errno(errno == ENOENT || errno == EACCES ||
+				errno == EROFS || errno == EPERM ?
+				K_EUNKNOWN : K_ESYS,
 				"cannot create %s for the address map", dir);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

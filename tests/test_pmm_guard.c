@@ -341,7 +341,7 @@ sparse_on_full_tmpfs(void *arg)
 	(void)arg;
 	char mnt[1024], bank[1100], fill[1100];
 	if (unshare(CLONE_NEWNS) != 0 ||
-			mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+			mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
 		return 77;
 	snprintf(mnt, sizeof(mnt), "%s/mnt", g_dir);
 	if (mkdir(mnt, 0700) != 0 ||
