@@ -114,7 +114,8 @@ cp "$helper_bin" "$tmp/bin/suid"
 chown "$victim" "$tmp/bin/suid"
 chmod 4755 "$tmp/bin/suid"
 runuser -u "$attacker" -- env -i PMM_DIR="$tmp/shared" \
-	PMM_TUNABLES=pmm.maxBlocks=7 PMM_CONF=/nonexistent "$tmp/bin/suid" env \
+	PMM_TUNABLES=pmm.maxBlocks=7 PMM_CONF=/nonexistent \
+	"$tmp/bin/suid" env \
 	> "$tmp/out" 2>&1 || fail "suid helper exited $?"
 has "rc=0 $vdir/RAM.pmm maxBlocks=30"
 # the same program, not set-user-ID, obeys them

@@ -17,12 +17,27 @@
 
 #include "pmm.h"
 
+/* LeakSanitizer cannot work in a set-user-ID process (it needs to
+ * ptrace itself): the sanitizer builds read their options from here. */
+const char *__asan_default_options(void);
+const char *__lsan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+const char *
+__lsan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+
 /* Print a call's result: its text when it succeeded, else the message. */
 static int
 show(int rc, const char *text)
 {
 	printf("rc=%d %s\n", rc, rc == K_OK ? text : pmmErrorMsg());
-	return 0;
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* Copy the RAM bank to copy while holding its lock; exit holding it. */
