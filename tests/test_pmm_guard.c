@@ -183,6 +183,18 @@ START_TEST(test_dir_writable_by_others)
 	pmm__banks_reset();
 	ck_assert_int_eq(chmod(g_dir, 0770), 0);
 	expect_err(alloc_rc("RAM", "x", 0, &a), K_ESYS, "without the sticky bit");
+	/* the directory of a pmm.medium.NAME path: the same rule */
+	char sub[1100], conf[1200];
+	ck_assert_int_eq(chmod(g_dir, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/open", g_dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(chmod(sub, 0777), 0);
+	snprintf(conf, sizeof(conf), "pmm.medium.M=%s/m.pmm", sub);
+	tunables_set(conf);
+	expect_err(alloc_rc("M", "x", 1, &a), K_ESYS, "without the sticky bit");
+	expect_err(alloc_rc("M", "x", 1, &a), K_ESYS, sub);
+	ck_assert_int_eq(chmod(sub, 01777), 0);
+	ck_assert_int_eq(alloc_rc("M", "x", 1, &a), K_OK);
 }
 END_TEST
 
