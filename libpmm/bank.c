@@ -224,9 +224,14 @@ name_temp(int dfd, int fd, const char *tmp, const char *base,
 	if (tmp[0] != 0) {
 		r = linkat(dfd, tmp, dfd, base, 0);
 	} else {
-		char proc[64];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		r = linkat(AT_FDCWD, proc, dfd, base, AT_SYMLINK_FOLLOW);
+		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not */
+		r = linkat(fd, "", dfd, base, AT_EMPTY_PATH);
+		if (r != 0 && errno != EEXIST) {
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			r = linkat(AT_FDCWD, proc, dfd, base,
+					AT_SYMLINK_FOLLOW);
+		}
 	}
 	if (r == 0)
 		return K_OK;
@@ -411,9 +416,9 @@ static void
 explain_mapped(struct pmm__bank *b, const struct pmm__hdr *h)
 {
 	char other[PATH_MAX], msg[512];
+	snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
 	pmm__addr_collision(b->fd, h->base, h->file_size, other,
 			sizeof(other));
-	snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
 	pmm__fail(K_EMAPPED, "%s: %s%s%s (pmmctl -f %s move gives it a free address)",
 			b->path, msg, other[0] ? "; it overlaps bank " : "",
 			other, b->path);
@@ -472,10 +477,18 @@ open_bank(const char *path, int ro_ok, struct pmm__bank **bp)
 	if (alone) {
 		/* nobody else has it open: whatever the mutex says is stale */
 		pmm__lock_init(b);
-		if (!ro && memcmp(id, b->hdr->boot_id, sizeof(id)) != 0) {
-			memcpy(b->hdr->boot_id, id, sizeof(id));
-			pmm__persist(b->hdr->boot_id, sizeof(id));
+	}
+	if (memcmp(id, b->hdr->boot_id, sizeof(id)) != 0) {
+		/* rebooted since last use (so nobody else has it open): the
+		 * index was never flushed, rebuild it */
+		pmm__lock_init(b);
+		if ((rc = pmm__recover(b)) != K_OK) {
+			munmap(b->base, b->g.file_size);
+			goto fail;
 		}
+		memcpy(b->hdr->boot_id, id, sizeof(id));
+		if (!ro)
+			pmm__persist(b->hdr->boot_id, sizeof(id));
 	}
 	if ((rc = validate_contents(b)) != K_OK) {
 		char msg[512];
