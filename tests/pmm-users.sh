@@ -32,8 +32,18 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-useradd -M -N -s /bin/sh "$victim"
-useradd -M -N -s /bin/sh "$attacker"
+# useradd fails while another one holds /etc/passwd's lock: retry a little
+adduser_retry() {
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		useradd -M -N -s /bin/sh "$1" 2>"$tmp/useradd.err" && return 0
+		sleep 1
+	done
+	cat "$tmp/useradd.err"
+	echo "FAIL: useradd $1"
+	exit 1
+}
+adduser_retry "$victim"
+adduser_retry "$attacker"
 vuid=$(id -u "$victim")
 auid=$(id -u "$attacker")
 chmod 711 "$tmp"
