@@ -141,7 +141,7 @@ choose_address(const char *path, uint64_t size, uint64_t *addr)
 			(unsigned long long)size);
 }
 
-/* Whether name is "<base><tag><digits>" of a dead process; its pid. */
+/* Whether name is "<base><tag><pid>" and that process no longer exists. */
 static int
 leftover_of_dead(const char *name, const char *base, const char *tag)
 {
