@@ -11,7 +11,7 @@ me=gitignore
 command -v git > /dev/null 2>&1 || { echo "SKIP: git is not installed"; exit 77; }
 git -C "$top_srcdir" rev-parse --is-inside-work-tree > /dev/null 2>&1 ||
 	{ echo "SKIP: $top_srcdir is not a git checkout (a release tarball)"; exit 77; }
-outputs=$(make -s --no-print-directory -C "$top_builddir" print-build-outputs) ||
+outputs=$(MAKEFLAGS= MAKELEVEL= make -s --no-print-directory -C "$top_builddir" print-build-outputs | grep -v "^make") ||
 	{ echo "$me: FAIL: make print-build-outputs"; exit 1; }
 n=0 bad=
 for f in $outputs configure Makefile.in Makefile config.h config.log \
