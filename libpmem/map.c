@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mmap.h"
 #include "ranges.h"
+#include "track.h"
 
 #define FILE_ALL_FLAGS (PMEM_FILE_CREATE | PMEM_FILE_EXCL | \
 	PMEM_FILE_SPARSE | PMEM_FILE_TMPFILE)
@@ -251,6 +252,8 @@ pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 	void *addr = map_and_track(fd, len, &t, path);
 	if (addr == NULL)
 		goto err;
+	if (pmem__unlikely(pmem__tracking))
+		pmem__track_mapped(addr, len);
 	if (mapped_lenp != NULL)
 		*mapped_lenp = len;
 	if (is_pmemp != NULL)
