@@ -86,11 +86,19 @@ pend_grow(void)
 	return 0;
 }
 
-/* A new file: its base content and its FILE record go to the trace. */
+/* A new file: its base content and its FILE record go to the trace (or,
+ * renamed, its new path). */
 static void
 new_file(struct pmem__track_maps *m, int id)
 {
-	const struct pmem__track_file *f = &m->files[id];
+	struct pmem__track_file *f = &m->files[id];
+	if (f->renamed) {
+		uint32_t u = (uint32_t)id;
+		f->renamed = 0;
+		(void)pmem__trace_rec2(PMEM_TRACE_RENAME, &u, sizeof(u),
+			f->path, strlen(f->path) + 1);
+		return;
+	}
 	struct pmem__trace_file r = { (uint32_t)id, 0, f->size };
 	if (pmem__trace_base(id, f->durable, f->size) != 0 ||
 			pmem__trace_rec2(PMEM_TRACE_FILE, &r, sizeof(r), f->path,

@@ -34,6 +34,7 @@ enum pmem__trace_type {
 	PMEM_TRACE_MODULE,	/* u32 id, then the path */
 	PMEM_TRACE_STACK,	/* struct pmem__trace_stack, then frames */
 	PMEM_TRACE_POINT,	/* struct pmem__trace_point, then lines */
+	PMEM_TRACE_RENAME,	/* u32 file id, then its new path */
 };
 
 enum pmem__point_kind {
@@ -106,6 +107,7 @@ struct pmem__track_file {
 	uint64_t size;			/* bytes shadowed */
 	unsigned char *durable;		/* its durable content */
 	char *path;
+	int renamed;			/* new_file: a rename, not a file */
 };
 
 /* A shared mapping of a file (file >= 0) or of anything else (-1). */
@@ -125,7 +127,9 @@ struct pmem__track_maps {
 
 /*
  * Re-reads /proc/self/maps into m; a new file gets an id, a shadow read
- * from the file and a FILE record through new_file.  0 or -1.
+ * from the file and a FILE record through new_file; a known file under a
+ * new name (renamed into place) gets a RENAME record through new_file
+ * too (which tells them apart by the record count).  0 or -1.
  */
 int pmem__track_maps_read(struct pmem__track_maps *m,
 	void (*new_file)(struct pmem__track_maps *m, int id));

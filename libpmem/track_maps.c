@@ -41,9 +41,22 @@ static int
 file_id(struct pmem__track_maps *m, uint64_t dev, uint64_t ino,
 	const char *path, void (*new_file)(struct pmem__track_maps *, int))
 {
-	for (size_t i = 0; i < m->nfiles; i++)
-		if (m->files[i].dev == dev && m->files[i].ino == ino)
-			return (int)i;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		struct pmem__track_file *f = &m->files[i];
+		if (f->dev != dev || f->ino != ino)
+			continue;
+		if (strcmp(f->path, path) != 0) {
+			/* renamed (a file made under a temporary name) */
+			char *np = strdup(path);
+			if (np != NULL) {
+				free(f->path);
+				f->path = np;
+				f->renamed = 1;
+				new_file(m, (int)i);
+			}
+		}
+		return (int)i;
+	}
 
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -71,6 +84,7 @@ file_id(struct pmem__track_maps *m, uint64_t dev, uint64_t ino,
 	f->size = (uint64_t)st.st_size;
 	f->durable = read_all(fd, f->size);
 	f->path = strdup(path);
+	f->renamed = 0;
 	close(fd);
 	if (f->durable == NULL || f->path == NULL) {
 		free(f->durable);

@@ -79,6 +79,36 @@ pwrite_all(int fd, const void *p, size_t n, off_t off)
 	return 0;
 }
 
+/* 1 when the n bytes at p are all zero. */
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+	static const unsigned char zero[4096];
+	return memcmp(p, zero, n) == 0;
+}
+
+/* Writes a file's content, leaving holes for its zero pages (most of a
+ * fresh pool): a third of the writing on tmpfs; 0 or -1. */
+static int
+write_sparse(int fd, const unsigned char *img, uint64_t size)
+{
+	const uint64_t pg = 4096;
+	uint64_t run = 0, off;
+	for (off = 0; off < size; off += pg) {
+		size_t n = size - off < pg ? (size_t)(size - off) : pg;
+		if (!all_zero(img + off, n))
+			continue;
+		if (off > run && pwrite_all(fd, img + run, off - run,
+				(off_t)run) != 0)
+			return -1;
+		run = off + n;
+	}
+	if (size > run && pwrite_all(fd, img + run, size - run,
+			(off_t)run) != 0)
+		return -1;
+	return ftruncate(fd, (off_t)size);
+}
+
 /* Writes the image's files into dir; 0 or -1 (message printed). */
 static int
 write_image(const struct ct_state *s, const struct ct_image *im,
@@ -94,7 +124,7 @@ write_image(const struct ct_state *s, const struct ct_image *im,
 		snprintf(path, sizeof(path), "%s/%s", dir, f->name);
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 			O_NOFOLLOW, 0600);
-		int bad = fd < 0 || pwrite_all(fd, f->img, f->size, 0) != 0;
+		int bad = fd < 0 || write_sparse(fd, f->img, f->size) != 0;
 		for (uint32_t k = 0; !bad && k < im->nlines; k++) {
 			const struct pmem__trace_line *l = &im->lines[k];
 			if (l->file != i || l->off >= f->size)

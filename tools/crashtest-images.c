@@ -127,6 +127,31 @@ slurp(const char *path, uint64_t want)
 	return b;
 }
 
+/* The name of file id's copy in an image: its base name, prefixed by its
+ * id when another file of this trace has the same. */
+static int
+name_file(struct ct_state *s, uint32_t id)
+{
+	struct ct_file *f = &s->files[id];
+	const char *bn = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 :
+		f->path;
+	int clash = 0;
+	for (uint32_t i = s->file_base; i < s->nfiles; i++) {
+		const char *o = strrchr(s->files[i].path, '/');
+		clash |= i != id && strcmp(o ? o + 1 : s->files[i].path,
+			bn) == 0;
+	}
+	free(f->name);
+	f->name = malloc(strlen(bn) + 16);
+	if (f->name == NULL)
+		return -1;
+	if (clash)
+		sprintf(f->name, "%u-%s", id - s->file_base, bn);
+	else
+		strcpy(f->name, bn);
+	return 0;
+}
+
 /* A FILE record: loads the base content and adds its lines' hashes. */
 static int
 on_file(struct ct_state *s, long pid, const unsigned char *p, size_t len)
@@ -148,21 +173,12 @@ on_file(struct ct_state *s, long pid, const unsigned char *p, size_t len)
 	f->size = r.size;
 	f->img = slurp(base, r.size);
 	f->path = strdup(path);
-	const char *bn = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	int clash = 0;
-	for (uint32_t i = s->file_base; i < s->nfiles; i++) {
-		const char *o = strrchr(s->files[i].path, '/');
-		clash |= strcmp(o ? o + 1 : s->files[i].path, bn) == 0;
-	}
-	f->name = malloc(strlen(bn) + 16);
-	if (f->img == NULL || f->path == NULL || f->name == NULL) {
+	f->name = NULL;
+	if (f->img == NULL || f->path == NULL ||
+			name_file(s, s->nfiles) != 0) {
 		ct_err("cannot read %s: %s", base, strerror(errno));
 		return -1;
 	}
-	if (clash)
-		sprintf(f->name, "%u-%s", r.id, bn);
-	else
-		strcpy(f->name, bn);
 	unsigned char d[LINE];
 	for (uint64_t off = 0; off < f->size; off += LINE) {
 		cur_line(f, off, d);
@@ -170,6 +186,22 @@ on_file(struct ct_state *s, long pid, const unsigned char *p, size_t len)
 	}
 	s->nfiles++;
 	return 0;
+}
+
+/* A RENAME record: the file now has another path. */
+static int
+on_rename(struct ct_state *s, const unsigned char *p, size_t len)
+{
+	uint32_t id;
+	if (len < sizeof(id) + 1 || p[len - 1] != '\0')
+		return -1;
+	memcpy(&id, p, sizeof(id));
+	id += s->file_base;
+	if (id >= s->nfiles)
+		return -1;
+	free(s->files[id].path);
+	s->files[id].path = strdup((const char *)p + sizeof(id));
+	return s->files[id].path ? name_file(s, id) : -1;
 }
 
 /* A MODULE record. */
@@ -444,6 +476,9 @@ ct_trace_run(struct ct_state *s, long pid, uint64_t *npoints)
 				break;
 			case PMEM_TRACE_STACK:
 				ret = on_stack(s, p, h.len);
+				break;
+			case PMEM_TRACE_RENAME:
+				ret = on_rename(s, p, h.len);
 				break;
 			case PMEM_TRACE_POINT:
 				ret = on_point(s, p, h.len);
