@@ -19,6 +19,7 @@
 #include "crashtest.h"
 
 #define OUTPUT_MAX 2048
+#define SAVED_MAX 100		/* failed images kept as evidence */
 
 /* A job slot: its directories and the image it checks. */
 struct slot {
@@ -220,7 +221,8 @@ finish(struct ct_state *s, struct slot *sl, int status, int timed_out)
 	char keep[PATH_MAX];
 	snprintf(keep, sizeof(keep), "%s/fail-%lu", s->dir,
 		(unsigned long)sl->f.image);
-	if (rename(sl->pdir, keep) == 0) {
+	/* a broken check fails everywhere: keep the first ones only */
+	if (s->failed <= SAVED_MAX && rename(sl->pdir, keep) == 0) {
 		sl->f.saved = strdup(keep);
 		snprintf(sl->pdir, sizeof(sl->pdir), "%s/p%u", s->dir,
 			nfail_dirs++ + nslots);
@@ -351,6 +353,15 @@ ct_check_image(struct ct_state *s, const struct ct_image *im)
 	if (sl->f.evicted != NULL)
 		memcpy(sl->f.evicted, im->evicted, im->nlines);
 	return spawn(s, sl);
+}
+
+/* See crashtest.h. */
+void
+ct_check_kill_all(void)
+{
+	for (unsigned i = 0; i < nslots; i++)
+		if (slots[i].pid > 0)
+			kill(-slots[i].pid, SIGKILL);
 }
 
 /* See crashtest.h. */

@@ -102,6 +102,8 @@ struct ct_image {
 int ct_check_image(struct ct_state *s, const struct ct_image *im);
 /* Waits for every check under way. */
 void ct_check_wait_all(struct ct_state *s);
+/* Kills the checks under way (async-signal-safe). */
+void ct_check_kill_all(void);
 /* Sets up the job slots; 0 or -1. */
 int ct_check_init(struct ct_state *s);
 

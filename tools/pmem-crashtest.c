@@ -19,6 +19,8 @@
 
 #include "crashtest.h"
 
+static volatile pid_t program_pid;	/* while it runs */
+
 /* Prints the usage text. */
 static void
 usage(FILE *f)
@@ -174,11 +176,13 @@ run_program(const struct ct_state *s, uint64_t stop, int *status)
 			s->o->argv[0], strerror(errno));
 		_exit(127);
 	}
+	program_pid = pid;
 	while (waitpid(pid, status, 0) < 0)
 		if (errno != EINTR) {
 			ct_err("waitpid: %s", strerror(errno));
 			return -1;
 		}
+	program_pid = 0;
 	return pid;
 }
 
@@ -264,6 +268,17 @@ rerun(struct ct_state *s)
 	return s->failed ? 1 : 0;
 }
 
+/* SIGINT, SIGTERM, SIGHUP: the program and the checks die with the tool. */
+static void
+on_signal(int sig)
+{
+	if (program_pid > 0)
+		kill(program_pid, SIGKILL);
+	ct_check_kill_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* Runs it all; exit status 0 (all passed), 1 (a check failed), 2. */
 int
 main(int argc, char **argv)
@@ -274,6 +289,9 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.o = &o;
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	s.dir = make_dir(o.dir);
 	if (s.dir == NULL || ct_check_init(&s) != 0)
 		return 2;

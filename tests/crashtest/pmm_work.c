@@ -4,10 +4,13 @@
  * of a crash image of its bank.
  *
  *	pmm_work run N		N allocations in the bank of $PMM_DIR
+ *	pmm_work reboot DIR	clears the boot id of DIR/RAM.pmm
  *	pmm_work check DIR	the bank DIR/RAM.pmm after a power failure
  *
- * The check clears the bank's boot id as a reboot would (the image is
- * checked on the machine that made it), opens the bank through libpmm
+ * A crash image is checked on the machine that made it: its boot id must
+ * be cleared first, as a reboot would (else the bank's lock, caught held
+ * in an image, is taken for a live one: pmmctl check would wait on it).
+ * The check clears it too, then opens the bank through libpmm
  * (its recovery runs) and asks for each block the workload could have
  * made: each cache line of a block present must hold its pattern or, if
  * the crash came before its fill was durable, zeros; a block freed before
@@ -148,8 +151,11 @@ main(int argc, char **argv)
 		unsigned n = (unsigned)atoi(argv[2]);
 		return n <= MAXN ? run(n) : 2;
 	}
+	if (argc == 3 && strcmp(argv[1], "reboot") == 0)
+		return reboot(argv[2]) == 0 ? 0 : 1;
 	if (argc == 3 && strcmp(argv[1], "check") == 0)
 		return check(argv[2]);
-	fprintf(stderr, "usage: %s run N | check DIR\n", argv[0]);
+	fprintf(stderr, "usage: %s run N | reboot DIR | check DIR\n",
+		argv[0]);
 	return 2;
 }
