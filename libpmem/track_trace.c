@@ -164,6 +164,20 @@ module_id(uintptr_t base, const char *path)
 	return (int)id;
 }
 
+/* 1 when path is a sanitizer's runtime library. */
+static int
+is_sanitizer(const char *path)
+{
+	static const char *const rt[] = { "libasan.so", "libubsan.so",
+		"liblsan.so", "libtsan.so" };
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	for (size_t i = 0; i < sizeof(rt) / sizeof(rt[0]); i++)
+		if (strncmp(b, rt[i], strlen(rt[i])) == 0)
+			return 1;
+	return 0;
+}
+
 /* Records a new stack: its frames outside libpmem, as module offsets. */
 static void
 record_stack(uint32_t id, void **pc, int n)
@@ -180,8 +194,10 @@ record_stack(uint32_t id, void **pc, int n)
 		void *at = (char *)pc[i] - 1;
 		if (dladdr(at, &di) == 0 || di.dli_fname == NULL)
 			continue;
-		/* libpmem's own frames, unless it is linked into the program */
-		if (self_is_lib && di.dli_fbase == self.dli_fbase)
+		/* libpmem's own frames, unless it is linked into the program,
+		 * and a sanitizer's interceptor of backtrace() */
+		if ((self_is_lib && di.dli_fbase == self.dli_fbase) ||
+				is_sanitizer(di.dli_fname))
 			continue;
 		const char *name = di.dli_fname;
 		char exe[PATH_MAX];

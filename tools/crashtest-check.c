@@ -212,6 +212,7 @@ finish(struct ct_state *s, struct slot *sl, int status, int timed_out)
 		free(sl->f.lines);
 		free(sl->f.evicted);
 		free(sl->f.dropped);
+		memset(&sl->f, 0, sizeof(sl->f));
 		return;
 	}
 	s->failed++;
@@ -353,6 +354,22 @@ ct_check_image(struct ct_state *s, const struct ct_image *im)
 	if (sl->f.evicted != NULL)
 		memcpy(sl->f.evicted, im->evicted, im->nlines);
 	return spawn(s, sl);
+}
+
+/* See crashtest.h. */
+void
+ct_check_fini(void)
+{
+	for (unsigned i = 0; i < nslots; i++) {
+		free(slots[i].f.lines);
+		free(slots[i].f.evicted);
+		free(slots[i].f.dropped);
+		free(slots[i].f.output);
+		free(slots[i].f.saved);
+	}
+	free(slots);
+	slots = NULL;
+	nslots = 0;
 }
 
 /* See crashtest.h. */

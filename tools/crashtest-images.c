@@ -513,3 +513,37 @@ ct_trace_run(struct ct_state *s, long pid, uint64_t *npoints)
 	*npoints = total;
 	return ret;
 }
+
+/* See crashtest.h. */
+void
+ct_state_free(struct ct_state *s)
+{
+	for (uint32_t i = 0; i < s->nfiles; i++) {
+		free(s->files[i].path);
+		free(s->files[i].name);
+		free(s->files[i].img);
+	}
+	free(s->files);
+	for (uint32_t i = 0; i < s->nmodules; i++)
+		free(s->modules[i]);
+	free(s->modules);
+	for (uint32_t i = 0; i < s->nstacks; i++)
+		free(s->stacks[i].fr);
+	free(s->stacks);
+	for (size_t i = 0; i < s->nfails; i++) {
+		free(s->fails[i].lines);
+		free(s->fails[i].evicted);
+		free(s->fails[i].dropped);
+		free(s->fails[i].output);
+		free(s->fails[i].saved);
+	}
+	free(s->fails);
+	free(s->seen);
+	free(s->dir);
+	free(chosen);
+	free(dropped);
+	free(evflag);
+	chosen = dropped = NULL;
+	evflag = NULL;
+	capchosen = 0;
+}

@@ -356,3 +356,16 @@ ct_report(struct ct_state *s, FILE *out, double seconds, int status)
 		per * 1e3, status == 0 ? "" : status == 1 ? ": FAILED" :
 		": ERROR");
 }
+
+/* See crashtest.h. */
+void
+ct_report_fini(void)
+{
+	for (size_t i = 0; i < nsyms; i++) {
+		free(syms[i].func);
+		free(syms[i].where);
+	}
+	free(syms);
+	syms = NULL;
+	nsyms = 0;
+}

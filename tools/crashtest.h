@@ -87,6 +87,8 @@ struct ct_state {
 /* crashtest-images.c: reads DIR/trace.PID, checking the images of every
  * point through ct_check_image; 0, or -1 with a message printed. */
 int ct_trace_run(struct ct_state *s, long pid, uint64_t *npoints);
+/* Frees everything s holds. */
+void ct_state_free(struct ct_state *s);
 
 /* crashtest-check.c: the image being built. */
 struct ct_image {
@@ -104,12 +106,16 @@ int ct_check_image(struct ct_state *s, const struct ct_image *im);
 void ct_check_wait_all(struct ct_state *s);
 /* Kills the checks under way (async-signal-safe). */
 void ct_check_kill_all(void);
+/* Frees the job slots (none may be busy). */
+void ct_check_fini(void);
 /* Sets up the job slots; 0 or -1. */
 int ct_check_init(struct ct_state *s);
 
 /* crashtest-report.c */
 void ct_progress(struct ct_state *s, uint64_t total, int final);
 void ct_report(struct ct_state *s, FILE *out, double seconds, int status);
+/* Frees the symbols the report looked up. */
+void ct_report_fini(void);
 /* Writes "name: message" to stderr. */
 void ct_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

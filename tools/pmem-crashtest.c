@@ -293,8 +293,11 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	s.dir = make_dir(o.dir);
-	if (s.dir == NULL || ct_check_init(&s) != 0)
+	if (s.dir == NULL || ct_check_init(&s) != 0) {
+		ct_check_fini();
+		free(s.dir);
 		return 2;
+	}
 	double t0 = now();
 	int ret = o.rerun ? rerun(&s) : single(&s);
 	ct_check_wait_all(&s);
@@ -305,5 +308,8 @@ main(int argc, char **argv)
 	else if (!o.json)
 		printf("pmem-crashtest: images and traces kept in %s\n",
 			s.dir);
+	ct_report_fini();
+	ct_check_fini();
+	ct_state_free(&s);
 	return ret;
 }
