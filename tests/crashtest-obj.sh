@@ -8,7 +8,7 @@
 # trace the tool reads is written only by our library, so a run that
 # finds persist points proves our libpmem was the one loaded.
 #
-# Short form: 5 transactions, with and without --evict.
+# Short form: 3 transactions, then 1 with --evict.
 # PMEM_CRASHTEST_LONG=1: 1,000 transactions (the figure in README).
 #
 # Environment (from AM_TESTS_ENVIRONMENT): top_srcdir, top_builddir, CC,
@@ -56,13 +56,11 @@ fi
 ours banner "$prog" check "$tmp/template" || fail "obj_tx check failed"
 is_ours banner
 
-ntx=5
-modes="default --evict"
-if [ -n "$PMEM_CRASHTEST_LONG" ]; then
-	ntx=1000
-	modes=default
-fi
-for mode in $modes; do
+runs="3:default 1:--evict"
+[ -n "$PMEM_CRASHTEST_LONG" ] && runs="1000:default 20:--evict"
+for run in $runs; do
+	ntx=${run%%:*}
+	mode=${run#*:}
 	m=$mode
 	[ "$m" = default ] && m=
 	d=$tmp/run-$mode

@@ -7,8 +7,8 @@
 # the bank is being made (under a temporary name) leaves no RAM.pmm, which
 # is a valid state: libpmm makes a new bank.
 #
-# Short form: 6 blocks, with and without --evict.
-# PMEM_CRASHTEST_LONG=1: 200 blocks.
+# Short form: 4 blocks, then 3 with --evict.
+# PMEM_CRASHTEST_LONG=1: 200 blocks, then 30 with --evict.
 #
 # Environment (from AM_TESTS_ENVIRONMENT): top_builddir.
 set -e
@@ -30,13 +30,11 @@ PMM_CONF=$tmp/pmm.conf
 export PMM_CONF
 unset PMM_TUNABLES HRCTL_GROUP || true
 
-n=6
-modes="default --evict"
-if [ -n "$PMEM_CRASHTEST_LONG" ]; then
-	n=200
-	modes=default
-fi
-for mode in $modes; do
+runs="4:default 3:--evict"
+[ -n "$PMEM_CRASHTEST_LONG" ] && runs="200:default 30:--evict"
+for run in $runs; do
+	n=${run%%:*}
+	mode=${run#*:}
 	m=$mode
 	[ "$m" = default ] && m=
 	d=$tmp/run-$mode
