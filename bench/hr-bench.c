@@ -132,7 +132,13 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--hrctl") == 0 && i + 1 < argc)
 			snprintf(hrctl, sizeof(hrctl), "%s", argv[++i]);
 		else {
-			fprintf(stderr, "usage: hr-bench [-n RESTARTS] [--hrctl PATH]\n");
+			fprintf(stderr, "usage: hr-bench [-n RESTARTS] "
+				"[--hrctl PATH]\n"
+				"Times crash -> restarted main under hrctl.\n"
+				"  -n RESTARTS   restarts to time, from 10 to %d "
+				"(default 200)\n"
+				"  --hrctl PATH  the hrctl to use (default: "
+				"../tools/hrctl beside this program)\n", MAXN);
 			return 2;
 		}
 	}

@@ -55,9 +55,12 @@ static char self[PATH_MAX];
 /* The private directory under --dir, removed at the end. */
 static char tmpdir[PATH_MAX / 2];
 
+/* The name in messages: argv[0] is libtool's wrapper path in the tree. */
+static const char prog[] = "pmm-bench";
+
 /* Show how the command line is used. */
 static void
-usage(FILE *f, const char *prog)
+usage(FILE *f)
 {
 	fprintf(f, "usage: %s [--quick] [--csv] [--max-blocks N] [--reps N]\n"
 		"       [--dir DIR] [--anchors PATH]\n"
@@ -427,14 +430,14 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--max-blocks") == 0 && more) {
 			if (parse_count(argv[++i], &o.max_blocks) != 0) {
 				fprintf(stderr, "%s: bad --max-blocks\n",
-					argv[0]);
+					prog);
 				return 2;
 			}
 		} else if (strcmp(a, "--reps") == 0 && more) {
 			o.reps = atoi(argv[++i]);
 			reps_set = 1;
 			if (o.reps < 1 || o.reps > 1000) {
-				fprintf(stderr, "%s: bad --reps\n", argv[0]);
+				fprintf(stderr, "%s: bad --reps\n", prog);
 				return 2;
 			}
 		} else if (strcmp(a, "--dir") == 0 && more) {
@@ -442,12 +445,12 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--anchors") == 0 && more) {
 			o.anchors = argv[++i];
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			usage(stdout, argv[0]);
+			usage(stdout);
 			return 0;
 		} else {
 			fprintf(stderr, "%s: unknown or incomplete argument "
-				"'%s'\n", argv[0], a);
-			usage(stderr, argv[0]);
+				"'%s'\n", prog, a);
+			usage(stderr);
 			return 2;
 		}
 	}
@@ -459,7 +462,7 @@ main(int argc, char **argv)
 	if (o.anchors == NULL)
 		o.anchors = find_anchors();
 	else if (access(o.anchors, X_OK) != 0) {
-		fprintf(stderr, "%s: %s: %s\n", argv[0], o.anchors,
+		fprintf(stderr, "%s: %s: %s\n", prog, o.anchors,
 			strerror(errno));
 		return 1;
 	}
@@ -476,7 +479,7 @@ main(int argc, char **argv)
 	snprintf(tmpdir, sizeof(tmpdir), "%s/pmm-bench-XXXXXX", o.dir);
 	if (mkdtemp(tmpdir) == NULL) {
 		fprintf(stderr, "%s: cannot make a directory in %s: %s\n",
-			argv[0], o.dir, strerror(errno));
+			prog, o.dir, strerror(errno));
 		return 1;
 	}
 	FILE *out = o.csv ? stderr : stdout;

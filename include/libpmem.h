@@ -73,28 +73,53 @@ const char *pmem_check_version(unsigned major_required,
 const char *pmem_errormsg(void);
 
 /*
- * The calls only the 0.8 API had (symbol version LIBPMEM_0.8), declared
- * here too so that a 0.8 program compiles with either header; see
- * pmem_map(3).  Define PMEM_NO_0_8_API to leave them out.
+ * Logging, as in PMDK 2.1 (same LIBPMEM_1.0 symbols): the messages of the
+ * library go to a function the program may replace; see
+ * pmem_log_set_function(3) and pmem_log_set_threshold(3).
  */
-#ifndef PMEM_NO_0_8_API
-void *pmem_map(int fd, size_t len);
-void pmem_flush_cache(void *addr, size_t len, int flags);
-void pmem_fence(void);
-void pmem_drain_pm_stores(void);
-void pmem_msync_mode(void);
-void pmem_fit_mode(void);
-#endif
+enum pmem_log_level {
+	PMEM_LOG_LEVEL_HARK,	/* shown whatever the threshold */
+	PMEM_LOG_LEVEL_FATAL,	/* the library cannot go on */
+	PMEM_LOG_LEVEL_ERROR,	/* a call failed */
+	PMEM_LOG_LEVEL_WARNING,	/* a call went on, maybe not as expected */
+	PMEM_LOG_LEVEL_NOTICE,	/* choices and mappings, a few per run */
+	PMEM_LOG_LEVEL_INFO,	/* more detail */
+	PMEM_LOG_LEVEL_DEBUG	/* everything */
+};
+
+enum pmem_log_threshold {
+	PMEM_LOG_THRESHOLD,	/* less severe messages are not generated */
+	PMEM_LOG_THRESHOLD_AUX	/* for the log function's own use */
+};
+
+int pmem_log_set_threshold(enum pmem_log_threshold threshold,
+	enum pmem_log_level value);
+int pmem_log_get_threshold(enum pmem_log_threshold threshold,
+	enum pmem_log_level *value);
+
+typedef void pmem_log_function(enum pmem_log_level level,
+	const char *file_name, unsigned line_no, const char *function_name,
+	const char *message);
+
+#define PMEM_LOG_USE_DEFAULT_FUNCTION (NULL)
+
+int pmem_log_set_function(pmem_log_function *log_function);
 
 /*
  * The 0.8 API called pmem_persist() with a third, unused "flags" argument.
- * Both spellings resolve to the one exported function: a call with three
- * arguments goes through an inline wrapper that drops the flags, so code
- * written to either API compiles against either header.  Taking the
- * address of pmem_persist is unaffected (the macro is function-like).
- * Any other number of arguments fails to compile: the variable declared
- * here is never defined, and calling it is an error that names the rule.
+ * From C99 and C++11 on, both spellings reach the one exported function: a
+ * call with three arguments goes through an inline wrapper that drops the
+ * flags, so code written to either API compiles against either header.
+ * Each argument appears once in the expansion, so it is expanded and
+ * evaluated once.  Any other number of arguments fails to compile: the
+ * variable declared here is never defined, and calling it is an error
+ * that names the rule.  Taking the address of pmem_persist is unaffected
+ * (the macro is function-like); <pmem.h> gives the name the 0.8 type.
+ * C89 and C++98 have no variadic macros: there the header declares the
+ * 1.x prototype only, as PMDK's does.
  */
+#if (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L) || \
+	(defined(__cplusplus) && __cplusplus >= 201103L)
 extern int pmem__persist_takes_2_or_3_arguments;
 static inline void
 pmem__persist_flags(const void *addr, size_t len, int flags)
@@ -103,12 +128,42 @@ pmem__persist_flags(const void *addr, size_t len, int flags)
 	pmem_persist(addr, len);
 }
 #define PMEM__PERSIST_PICK(a1, a2, a3, name, ...) name
-#define pmem_persist(...) PMEM__PERSIST_PICK(__VA_ARGS__, \
-	pmem__persist_flags, pmem_persist, \
-	pmem__persist_takes_2_or_3_arguments)(__VA_ARGS__)
+#define PMEM__PERSIST(addr, len, flags, ...) \
+	PMEM__PERSIST_PICK(__VA_ARGS__, \
+		pmem__persist_takes_2_or_3_arguments, \
+		pmem__persist_flags, pmem__persist_flags, \
+		pmem__persist_takes_2_or_3_arguments)(addr, len, flags)
+#define pmem_persist(...) PMEM__PERSIST(__VA_ARGS__, 0, \
+	pmem__persist_takes_2_or_3_arguments())
+#endif
 
 #ifdef __cplusplus
 }
 #endif
 
 #endif /* LIBPMEM_H */
+
+/*
+ * The calls only the 0.8 API had (symbol version LIBPMEM_0.8), declared
+ * here too so that a 0.8 program compiles with either header; see
+ * pmem_map(3).  Define PMEM_NO_0_8_API to leave them out of <libpmem.h>;
+ * <pmem.h> (which defines PMEM_H and includes this file again) always
+ * gets them.  This part lies outside the include guard so that the second
+ * inclusion can add them, and is declared once, for -Wredundant-decls.
+ */
+#if (!defined(PMEM_NO_0_8_API) || defined(PMEM_H)) && \
+	!defined(PMEM__0_8_DECLARED)
+#define PMEM__0_8_DECLARED 1
+#ifdef __cplusplus
+extern "C" {
+#endif
+void *pmem_map(int fd, size_t len);
+void pmem_flush_cache(void *addr, size_t len, int flags);
+void pmem_fence(void);
+void pmem_drain_pm_stores(void);
+void pmem_msync_mode(void);
+void pmem_fit_mode(void);
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -17,6 +17,7 @@
 #include "errormsg.h"
 #include "log.h"
 #include "mmap.h"
+#include "pmemcheck.h"
 #include "ranges.h"
 #include "track.h"
 
@@ -258,6 +259,7 @@ pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 		*mapped_lenp = len;
 	if (is_pmemp != NULL)
 		*is_pmemp = pmem_is_pmem(addr, len);
+	PMEM__PMC_REGISTER(fd, addr, len);
 	close(fd);
 	return addr;
 err:
@@ -273,7 +275,11 @@ err:
 PMEM_EXPORT int
 pmem_unmap(void *addr, size_t len)
 {
-	if (pmem__ranges_munmap(addr, len) != 0) {
+	int ret = pmem__ranges_munmap(addr, len);
+	int oerrno = errno;
+	PMEM__PMC_REMOVE(addr, len);
+	if (ret != 0) {
+		errno = oerrno;
 		pmem__err("!munmap");
 		return -1;
 	}

@@ -51,7 +51,9 @@ int pmem__ranges_walk(uintptr_t addr, size_t len, pmem__range_fn fn,
 
 /*
  * Writes the cache lines covering [addr, addr + len) of a fit-mode range
- * into its file (legacy.c); 0, or -1 with errno and a message.
+ * into its file, one pwrite per line in address order, the last line cut
+ * at the range's end (legacy.c); 0, or -1 with errno and a message, the
+ * lines before the failing one written.
  */
 int pmem__fit_write(const struct pmem__range *r, uintptr_t addr, size_t len);
 

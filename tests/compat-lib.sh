@@ -1,6 +1,7 @@
 # shellcheck shell=sh
 # compat-lib.sh -- helpers shared by the PMDK compatibility tests
-# (compat-pmempool.sh, compat-pmemobj.sh, compat-examples.sh).  Not run on
+# (compat-pmempool.sh, compat-pmemobj.sh, compat-examples.sh,
+# compat-fio.sh).  Not run on
 # its own: each script sets me=NAME, then sources this file with
 #	. "$top_srcdir/tests/compat-lib.sh"
 # Sourcing it only checks top_builddir and defines the helpers below; the

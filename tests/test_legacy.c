@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <pmem.h>
@@ -57,6 +58,36 @@ crash_after(void (*fn)(void))
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 		"child did not die of SIGKILL (status %#x)", st);
+}
+
+/*
+ * The fault-injection hook: this program's pwrite (and pwrite64) take the
+ * place of the C library's for libpmem too.  Once kill_at_pwrite is set,
+ * the process dies of SIGKILL on entering that pwrite call, as a crash
+ * driver's kill would land; until then every call is the real system call.
+ */
+static int kill_at_pwrite;
+static int pwrites;
+
+/* Counts the call, dies if it is the chosen one, else writes. */
+static ssize_t
+hooked_pwrite(int wfd, const void *buf, size_t n, off_t off)
+{
+	if (kill_at_pwrite != 0 && ++pwrites == kill_at_pwrite)
+		raise(SIGKILL);
+	return syscall(SYS_pwrite64, wfd, buf, n, off);
+}
+
+ssize_t
+pwrite(int wfd, const void *buf, size_t n, off_t off)
+{
+	return hooked_pwrite(wfd, buf, n, off);
+}
+
+ssize_t
+pwrite64(int wfd, const void *buf, size_t n, off_t off)
+{
+	return hooked_pwrite(wfd, buf, n, off);
 }
 
 /* pmem_map maps the file shared; the 0.8 persist calls compile and work. */
@@ -121,6 +152,74 @@ START_TEST(test_msync_mode)
 	static char local[64] = "local";
 	pmem_persist(local, sizeof(local), 0);
 	ck_assert_int_eq(pmem_unmap(p, LEN), 0);
+}
+END_TEST
+
+/*
+ * Makes a one-page hole between two mapped pages just before a call, so
+ * that nothing (a sanitizer, the error path of the previous call) has
+ * mapped it since; *base is the first page, for unmap_hole.
+ */
+static char *
+make_hole(char **base)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ck_assert_int_eq(munmap(p + pg, pg), 0);
+	*base = p;
+	return p + pg;
+}
+
+/* Unmaps the two pages around the hole (not the hole: see make_hole). */
+static void
+unmap_hole(char *base)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	ck_assert_int_eq(munmap(base, pg), 0);
+	ck_assert_int_eq(munmap(base + 2 * pg, pg), 0);
+}
+
+/*
+ * msync mode: a flush of memory that is not mapped does not end the
+ * program (the 0.8 library exited); errno and pmem_errormsg() say it.
+ */
+START_TEST(test_msync_mode_unmapped)
+{
+	pmem_msync_mode();
+	/* valgrind reports msync of unaddressable memory as an error */
+	if (test_under_valgrind()) {
+		fprintf(stderr, "test_msync_mode_unmapped: the unmapped "
+			"flushes are not made under valgrind\n");
+	} else {
+		char *base;
+		char *hole = make_hole(&base);
+		errno = 0;
+		pmem_persist(hole + 10, 100, 0);
+		int err = errno;
+		unmap_hole(base);
+		ck_assert_int_eq(err, ENOMEM);
+		ck_assert_ptr_nonnull(strstr(pmem_errormsg(),
+			"msync mode: flush of 100 bytes"));
+		hole = make_hole(&base);
+		errno = 0;
+		pmem_flush_cache(hole, 1, 0);
+		err = errno;
+		unmap_hole(base);
+		ck_assert_int_eq(err, ENOMEM);
+		ck_assert_ptr_nonnull(strstr(pmem_errormsg(),
+			"msync mode: flush of 1 bytes"));
+	}
+	/* a mapped range afterwards is flushed as usual */
+	char *m = pmem_map(fd, LEN);
+	ck_assert_ptr_nonnull(m);
+	strcpy(m, "after");
+	pmem_persist(m, 6, 0);
+	char buf[6];
+	file_read(buf, 6, 0);
+	ck_assert_str_eq(buf, "after");
+	ck_assert_int_eq(pmem_unmap(m, LEN), 0);
 }
 END_TEST
 
@@ -194,6 +293,132 @@ START_TEST(test_fit_line_granularity)
 }
 END_TEST
 
+/* The child of the torn-persist test: dies at its second pwrite. */
+static void
+fit_torn_child(void)
+{
+	pmem_fit_mode();
+	char *p = pmem_map(fd, LEN);
+	if (p == NULL)
+		_exit(2);
+	memset(p, 'a', 128);		/* lines 0 and 1 */
+	kill_at_pwrite = 2;
+	pmem_persist(p, 128, 0);
+	_exit(3);			/* not reached: killed at line 1 */
+}
+
+/*
+ * fit mode writes one 64-byte line per pwrite, in address order: a kill
+ * between the two writes of a two-line persist leaves exactly the first
+ * line in the file, the torn state a power failure can leave.
+ */
+START_TEST(test_fit_torn_persist)
+{
+	crash_after(fit_torn_child);
+	char buf[256];
+	file_read(buf, sizeof(buf), 0);
+	for (int i = 0; i < 256; i++)
+		ck_assert_msg(buf[i] == (i < 64 ? 'a' : 0),
+			"byte %d is %#x", i, (unsigned char)buf[i]);
+}
+END_TEST
+
+/* The child of the persist-order test: one kill point per run. */
+static void
+fit_order_child(void)
+{
+	pmem_fit_mode();
+	char *p = pmem_map(fd, LEN);
+	if (p == NULL)
+		_exit(2);
+	memset(p + 30, 'b', 200);	/* lines 0..3, partly */
+	pmem_persist(p + 30, 200, 0);
+	_exit(0);
+}
+
+/* Each kill point k leaves the first k - 1 lines of a 4-line persist. */
+START_TEST(test_fit_persist_order)
+{
+	for (int k = 1; k <= 5; k++) {
+		char zero[256] = { 0 };
+		ck_assert_int_eq(pwrite(fd, zero, sizeof(zero), 0), 256);
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			kill_at_pwrite = k;
+			fit_order_child();
+		}
+		int st;
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		if (k <= 4)
+			ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		else
+			ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		char buf[256];
+		file_read(buf, sizeof(buf), 0);
+		size_t upto = (size_t)(k - 1) * 64;
+		for (size_t i = 0; i < 256; i++) {
+			int in = i >= 30 && i < 230 && i < upto;
+			ck_assert_msg(buf[i] == (in ? 'b' : 0),
+				"kill at write %d: byte %zu is %#x", k, i,
+				(unsigned char)buf[i]);
+		}
+	}
+}
+END_TEST
+
+/* Size of the file of the growth test: not a multiple of 64. */
+#define ODD_LEN 8010
+
+/* fit mode: the last, partial line is cut at the end; the file keeps its size. */
+START_TEST(test_fit_no_growth)
+{
+	char opath[256];
+	test_path(opath, sizeof(opath), "legacy-odd");
+	int ofd = test_file(opath, ODD_LEN, 0);
+	pmem_fit_mode();
+	char *p = pmem_map(ofd, ODD_LEN);
+	ck_assert_ptr_nonnull(p);
+	p[ODD_LEN - 1] = 'z';
+	p[ODD_LEN - 9] = 'y';
+	pmem_persist(p + ODD_LEN - 1, 1, 0);
+	struct stat st;
+	ck_assert_int_eq(fstat(ofd, &st), 0);
+	ck_assert_int_eq(st.st_size, ODD_LEN);
+	char buf[64];
+	ck_assert_int_eq(pread(ofd, buf, sizeof(buf), 8000), ODD_LEN - 8000);
+	ck_assert_int_eq(buf[ODD_LEN - 1 - 8000], 'z');
+	ck_assert_int_eq(buf[ODD_LEN - 9 - 8000], 'y');	/* same line */
+	ck_assert_int_eq(pmem_unmap(p, ODD_LEN), 0);
+	close(ofd);
+	unlink(opath);
+}
+END_TEST
+
+/*
+ * A 0.8 program's pointer to pmem_persist (0.8 type) and a parenthesized
+ * call reach the library's function: in fit mode the lines reach the file.
+ */
+START_TEST(test_fit_persist_pointer)
+{
+	pmem_fit_mode();
+	char *p = pmem_map(fd, LEN);
+	ck_assert_ptr_nonnull(p);
+	void (*f)(void *, size_t, int) = pmem_persist;
+	p[0] = 'f';
+	p[64] = 'g';
+	p[128] = 'h';
+	f(p, 1, 0);
+	(pmem_persist)(p + 64, 1, 7);
+	char buf[129];
+	file_read(buf, sizeof(buf), 0);
+	ck_assert_int_eq(buf[0], 'f');
+	ck_assert_int_eq(buf[64], 'g');
+	ck_assert_int_eq(buf[128], 0);
+	ck_assert_int_eq(pmem_unmap(p, LEN), 0);
+}
+END_TEST
+
 /* Counts the open descriptors of this process. */
 static int
 open_fds(void)
@@ -252,6 +477,15 @@ START_TEST(test_fit_write_error)
 	ck_assert_ptr_nonnull(strstr(pmem_errormsg(), "pwrite"));
 	pmem_persist(p + 9000, 1, 0);	/* void: the message says it */
 	ck_assert_ptr_nonnull(strstr(pmem_errormsg(), "fit mode"));
+	/* a persist across the limit: the line below it reaches the file */
+	memset(p + 8128, 3, 128);
+	errno = 0;
+	pmem_persist(p + 8128, 128, 0);
+	ck_assert_int_eq(errno, EFBIG);
+	char two[128];
+	file_read(two, sizeof(two), 8128);
+	for (int i = 0; i < 128; i++)
+		ck_assert_int_eq(two[i], i < 64 ? 3 : 0);
 	/* below the limit all is well */
 	p[100] = 2;
 	ck_assert_int_eq(pmem_msync(p + 100, 1), 0);
@@ -274,10 +508,15 @@ suite(void)
 	tc = test_case(s, "msync_mode", 10);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_msync_mode);
+	tcase_add_test(tc, test_msync_mode_unmapped);
 	tc = test_case(s, "fit_mode", 10);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_fit_crash);
 	tcase_add_test(tc, test_fit_line_granularity);
+	tcase_add_test(tc, test_fit_torn_persist);
+	tcase_add_test(tc, test_fit_persist_order);
+	tcase_add_test(tc, test_fit_no_growth);
+	tcase_add_test(tc, test_fit_persist_pointer);
 	tcase_add_test(tc, test_fit_private_and_unmap);
 	tcase_add_test(tc, test_fit_write_error);
 	return s;

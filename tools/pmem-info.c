@@ -2,6 +2,8 @@
  * pmem-info -- prints the CPU features libpmem dispatches on, the
  * environment overrides in force and the paths chosen.
  */
+#include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,9 @@ usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s [--json]\n"
 		"Prints the CPU features libpmem uses and the flush and copy\n"
-		"paths it chose, after the PMEM_* environment overrides.\n",
+		"paths it chose, after the PMEM_* environment overrides, and\n"
+		"the path of the libpmem.so.1 that programs linked with -lpmem\n"
+		"load here.\n",
 		prog);
 }
 
@@ -29,6 +33,53 @@ static const char *const vars[] = {
 	"PMEM_FLUSH_CALIBRATE", "PMEM_LOG_LEVEL", "PMEM_LOG_FILE",
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
+
+/*
+ * Which libpmem.so.1 a program that links -lpmem loads here, found the
+ * way the dynamic loader finds it (LD_LIBRARY_PATH, the ldconfig cache,
+ * the default paths).  pmem-info carries its own copy of the library's
+ * code, so this is the only way to tell a user which one programs run.
+ */
+struct loaded {
+	char path[4096];	/* empty: no libpmem.so.1 can be loaded */
+	int ours;		/* it has this project's 0.8 calls */
+	char error[512];	/* dlerror() when it cannot be loaded */
+};
+
+/* Loads libpmem.so.1 as a program would and says where it came from. */
+static void
+find_loaded(struct loaded *l)
+{
+	memset(l, 0, sizeof(*l));
+	void *h = dlopen("libpmem.so.1", RTLD_LAZY | RTLD_LOCAL);
+	if (h == NULL) {
+		const char *e = dlerror();
+		snprintf(l->error, sizeof(l->error), "%s", e ? e : "unknown");
+		return;
+	}
+	void *sym = dlsym(h, "pmem_is_pmem");
+	Dl_info info;
+	if (sym != NULL && dladdr(sym, &info) && info.dli_fname != NULL) {
+		char *real = realpath(info.dli_fname, NULL);
+		snprintf(l->path, sizeof(l->path), "%s",
+			real ? real : info.dli_fname);
+		free(real);
+	}
+	/* PMDK's libpmem has no 0.8 API: pmem_map@LIBPMEM_0.8 is ours */
+	l->ours = dlvsym(h, "pmem_map", "LIBPMEM_0.8") != NULL;
+	dlclose(h);
+}
+
+/* The movnt threshold as a person reads it. */
+static void
+print_threshold(size_t t)
+{
+	if (t == SIZE_MAX)
+		printf("movnt threshold: none (nothing is streamed: "
+			"flushing is off)\n");
+	else
+		printf("movnt threshold: %zu\n", t);
+}
 
 /* Prints one JSON string, escaping what JSON requires. */
 static void
@@ -48,8 +99,14 @@ json_str(const char *s)
 
 /* Prints everything as text. */
 static void
-print_text(const struct pmem__cpu *c, const struct pmem__ops *o)
+print_text(const struct pmem__cpu *c, const struct pmem__ops *o,
+	const struct loaded *l)
 {
+	if (l->path[0] != '\0')
+		printf("libpmem.so.1:   %s (%s)\n", l->path, l->ours ?
+			"this project's" : "not this project's: PMDK's?");
+	else
+		printf("libpmem.so.1:   none loadable (%s)\n", l->error);
 	printf("cpu:            %s\n", c->vendor);
 	printf("features:       clflush=%d clflushopt=%d clwb=%d sse2=%d "
 		"avx=%d avx2=%d avx512f=%d\n", c->clflush, c->clflushopt,
@@ -76,7 +133,7 @@ print_text(const struct pmem__cpu *c, const struct pmem__ops *o)
 	printf("drain:          %s\n", o->drain_name);
 	printf("memmove:        %s\n", o->memmove_name);
 	printf("memset:         %s\n", o->memset_name);
-	printf("movnt threshold: %zu\n", o->movnt_threshold);
+	print_threshold(o->movnt_threshold);
 	printf("auto flush:     %d%s\n", o->auto_flush,
 		o->auto_flush == 1 ? " (eADR)" : "");
 	printf("dax backend:    %s\n", pmem__dax_backend);
@@ -89,9 +146,15 @@ print_text(const struct pmem__cpu *c, const struct pmem__ops *o)
 
 /* Prints everything as one JSON object. */
 static void
-print_json(const struct pmem__cpu *c, const struct pmem__ops *o)
+print_json(const struct pmem__cpu *c, const struct pmem__ops *o,
+	const struct loaded *l)
 {
-	printf("{\"cpu\":");
+	printf("{\"library\":");
+	if (l->path[0] != '\0')
+		json_str(l->path);
+	else
+		printf("null");
+	printf(",\"library_ours\":%s,\"cpu\":", l->ours ? "true" : "false");
 	json_str(c->vendor);
 	printf(",\"features\":{\"clflush\":%d,\"clflushopt\":%d,\"clwb\":%d,"
 		"\"sse2\":%d,\"avx\":%d,\"avx2\":%d,\"avx512f\":%d,"
@@ -102,8 +165,13 @@ print_json(const struct pmem__cpu *c, const struct pmem__ops *o)
 		pmem__flush_kind_name(o->flush_kind),
 		o->flush_skipped ? "true" : "false", o->drain_name);
 	printf(",\"memmove\":\"%s\",\"memset\":\"%s\","
-		"\"movnt_threshold\":%zu,\"auto_flush\":%d,\"dax_backend\":\"%s\"",
-		o->memmove_name, o->memset_name, o->movnt_threshold,
+		"\"movnt_threshold\":", o->memmove_name, o->memset_name);
+	/* null: nothing is streamed (SIZE_MAX internally) */
+	if (o->movnt_threshold == SIZE_MAX)
+		printf("null");
+	else
+		printf("%zu", o->movnt_threshold);
+	printf(",\"auto_flush\":%d,\"dax_backend\":\"%s\"",
 		o->auto_flush, pmem__dax_backend);
 	printf(",\"calibration\":{\"measured\":%s,\"elapsed_ns\":%.0f",
 		pmem__calib.done ? "true" : "false", pmem__calib.elapsed_ns);
@@ -143,9 +211,11 @@ main(int argc, char *argv[])
 		}
 	}
 	pmem__init();
+	struct loaded l;
+	find_loaded(&l);
 	if (json)
-		print_json(&pmem__cpu_info, &pmem__ops);
+		print_json(&pmem__cpu_info, &pmem__ops, &l);
 	else
-		print_text(&pmem__cpu_info, &pmem__ops);
+		print_text(&pmem__cpu_info, &pmem__ops, &l);
 	return ferror(stdout) ? 1 : 0;
 }
