@@ -15,11 +15,13 @@
 
 #include "crashtest.h"
 
-/* A symbolized frame. */
+/* A symbolized frame: the functions inlined at it, innermost first, less
+ * libpmem's own inline wrappers (pmem_persist is one in <libpmem.h>). */
 struct sym {
 	uint32_t module;
 	uint64_t offset;
-	char *func, *where;	/* "??" and "??:0" when unknown */
+	unsigned n;
+	char *func[8], *where[8];	/* "??" and "??:0" when unknown */
 };
 static struct sym *syms;
 static size_t nsyms;
@@ -54,6 +56,17 @@ ct_progress(struct ct_state *s, uint64_t total, int final)
 		fputc('\n', stderr);
 }
 
+/* 1 when a place is in libpmem's installed headers (inline wrappers). */
+static int
+libpmem_header(const char *where)
+{
+	static const char *const h[] = { "/libpmem.h:", "/pmem.h:" };
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+		if (strstr(where, h[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 /* Runs addr2line on module m for the given offsets; fills syms. */
 static void
 symbolize_module(const char *module, uint32_t m, const uint64_t *off,
@@ -78,21 +91,34 @@ symbolize_module(const char *module, uint32_t m, const uint64_t *off,
 		int null = open("/dev/null", 1);
 		if (null >= 0)
 			dup2(null, 2);
-		execlp("addr2line", "addr2line", "-f", "-C", "-e", module,
-			(char *)NULL);
+		execlp("addr2line", "addr2line", "-a", "-f", "-i", "-C", "-e",
+			module, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
 	fclose(in);
 	FILE *out = fdopen(pfd[0], "r");
 	char fn[1024], wh[4096];
-	for (size_t i = 0; out && i < n; i++) {
-		if (!fgets(fn, sizeof(fn), out) || !fgets(wh, sizeof(wh), out))
-			break;
+	struct sym *y = NULL;
+	/* -a: each address comes first, then its function/place pairs */
+	while (out && fgets(fn, sizeof(fn), out)) {
 		fn[strcspn(fn, "\n")] = '\0';
+		if (strncmp(fn, "0x", 2) == 0) {
+			y = &syms[nsyms++];
+			*y = (struct sym){ m, strtoull(fn, NULL, 16), 0, { 0 },
+				{ 0 } };
+			continue;
+		}
+		if (!fgets(wh, sizeof(wh), out) || y == NULL)
+			break;
 		wh[strcspn(wh, "\n")] = '\0';
-		syms[nsyms++] = (struct sym){ m, off[i], strdup(fn),
-			strdup(wh) };
+		char *sp = strstr(wh, " (discriminator");
+		if (sp)
+			*sp = '\0';
+		if (libpmem_header(wh) || y->n == 8)
+			continue;
+		y->func[y->n] = strdup(fn);
+		y->where[y->n++] = strdup(wh);
 	}
 	if (out)
 		fclose(out);
@@ -219,12 +245,16 @@ text_fail(FILE *out, const struct ct_state *s, const struct ct_fail *f)
 		(unsigned long)f->image, (unsigned long)f->seq,
 		kind_name(f->kind), status_text(f, st, sizeof(st)));
 	const struct ct_stack *stk = &s->stacks[f->stack];
+	unsigned no = 0;
 	for (uint32_t k = 0; f->kind != PMEM_POINT_END && k < stk->n; k++) {
 		const struct sym *y = sym_of(&stk->fr[k]);
-		fprintf(out, "  #%u %s at %s (%s+0x%lx)\n", k,
-			y ? y->func : "??", y ? y->where : "??:0",
-			base(s->modules[stk->fr[k].module]),
-			(unsigned long)stk->fr[k].offset);
+		unsigned n = y && y->n ? y->n : 1;
+		for (unsigned i = 0; i < n; i++)
+			fprintf(out, "  #%u %s at %s (%s+0x%lx)\n", no++,
+				y && y->n ? y->func[i] : "??",
+				y && y->n ? y->where[i] : "??:0",
+				base(s->modules[stk->fr[k].module]),
+				(unsigned long)stk->fr[k].offset);
 	}
 	for (uint32_t i = 0; i < f->nlines; i++)
 		fprintf(out, "  line %s+0x%lx: %s, kept\n",
@@ -263,16 +293,21 @@ json_fail(FILE *out, const struct ct_state *s, const struct ct_fail *f)
 	json_str(out, status_text(f, st, sizeof(st)));
 	fputs(",\"stack\":[", out);
 	const struct ct_stack *stk = &s->stacks[f->stack];
+	unsigned no = 0;
 	for (uint32_t k = 0; f->kind != PMEM_POINT_END && k < stk->n; k++) {
 		const struct sym *y = sym_of(&stk->fr[k]);
-		fprintf(out, "%s{\"function\":", k ? "," : "");
-		json_str(out, y ? y->func : "??");
-		fputs(",\"where\":", out);
-		json_str(out, y ? y->where : "??:0");
-		fputs(",\"module\":", out);
-		json_str(out, s->modules[stk->fr[k].module]);
-		fprintf(out, ",\"offset\":%lu}",
-			(unsigned long)stk->fr[k].offset);
+		unsigned n = y && y->n ? y->n : 1;
+		for (unsigned i = 0; i < n; i++) {
+			fprintf(out, "%s{\"function\":", no++ ? "," : "");
+			json_str(out, y && y->n ? y->func[i] : "??");
+			fputs(",\"where\":", out);
+			json_str(out, y && y->n ? y->where[i] : "??:0");
+			fputs(",\"module\":", out);
+			json_str(out, s->modules[stk->fr[k].module]);
+			fprintf(out, ",\"offset\":%lu,\"inlined\":%s}",
+				(unsigned long)stk->fr[k].offset,
+				i + 1 < n ? "true" : "false");
+		}
 	}
 	fputs("],\"lines\":[", out);
 	for (uint32_t i = 0; i < f->nlines + f->ndropped; i++) {
@@ -361,10 +396,11 @@ ct_report(struct ct_state *s, FILE *out, double seconds, int status)
 void
 ct_report_fini(void)
 {
-	for (size_t i = 0; i < nsyms; i++) {
-		free(syms[i].func);
-		free(syms[i].where);
-	}
+	for (size_t i = 0; i < nsyms; i++)
+		for (unsigned k = 0; k < syms[i].n; k++) {
+			free(syms[i].func[k]);
+			free(syms[i].where[k]);
+		}
 	free(syms);
 	syms = NULL;
 	nsyms = 0;
