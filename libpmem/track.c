@@ -119,14 +119,16 @@ line_len(const struct pmem__track_file *f, uint64_t off)
 static void
 track_line(uintptr_t line)
 {
-	const struct pmem__track_map *m = pmem__track_maps_find(&maps, line);
+	struct pmem__track_map *m = pmem__track_maps_find(&maps, line);
 	if (m == NULL && !maps_fresh) {
 		(void)pmem__track_maps_read(&maps, new_file);
 		maps_fresh = 1;
 		m = pmem__track_maps_find(&maps, line);
 	}
-	if (m == NULL)
-		return;		/* not a shared file mapping: nothing to persist */
+	/* not a shared file mapping, or past its file: nothing to persist */
+	if (m == NULL || pmem__track_maps_adopt(&maps, m, new_file) < 0 ||
+			line >= m->end)
+		return;
 	uint64_t off = m->off + (line - m->start);
 	const struct pmem__track_file *f = &maps.files[m->file];
 	if (npend == cappend && pend_grow() != 0)
@@ -189,6 +191,8 @@ collect_dirty(struct pmem__trace_line **out, size_t *cap)
 	(void)pmem__track_maps_read(&maps, new_file);
 	for (size_t i = 0; i < maps.n; i++) {
 		const struct pmem__track_map *m = &maps.v[i];
+		if (m->file < 0)
+			continue;	/* never flushed: not the program's */
 		const struct pmem__track_file *f = &maps.files[m->file];
 		for (uintptr_t p = m->start; p < m->end; p += PMEM_CACHELINE) {
 			uint64_t off = m->off + (p - m->start);
@@ -342,14 +346,17 @@ pmem__track_msync(const void *addr, size_t len)
 void
 pmem__track_mapped(const void *addr, size_t len)
 {
-	(void)addr;
-	(void)len;
 	if (!on())
 		return;
 	pthread_mutex_lock(&lock);
-	/* reading the maps now takes the file's content before any store */
+	/* tracked now: the file's content before any store is its base */
 	(void)pmem__track_maps_read(&maps, new_file);
 	maps_fresh = 1;
+	uintptr_t a = (uintptr_t)addr, e = a + len;
+	for (size_t i = 0; i < maps.n; i++)
+		if (maps.v[i].start < e && maps.v[i].end > a)
+			(void)pmem__track_maps_adopt(&maps, &maps.v[i],
+				new_file);
 	pthread_mutex_unlock(&lock);
 }
 

@@ -110,11 +110,14 @@ struct pmem__track_file {
 	int renamed;			/* new_file: a rename, not a file */
 };
 
-/* A shared mapping of a file (file >= 0) or of anything else (-1). */
+/* A shared writable mapping of a file: tracked (file >= 0), or not yet
+ * flushed (-1: dev, ino and path say which file it would be). */
 struct pmem__track_map {
 	uintptr_t start, end;
 	uint64_t off;			/* file offset of start */
 	int file;
+	uint64_t dev, ino;
+	char *path;
 };
 
 /* The mappings and files known, refreshed from /proc/self/maps. */
@@ -126,17 +129,25 @@ struct pmem__track_maps {
 };
 
 /*
- * Re-reads /proc/self/maps into m; a new file gets an id, a shadow read
- * from the file and a FILE record through new_file; a known file under a
- * new name (renamed into place) gets a RENAME record through new_file
- * too (which tells them apart by the record count).  0 or -1.
+ * Re-reads /proc/self/maps into m: the shared writable file mappings, a
+ * known file under a new name (renamed into place) getting a RENAME
+ * record through new_file.  0 or -1.
  */
 int pmem__track_maps_read(struct pmem__track_maps *m,
 	void (*new_file)(struct pmem__track_maps *m, int id));
 
 /* The mapping holding addr, or NULL. */
-const struct pmem__track_map *pmem__track_maps_find(
+struct pmem__track_map *pmem__track_maps_find(
 	const struct pmem__track_maps *m, uintptr_t addr);
+
+/*
+ * Tracks the file of mapping e from now on: a new file gets an id, a
+ * shadow read from the file and a FILE record through new_file, and e is
+ * limited to the file's bytes.  The file's id, or -1 if it cannot be.
+ */
+int pmem__track_maps_adopt(struct pmem__track_maps *m,
+	struct pmem__track_map *e,
+	void (*new_file)(struct pmem__track_maps *m, int id));
 
 /* The trace writer: opens DIR/trace.PID; 0 or -1. */
 int pmem__trace_open(const char *dir);

@@ -36,9 +36,10 @@ read_all(int fd, uint64_t len)
 	return buf;
 }
 
-/* The id of the file (dev, ino) at path, registering it; -1 if unusable. */
+/* The id of the registered file (dev, ino), noting a new path (a file
+ * renamed into place) with a RENAME record; -1 when not registered. */
 static int
-file_id(struct pmem__track_maps *m, uint64_t dev, uint64_t ino,
+find_file(struct pmem__track_maps *m, uint64_t dev, uint64_t ino,
 	const char *path, void (*new_file)(struct pmem__track_maps *, int))
 {
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -46,7 +47,6 @@ file_id(struct pmem__track_maps *m, uint64_t dev, uint64_t ino,
 		if (f->dev != dev || f->ino != ino)
 			continue;
 		if (strcmp(f->path, path) != 0) {
-			/* renamed (a file made under a temporary name) */
 			char *np = strdup(path);
 			if (np != NULL) {
 				free(f->path);
@@ -57,7 +57,14 @@ file_id(struct pmem__track_maps *m, uint64_t dev, uint64_t ino,
 		}
 		return (int)i;
 	}
+	return -1;
+}
 
+/* Registers the file (dev, ino) at path: its id, or -1 if unusable. */
+static int
+register_file(struct pmem__track_maps *m, uint64_t dev, uint64_t ino,
+	const char *path, void (*new_file)(struct pmem__track_maps *, int))
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
@@ -96,6 +103,39 @@ file_id(struct pmem__track_maps *m, uint64_t dev, uint64_t ino,
 	return id;
 }
 
+/* Limits mapping e to the bytes of its file (past its end a mapping has
+ * nothing to persist). */
+static void
+clamp(const struct pmem__track_maps *m, struct pmem__track_map *e)
+{
+	uint64_t size = m->files[e->file].size;
+	if (e->off >= size)
+		e->end = e->start;
+	else if (e->end - e->start > size - e->off)
+		e->end = e->start + (uintptr_t)(size - e->off);
+}
+
+/* See track.h. */
+int
+pmem__track_maps_adopt(struct pmem__track_maps *m, struct pmem__track_map *e,
+	void (*new_file)(struct pmem__track_maps *m, int id))
+{
+	if (e->file >= 0)
+		return e->file;
+	if (e->path == NULL)
+		return -1;
+	int id = find_file(m, e->dev, e->ino, e->path, new_file);
+	if (id < 0)
+		id = register_file(m, e->dev, e->ino, e->path, new_file);
+	free(e->path);
+	e->path = NULL;		/* tried once per reading of the maps */
+	if (id < 0)
+		return -1;
+	e->file = id;
+	clamp(m, e);
+	return id;
+}
+
 /* Appends one mapping to m->v; 0 or -1. */
 static int
 add_map(struct pmem__track_maps *m, uintptr_t start, uintptr_t end,
@@ -109,7 +149,8 @@ add_map(struct pmem__track_maps *m, uintptr_t start, uintptr_t end,
 		m->v = p;
 		m->cap = cap;
 	}
-	m->v[m->n++] = (struct pmem__track_map){ start, end, off, file };
+	m->v[m->n++] = (struct pmem__track_map){ start, end, off, file,
+		0, 0, NULL };
 	return 0;
 }
 
@@ -131,16 +172,20 @@ parse_line(struct pmem__track_maps *m, char *line,
 	if (perms[1] != 'w' || perms[3] != 's' || ino == 0 || path[0] != '/' ||
 			strstr(path, " (deleted)") != NULL)
 		return 0;
-	int id = file_id(m, makedev(maj, min), ino, path, new_file);
-	if (id < 0)
+	/* a file is registered (read, traced) only once it is flushed */
+	uint64_t dev = makedev(maj, min);
+	int id = find_file(m, dev, ino, path, new_file);
+	if (add_map(m, (uintptr_t)start, (uintptr_t)end, off, id) != 0)
+		return -1;
+	struct pmem__track_map *e = &m->v[m->n - 1];
+	if (id >= 0) {
+		clamp(m, e);
 		return 0;
-	/* past the end of the file a mapping has nothing to persist */
-	uint64_t size = m->files[id].size;
-	if (off >= size)
-		return 0;
-	if (end - start > size - off)
-		end = start + (size - off);
-	return add_map(m, (uintptr_t)start, (uintptr_t)end, off, id);
+	}
+	e->dev = dev;
+	e->ino = ino;
+	e->path = strdup(path);
+	return e->path ? 0 : -1;
 }
 
 /* See track.h. */
@@ -154,6 +199,8 @@ pmem__track_maps_read(struct pmem__track_maps *m,
 	char *line = NULL;
 	size_t cap = 0;
 	int ret = 0;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].path);
 	m->n = 0;
 	while (getline(&line, &cap, f) > 0)
 		if (parse_line(m, line, new_file) != 0) {
@@ -166,7 +213,7 @@ pmem__track_maps_read(struct pmem__track_maps *m,
 }
 
 /* See track.h. */
-const struct pmem__track_map *
+struct pmem__track_map *
 pmem__track_maps_find(const struct pmem__track_maps *m, uintptr_t addr)
 {
 	for (size_t i = 0; i < m->n; i++)
