@@ -90,5 +90,21 @@ rc=0; "$tool" -- true >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "no --check: exit $rc, want 2"
 rc=0; "$tool" -q --dir "$tmp/u" --check true -- true >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "a program without libpmem: exit $rc, want 2"
+mkdir "$tmp/exists"
+for args in "--dir $tmp/exists" "--subsets 21" "--jobs 0" "--random x" \
+		"--bogus"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$tool" -q $args --check true -- "$corpus/pointer" run "$tmp/x" \
+		>"$tmp/u.out" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || { cat "$tmp/u.out" >&2; fail "$args: exit $rc, want 2"; }
+	grep -q 'pmem-crashtest: \|usage:' "$tmp/u.out" ||
+		fail "$args: no message"
+done
+# a program that fails is an error (2), not a verdict on the images
+rc=0; "$tool" -q --dir "$tmp/f" --check true -- /bin/sh -c 'exit 3' \
+	>"$tmp/u.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'exited with status 3' "$tmp/u.out" ||
+	{ cat "$tmp/u.out" >&2; fail "a failing program: exit $rc, want 2"; }
 echo "$me: usage errors: ok"
 exit 0
