@@ -19,6 +19,7 @@
 #include "mmap.h"
 #include "pmemcheck.h"
 #include "ranges.h"
+#include "track.h"
 
 #define FILE_ALL_FLAGS (PMEM_FILE_CREATE | PMEM_FILE_EXCL | \
 	PMEM_FILE_SPARSE | PMEM_FILE_TMPFILE)
@@ -252,6 +253,8 @@ pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 	void *addr = map_and_track(fd, len, &t, path);
 	if (addr == NULL)
 		goto err;
+	if (pmem__unlikely(pmem__tracking))
+		pmem__track_mapped(addr, len);
 	if (mapped_lenp != NULL)
 		*mapped_lenp = len;
 	if (is_pmemp != NULL)

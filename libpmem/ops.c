@@ -13,6 +13,7 @@
 #include "ops.h"
 #include "pmemcheck.h"
 #include "ranges.h"
+#include "track.h"
 
 struct pmem__ops pmem__ops;
 struct pmem__cpu pmem__cpu_info;
@@ -280,6 +281,7 @@ pmem__init(void)
 		&pmem__opts, &pmem__calib);
 	int af = pmem__auto_flush_at(PMEM_SYSFS_ROOT);
 	pmem__ops_select(&pmem__ops, &pmem__cpu_info, &pmem__opts, af);
+	pmem__track_init(&pmem__ops);	/* pmem-crashtest(1) only */
 	pmem__log(3, "libpmem %d.%d (pmem-stack %s) loaded",
 		PMEM_MAJOR_VERSION, PMEM_MINOR_VERSION, PACKAGE_VERSION);
 	log_choice();

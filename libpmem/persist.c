@@ -12,6 +12,7 @@
 #include "ops.h"
 #include "pmemcheck.h"
 #include "ranges.h"
+#include "track.h"
 
 #undef pmem_persist
 
@@ -93,6 +94,8 @@ PMEM_EXPORT int
 pmem_msync(const void *addr, size_t len)
 {
 	PMEM_VG_CHECK_ADDRESSABLE(addr, len);
+	if (pmem__unlikely(pmem__tracking))
+		pmem__track_msync(addr, len);
 	if (pmem__ranges_count() == 0)
 		return msync_pages(addr, len);
 	if (len == 0)
