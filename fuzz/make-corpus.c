@@ -33,6 +33,7 @@ struct img {
 static const char *out_dir;
 static char bank_dir[PATH_MAX];
 static int check_fd = -1;
+static char check_path[PATH_MAX + 16];
 static unsigned nseeds, nbytes;
 
 /* Stop with a message: the generator has no partial success. */
@@ -45,6 +46,8 @@ die(const char *what, int rc)
 	if (bank_dir[0] != 0) {
 		snprintf(path, sizeof(path), "%s/RAM.pmm", bank_dir);
 		unlink(path);
+		if (check_path[0] != 0)
+			unlink(check_path);
 		rmdir(bank_dir);
 	}
 	exit(1);
@@ -192,14 +195,14 @@ make_bank(unsigned long size, unsigned max_blocks, void (*script)(void),
 static void
 check_seed(const char *name, struct img a, int expect)
 {
-	char path[64];
+	char path[PATH_MAX + 16];
 	struct pmm__bank *b, *again;
 	struct img c = dup_img(a);
 	fuzz_image_prepare(c.p, c.len);
 	if (fuzz_image_write(check_fd, c.p, c.len) != 0)
 		die("cannot write the check file", 0);
 	free(c.p);
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", check_fd);
+	snprintf(path, sizeof(path), "%s", check_path);
 	int rc = pmm__bank_open(path, &b);
 	if (rc != expect) {
 		fprintf(stderr, "make-corpus: seed %s opens with %d, not %d: %s\n",
@@ -544,9 +547,14 @@ main(int argc, char **argv)
 		die(bank_dir, 0);
 	setenv("PMM_DIR", bank_dir, 1);
 	setenv("PMM_CONF", "", 1);
-	check_fd = memfd_create("pmm-corpus-check", MFD_CLOEXEC);
+	/* a real file: libpmm opens no bank through a link (/proc/self/fd) */
+	if (snprintf(check_path, sizeof(check_path), "%s/check.pmm",
+				bank_dir) >= (int)sizeof(check_path))
+		die("PMM_DIR too long", 0);
+	check_fd = open(check_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			0600);
 	if (check_fd < 0)
-		die("memfd_create", 0);
+		die(check_path, 0);
 	struct img sm = make_bank(0x4000, 4, small, 0);
 	struct img mx = make_bank(0x8000, 8, mixed, 0);
 	struct img k8 = make_bank(0x8000, 16, keys8, 0);
@@ -556,6 +564,8 @@ main(int argc, char **argv)
 	free(sm.p);
 	free(mx.p);
 	free(k8.p);
+	close(check_fd);
+	unlink(check_path);
 	rmdir(bank_dir);
 	bank_dir[0] = 0;
 	printf("make-corpus: %u seeds, %u bytes, in %s\n", nseeds, nbytes,

@@ -2,8 +2,8 @@
  * pmm_bank_fuzz.c -- libFuzzer target: any file offered as a bank opens
  * as a valid bank or fails with an error, never a wild access.
  *
- * Each input is a bank file image.  It is written to a memfd and opened
- * through its /proc/self/fd path with pmm__bank_open(); once more with its
+ * Each input is a bank file image.  It is written to a file in a private
+ * directory and opened with pmm__bank_open(); once more with its
  * checksums recomputed when that changes it, so that mutations reach the
  * checks behind the checksums.  An opened bank must pass pmm__check(), and
  * then the index operations libpmm runs on it (lookups, removal and
@@ -11,6 +11,7 @@
  * it passing.  A broken promise aborts, which libFuzzer reports as a
  * crash, like any fault the sanitizers catch.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -26,8 +27,8 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
 static int bank_fd = -1;
-static char bank_path[64];
-
+static char bank_dir[64];
+static char bank_path[96];
 /* Report a broken promise and stop (libFuzzer saves the input). */
 static void
 broken(const char *what, int rc, const char *detail)
@@ -37,18 +38,35 @@ broken(const char *what, int rc, const char *detail)
 	abort();
 }
 
-/* One memfd for the whole run: nothing lingers on disk after a crash. */
+/* Remove the bank file and its private directory. */
+static void
+cleanup(void)
+{
+	unlink(bank_path);
+	rmdir(bank_dir);
+}
+
+/* One bank file, in a private directory, for the whole run: a real file,
+ * as libpmm opens no bank through a link (/proc/self/fd). */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	bank_fd = memfd_create("pmm-fuzz-bank", MFD_CLOEXEC);
-	if (bank_fd < 0) {
-		perror("memfd_create");
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(bank_dir, sizeof(bank_dir), "%s/pmm-fuzz-XXXXXX", base);
+	if (mkdtemp(bank_dir) == NULL) {
+		perror(bank_dir);
 		exit(1);
 	}
-	snprintf(bank_path, sizeof(bank_path), "/proc/self/fd/%d", bank_fd);
+	snprintf(bank_path, sizeof(bank_path), "%s/bank.pmm", bank_dir);
+	bank_fd = open(bank_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (bank_fd < 0) {
+		perror(bank_path);
+		rmdir(bank_dir);
+		exit(1);
+	}
+	atexit(cleanup);
 	return 0;
 }
 

@@ -139,6 +139,38 @@ int pmem_badblocks_clear(const char *path, const struct pmem_badblock *bbs,
 	size_t nbbs);
 #endif
 
+/*
+ * Logging, as in PMDK 2.1 (same LIBPMEM_1.0 symbols): the messages of the
+ * library go to a function the program may replace; see
+ * pmem_log_set_function(3) and pmem_log_set_threshold(3).
+ */
+enum pmem_log_level {
+	PMEM_LOG_LEVEL_HARK,	/* shown whatever the threshold */
+	PMEM_LOG_LEVEL_FATAL,	/* the library cannot go on */
+	PMEM_LOG_LEVEL_ERROR,	/* a call failed */
+	PMEM_LOG_LEVEL_WARNING,	/* a call went on, maybe not as expected */
+	PMEM_LOG_LEVEL_NOTICE,	/* choices and mappings, a few per run */
+	PMEM_LOG_LEVEL_INFO,	/* more detail */
+	PMEM_LOG_LEVEL_DEBUG	/* everything */
+};
+
+enum pmem_log_threshold {
+	PMEM_LOG_THRESHOLD,	/* less severe messages are not generated */
+	PMEM_LOG_THRESHOLD_AUX	/* for the log function's own use */
+};
+
+int pmem_log_set_threshold(enum pmem_log_threshold threshold,
+	enum pmem_log_level value);
+int pmem_log_get_threshold(enum pmem_log_threshold threshold,
+	enum pmem_log_level *value);
+
+typedef void pmem_log_function(enum pmem_log_level level,
+	const char *file_name, unsigned line_no, const char *function_name,
+	const char *message);
+
+#define PMEM_LOG_USE_DEFAULT_FUNCTION (NULL)
+
+int pmem_log_set_function(pmem_log_function *log_function);
 
 /*
  * The 0.8 API called pmem_persist() with a third, unused "flags" argument.

@@ -19,11 +19,13 @@
 #include <valgrind/memcheck.h>
 #define PMEM_VG_CHECK_ADDRESSABLE(a, l) \
 	((void)VALGRIND_CHECK_MEM_IS_ADDRESSABLE((a), (l)))
-#define PMEM_VG_CHECK_DEFINED(a, l) \
-	((void)VALGRIND_CHECK_MEM_IS_DEFINED((a), (l)))
+/* Silences valgrind's error reports in this thread, then restores them. */
+#define PMEM_VG_ERRORS_OFF() VALGRIND_DISABLE_ERROR_REPORTING
+#define PMEM_VG_ERRORS_ON() VALGRIND_ENABLE_ERROR_REPORTING
 #else
 #define PMEM_VG_CHECK_ADDRESSABLE(a, l) ((void)(a), (void)(l))
-#define PMEM_VG_CHECK_DEFINED(a, l) ((void)(a), (void)(l))
+#define PMEM_VG_ERRORS_OFF() ((void)0)
+#define PMEM_VG_ERRORS_ON() ((void)0)
 #endif
 
 #endif /* PMEM_COMMON_H */

@@ -9,6 +9,7 @@
 #include "libpmem.h"
 #include "flush.h"
 #include "ops.h"
+#include "pmemcheck.h"
 
 /* Stores one 8-byte word; volatile keeps the compiler from merging it. */
 static inline void
@@ -92,27 +93,38 @@ fill(char *d, int c, size_t len)
 		store1(d++, (char)c);
 }
 
+/*
+ * Flushes the written range (unless NOFLUSH); "none" (a constant) marks
+ * the kernels that run no flush instruction, whose flush pmemcheck is
+ * told of instead.
+ */
+#define GENERIC_FLUSH(dst, len, flags, line_op, none) do { \
+	if (!((flags) & PMEM_F_MEM_NOFLUSH)) { \
+		PMEM__FLUSH_RANGE((dst), (len), line_op); \
+		if (none) \
+			PMEM__PMC_FLUSH((dst), (len)); \
+	} \
+} while (0)
+
 /* Instantiates a memmove/memset pair whose flush is inlined. */
-#define GENERIC_KERNELS(kind, line_op) \
+#define GENERIC_KERNELS(kind, line_op, none) \
 static void \
 memmove_##kind(void *dst, const void *src, size_t len, unsigned flags) \
 { \
 	copy_any(dst, src, len); \
-	if (!(flags & PMEM_F_MEM_NOFLUSH)) \
-		PMEM__FLUSH_RANGE(dst, len, line_op); \
+	GENERIC_FLUSH(dst, len, flags, line_op, none); \
 } \
 static void \
 memset_##kind(void *dst, int c, size_t len, unsigned flags) \
 { \
 	fill(dst, c, len); \
-	if (!(flags & PMEM_F_MEM_NOFLUSH)) \
-		PMEM__FLUSH_RANGE(dst, len, line_op); \
+	GENERIC_FLUSH(dst, len, flags, line_op, none); \
 }
 
-GENERIC_KERNELS(noflush, pmem__noflush_line)
-GENERIC_KERNELS(clflush, pmem__clflush_line)
-GENERIC_KERNELS(clflushopt, pmem__clflushopt_line)
-GENERIC_KERNELS(clwb, pmem__clwb_line)
+GENERIC_KERNELS(noflush, pmem__noflush_line, 1)
+GENERIC_KERNELS(clflush, pmem__clflush_line, 0)
+GENERIC_KERNELS(clflushopt, pmem__clflushopt_line, 0)
+GENERIC_KERNELS(clwb, pmem__clwb_line, 0)
 
 /* Returns the portable memmove kernel for a flush instruction. */
 pmem__memmove_fn

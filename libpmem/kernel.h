@@ -30,6 +30,7 @@
 #include "libpmem.h"
 #include "flush.h"
 #include "ops.h"
+#include "pmemcheck.h"
 
 #define K_INLINE static inline __attribute__((always_inline))
 #define K_CAT_(a, b, c) a##b##c
@@ -246,6 +247,27 @@ k_finish(char *d, size_t len, int nt, k_line_fn line, int fence_nt)
 }
 
 /*
+ * Tells pmemcheck of the flushes it cannot see: the streamed body (whole
+ * lines that bypassed the cache) or, for the kernels that run no flush
+ * instruction, the whole range.  NOFLUSH flushes nothing.  noflush is a
+ * constant in each instance, so the test folds away.
+ */
+K_INLINE void
+k_pmemcheck(char *d, size_t len, int nt, unsigned flags, int noflush)
+{
+	if (flags & PMEM_F_MEM_NOFLUSH)
+		return;
+	if (noflush) {
+		PMEM__PMC_FLUSH(d, len);
+	} else if (nt) {
+		uintptr_t b = ((uintptr_t)d + KL - 1) & ~(uintptr_t)(KL - 1);
+		uintptr_t e = ((uintptr_t)d + len) & ~(uintptr_t)(KL - 1);
+		if (e > b)
+			PMEM__PMC_FLUSH(b, e - b);
+	}
+}
+
+/*
  * The memmove kernel: direction, then temporal or streaming stores.  Each
  * of the four combinations is its own inlined copy with nt a constant, so
  * no store loop tests it.
@@ -257,6 +279,7 @@ k_memmove(void *dst, const void *src, size_t len, unsigned flags,
 	char *d = dst;
 	const char *s = src;
 	int nt = k_use_nt(flags, len);
+	int noflush = line == pmem__noflush_line;
 	if (flags & PMEM_F_MEM_NOFLUSH)
 		line = pmem__noflush_line;
 	int fwd = (uintptr_t)d - (uintptr_t)s >= len;
@@ -272,6 +295,7 @@ k_memmove(void *dst, const void *src, size_t len, unsigned flags,
 			k_copy_bwd(d, s, len, 0, line);
 	}
 	k_finish(d, len, nt, line, fence_nt);
+	k_pmemcheck(d, len, nt, flags, noflush);
 }
 
 /* The memset kernel, likewise specialised on nt. */
@@ -280,6 +304,7 @@ k_memset(void *dst, int c, size_t len, unsigned flags, k_line_fn line,
 	int fence_nt)
 {
 	int nt = k_use_nt(flags, len);
+	int noflush = line == pmem__noflush_line;
 	if (flags & PMEM_F_MEM_NOFLUSH)
 		line = pmem__noflush_line;
 	if (nt)
@@ -287,6 +312,7 @@ k_memset(void *dst, int c, size_t len, unsigned flags, k_line_fn line,
 	else
 		k_fill(dst, c, len, 0, line);
 	k_finish(dst, len, nt, line, fence_nt);
+	k_pmemcheck(dst, len, nt, flags, noflush);
 }
 
 /*

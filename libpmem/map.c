@@ -18,7 +18,9 @@
 #include "log.h"
 #include "maps.h"
 #include "mmap.h"
+#include "pmemcheck.h"
 #include "ranges.h"
+#include "track.h"
 
 #define FILE_ALL_FLAGS (PMEM_FILE_CREATE | PMEM_FILE_EXCL | \
 	PMEM_FILE_SPARSE | PMEM_FILE_TMPFILE | PMEM_FILE_PRIVATE)
@@ -289,10 +291,13 @@ pmem_map_file(const char *path, size_t len, int flags, mode_t mode,
 	void *addr = map_and_track(fd, len, &t, path, flags);
 	if (addr == NULL)
 		goto err;
+	if (pmem__unlikely(pmem__tracking))
+		pmem__track_mapped(addr, len);
 	if (mapped_lenp != NULL)
 		*mapped_lenp = len;
 	if (is_pmemp != NULL)
 		*is_pmemp = pmem_is_pmem(addr, len);
+	PMEM__PMC_REGISTER(fd, addr, len);
 	close(fd);
 	return addr;
 err:
@@ -308,7 +313,11 @@ err:
 PMEM_EXPORT int
 pmem_unmap(void *addr, size_t len)
 {
-	if (pmem__ranges_munmap(addr, len) != 0) {
+	int ret = pmem__ranges_munmap(addr, len);
+	int oerrno = errno;
+	PMEM__PMC_REMOVE(addr, len);
+	if (ret != 0) {
+		errno = oerrno;
 		pmem__err("!munmap");
 		return -1;
 	}

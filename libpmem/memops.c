@@ -31,7 +31,6 @@ pmem_memmove(void *pmemdest, const void *src, size_t len, unsigned flags)
 	flags = check_flags(flags);
 	if (len == 0 || pmemdest == src)
 		return pmemdest;
-	PMEM_VG_CHECK_DEFINED(src, len);
 	pmem__ops.memmove_nodrain(pmemdest, src, len, flags);
 	maybe_drain(flags);
 	return pmemdest;

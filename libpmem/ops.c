@@ -11,18 +11,22 @@
 #include "flush.h"
 #include "log.h"
 #include "ops.h"
+#include "pmemcheck.h"
 #include "ranges.h"
+#include "track.h"
 
 struct pmem__ops pmem__ops;
 struct pmem__cpu pmem__cpu_info;
 struct pmem__options pmem__opts;
 
-/* Flushes nothing: the platform (eADR) or the user said not to. */
+/*
+ * Flushes nothing: the platform (eADR) or the user said not to; pmemcheck
+ * is told the range counts as flushed.
+ */
 static void
 flush_none(const void *addr, size_t len)
 {
-	(void)addr;
-	(void)len;
+	PMEM__PMC_FLUSH(addr, len);
 }
 
 /* Flushes a range with clflush. */
@@ -53,9 +57,16 @@ flush_clwb(const void *addr, size_t len)
 static void
 persist_none(const void *addr, size_t len)
 {
-	(void)addr;
-	(void)len;
+	PMEM__PMC_FLUSH(addr, len);
 	pmem__sfence();
+}
+
+/* Persist with clflush, ordered as it is: pmemcheck is told of the drain. */
+static void
+persist_clflush(const void *addr, size_t len)
+{
+	flush_clflush(addr, len);
+	PMEM__PMC_FENCE();
 }
 
 /* Persist with clflushopt, then the fence it needs (inlined: one call). */
@@ -81,10 +92,14 @@ drain_sfence(void)
 	pmem__sfence();
 }
 
-/* Drain after clflush: each clflush is already ordered with stores. */
+/*
+ * Drain after clflush (each is already ordered with stores) or with no
+ * flush instruction: no fence, but pmemcheck is told of one.
+ */
 static void
 drain_none(void)
 {
+	PMEM__PMC_FENCE();
 }
 
 /* See ops.h. */
@@ -175,7 +190,7 @@ pmem__ops_select(struct pmem__ops *ops, const struct pmem__cpu *cpu,
 		flush_clflushopt, flush_clwb };
 	/* clflush is ordered with later stores: its persist is its flush */
 	static const pmem__flush_fn persist_of[] = { persist_none,
-		flush_clflush, persist_clflushopt, persist_clwb };
+		persist_clflush, persist_clflushopt, persist_clwb };
 	enum pmem__flush_kind k = pick_flush(cpu, opt);
 
 	ops->flush_kind = k;
@@ -268,6 +283,7 @@ pmem__init(void)
 		&pmem__opts, &pmem__calib);
 	int af = pmem__auto_flush_at(PMEM_SYSFS_ROOT);
 	pmem__ops_select(&pmem__ops, &pmem__cpu_info, &pmem__opts, af);
+	pmem__track_init(&pmem__ops);	/* pmem-crashtest(1) only */
 	pmem__log(3, "libpmem %d.%d (pmem-stack %s) loaded",
 		PMEM_MAJOR_VERSION, PMEM_MINOR_VERSION, PACKAGE_VERSION);
 	log_choice();

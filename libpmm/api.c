@@ -60,7 +60,7 @@ take_key(PmmDelKey key, size_t ks, uint8_t k[32], uint32_t *kslen,
 		return pmm__fail(K_EFAULT, "deletion key pointer is NULL");
 	memset(k, 0, 32);
 	if (ks > 0 && is_group_key(key, ks)) {
-		const char *g = getenv("HRCTL_GROUP");
+		const char *g = pmm__env(PMM__ENV_HRCTL_GROUP);
 		if (g == NULL || *g == 0)
 			return pmm__fail(K_ENOGROUP,
 					"HR_GROUP_KEY used outside a restart group");
@@ -244,6 +244,19 @@ pmm__free(const PmmName *name, unsigned flags)
 	return pmm__free_in(b, nm, name->medium, flags);
 }
 
+/* The blocks of a key the table still holds. */
+static uint64_t
+count_keyed(struct pmm__bank *b, const uint8_t key[32], uint32_t ks)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i < b->g.max_blocks; i++) {
+		const struct pmm__entry *e = &b->table[i];
+		n += e->state == PMM__USED && e->keysize == ks &&
+			memcmp(e->key, key, sizeof(e->key)) == 0;
+	}
+	return n;
+}
+
 /* Free every block of one key in one bank; *freed counts them. */
 static int
 free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
@@ -268,29 +281,50 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 	pmm__drain();
 	l->valid = PMM__LOG_FREEALL;		/* the commit */
 	pmm__persist(&l->valid, sizeof(l->valid));
+	/* every block freed is counted, even the one whose link out of the
+	 * list turns out damaged; a damaged list is never trusted further */
 	uint64_t n = 0;
-	for (idx = head + 1; idx != 0 && n < b->g.max_blocks; n++) {
+	int damaged = 0;
+	for (idx = head + 1; idx != 0; ) {
+		if (n == b->g.max_blocks) {
+			damaged = 1;		/* a cycle */
+			break;
+		}
 		struct pmm__entry *e = &b->table[idx - 1];
+		if (e->state != PMM__USED || e->keysize != ks ||
+				memcmp(e->key, key, sizeof(e->key)) != 0) {
+			damaged = 1;		/* a cycle, or a foreign block */
+			break;
+		}
 		e->state = PMM__FREE;
 		pmm__flush(&e->state, sizeof(e->state));
+		n++;
 		idx = b->knext[idx - 1];
-		if (idx > b->g.max_blocks)
+		if (idx > b->g.max_blocks) {
+			damaged = 1;
 			break;
+		}
 	}
 	pmm__drain();
+	if (damaged) {
+		/* the list lost blocks: the committed redo record frees them
+		 * all by a scan of the table, then the index is rebuilt */
+		n += count_keyed(b, key, ks);
+		rc = repair(b);
+		*freed += n;
+		goto out;
+	}
 	l->valid = 0;
 	pmm__persist(&l->valid, sizeof(l->valid));
 	/* the key's list is intact until now: unindex from its head on */
 	uint64_t m = 0;
-	for (idx = head + 1; idx != 0 && m < n; m++) {
+	for (idx = head + 1; !damaged && idx != 0 && m < n; m++) {
 		uint32_t next = b->knext[idx - 1];
-		if (next > b->g.max_blocks || unindex(b, idx - 1) != K_OK) {
-			rc = repair(b);
-			break;
-		}
+		if (next > b->g.max_blocks || unindex(b, idx - 1) != K_OK)
+			damaged = 1;
 		idx = next;
 	}
-	if (m != n && rc == K_OK)
+	if (damaged || m != n)
 		rc = repair(b);
 	*freed += n;
 out:

@@ -2,9 +2,11 @@
  * bank.c -- bank files: creation, validation, mapping at their fixed
  * address, and the process's table of open banks.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +27,8 @@
 #endif
 #define TMPFS_MAGIC_ 0x01021994
 
-/* Banks live in 32 slots of 1 TiB from 18 TiB: above ASan's shadow,
- * below PIE executables and the mmap area. */
-#define SLOT_BASE 0x120000000000ULL
+/* Without the per-user address map (no /dev/shm): 32 slots of 1 TiB. */
+#define SLOT_BASE PMM__ADDR_MIN
 #define SLOT_SIZE (1ULL << 40)
 #define NSLOTS 32
 
@@ -80,15 +81,23 @@ static int
 map_fixed(int fd, uint64_t addr, uint64_t size, int populate, void **out)
 {
 	int flags = MAP_FIXED_NOREPLACE | (populate ? MAP_POPULATE : 0);
+	void *p = MAP_FAILED;
+	if (populate < 0) {
+		/* read-only: a private copy the checks may repair in memory */
+		flags = MAP_FIXED_NOREPLACE | MAP_PRIVATE;
+		goto plain;
+	}
 	/* MAP_SYNC on a DAX file system: a page's first write needs no
 	 * journal commit to be durable, so a flushed entry is persistent */
-	void *p = mmap((void *)(uintptr_t)addr, size, PROT_READ | PROT_WRITE,
+	p = mmap((void *)(uintptr_t)addr, size, PROT_READ | PROT_WRITE,
 			flags | MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
+	flags |= MAP_SHARED;
+plain:
 	/* refused (EOPNOTSUPP off DAX; under valgrind, EEXIST or EPERM
 	 * from its retries): plain MAP_SHARED decides, and its errno */
 	if (p == MAP_FAILED)
 		p = mmap((void *)(uintptr_t)addr, size, PROT_READ | PROT_WRITE,
-				flags | MAP_SHARED, fd, 0);
+				flags, fd, 0);
 	if (p == MAP_FAILED) {
 		if (errno == EEXIST)
 			return pmm__fail(K_EMAPPED,
@@ -132,25 +141,173 @@ choose_address(const char *path, uint64_t size, uint64_t *addr)
 			(unsigned long long)size);
 }
 
+/* Whether name is "<base><tag><pid>" and that process no longer exists. */
+static int
+leftover_of_dead(const char *name, const char *base, const char *tag)
+{
+	size_t bl = strlen(base), tl = strlen(tag);
+	if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, tl) != 0)
+		return 0;
+	const char *d = name + bl + tl;
+	char *end;
+	long pid = strtol(d, &end, 10);
+	if (*d == 0 || *end != 0 || pid <= 0 || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Remove the temporaries a killed creator left beside base in dfd: only
+ * files of this user that no live process holds locked. */
+static void
+remove_leftovers(int dfd, const char *base)
+{
+	int d2 = dup(dfd);
+	DIR *d = d2 < 0 ? NULL : fdopendir(d2);
+	if (d == NULL) {
+		if (d2 >= 0)
+			close(d2);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!leftover_of_dead(e->d_name, base, ".new.") &&
+				!leftover_of_dead(e->d_name, base, ".pmmctl."))
+			continue;
+		struct stat st;
+		int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW |
+				O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+				st.st_uid == geteuid() &&
+				flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dfd, e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* A new, nameless (O_TMPFILE) or O_EXCL-named, locked file in dfd. */
+static int
+make_temp(int dfd, const char *base, char tmp[NAME_MAX + 1], int *fd)
+{
+	tmp[0] = 0;
+	*fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (*fd >= 0)
+		return K_OK;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return pmm__fail_errno(K_ESYS, "cannot create a bank beside %s",
+				base);
+	if (snprintf(tmp, NAME_MAX + 1, "%s.new.%d", base, (int)getpid()) >
+			NAME_MAX)
+		return pmm__fail(K_EINVAL, "bank file name %s too long", base);
+	*fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+			O_CLOEXEC, 0600);
+	if (*fd < 0 || flock(*fd, LOCK_EX) != 0) {
+		int rc = pmm__fail_errno(K_ESYS, "cannot create %s", tmp);
+		if (*fd >= 0) {
+			close(*fd);
+			unlinkat(dfd, tmp, 0);
+		}
+		tmp[0] = 0;
+		return rc;
+	}
+	return K_OK;
+}
+
+/* Give the finished temporary its name; K_EBUSY if taken meanwhile. */
+static int
+name_temp(int dfd, int fd, const char *tmp, const char *base,
+		const char *path)
+{
+	int r;
+	if (tmp[0] != 0) {
+		r = linkat(dfd, tmp, dfd, base, 0);
+	} else {
+		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not */
+		r = linkat(fd, "", dfd, base, AT_EMPTY_PATH);
+		if (r != 0 && errno != EEXIST) {
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			r = linkat(AT_FDCWD, proc, dfd, base,
+					AT_SYMLINK_FOLLOW);
+		}
+	}
+	if (r == 0)
+		return K_OK;
+	return errno == EEXIST ?
+		pmm__fail(K_EBUSY, "bank %s appeared meanwhile", path) :
+		pmm__fail_errno(K_ESYS, "cannot create %s", path);
+}
+
+/* Write a fresh header and an empty, recovered index at m. */
+static int
+init_bank(void *m, const struct pmm__geom *g, uint64_t addr,
+		const char *medium)
+{
+	struct pmm__bank b;
+	memset(&b, 0, sizeof(b));
+	pmm__bank_bind(&b, m, g);
+	struct pmm__hdr *h = b.hdr;
+	memcpy(h->magic, PMM__MAGIC, 8);
+	h->layout = PMM__LAYOUT;
+	h->hdr_size = sizeof(*h);
+	h->file_size = g->file_size;
+	h->page_size = g->page_size;
+	h->base = addr;
+	h->bank_size = g->bank_size;
+	h->max_blocks = g->max_blocks;
+	h->table_off = g->table_off;
+	h->index_off = g->index_off;
+	h->data_off = g->data_off;
+	h->npages = g->npages;
+	h->name_slots = g->name_slots;
+	h->key_slots = g->key_slots;
+	h->created = (uint64_t)time(NULL);
+	strncpy(h->medium, medium, sizeof(h->medium) - 1);
+	h->checksum = pmm__hdr_checksum(h);
+	pmm__boot_id(h->boot_id);
+	pmm__lock_init(&b);
+	int rc = pmm__recover(&b);
+	if (rc == K_OK)
+		pmm__persist(m, g->index_off);
+	return rc;
+}
+
+/* An address for a new bank: from the per-user map, or (no /dev/shm)
+ * the first slot free in this process. */
+static int
+new_address(int fd, const char *path, uint64_t size, uint64_t *addr)
+{
+	int rc = pmm__addr_reserve(fd, path, size, addr);
+	if (rc == K_EUNKNOWN)
+		rc = choose_address(path, size, addr);
+	return rc;
+}
+
 /* Create a bank file at path; K_EBUSY if one appeared there meanwhile. */
 int
 pmm__bank_create(const char *path, const char *medium, uint64_t bank_size,
 		uint64_t max_blocks)
 {
 	struct pmm__geom g;
+	char base[NAME_MAX + 1], tmp[NAME_MAX + 1];
 	long ps = sysconf(_SC_PAGESIZE);
 	int rc = pmm__geom_compute(bank_size, max_blocks, (uint64_t)ps, &g);
+	int dfd, fd;
 	if (rc != K_OK)
 		return rc;
 	if (strlen(medium) >= PMM_MEDIUM_MAX)
 		return pmm__fail(K_EINVAL, "medium name too long");
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.new.%d", path, (int)getpid()) >=
-			(int)sizeof(tmp))
+	if (strlen(path) >= PATH_MAX)
 		return pmm__fail(K_EINVAL, "bank path too long");
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return pmm__fail_errno(K_ESYS, "cannot create %s", tmp);
+	if ((rc = pmm__open_bank_dir(path, &dfd, base)) != K_OK)
+		return rc;
+	remove_leftovers(dfd, base);
+	if ((rc = make_temp(dfd, base, tmp, &fd)) != K_OK) {
+		close(dfd);
+		return rc;
+	}
 	void *m = NULL;
 	uint64_t addr = 0;
 	int e = posix_fallocate(fd, 0, (off_t)g.file_size);
@@ -161,57 +318,25 @@ pmm__bank_create(const char *path, const char *medium, uint64_t bank_size,
 		rc = pmm__fail_errno(e == ENOSPC ? K_ENOMEM : K_ESYS,
 				"cannot size bank %s to %llu bytes", path,
 				(unsigned long long)g.file_size);
-		goto fail;
+		goto out;
 	}
-	if ((rc = choose_address(path, g.file_size, &addr)) != K_OK ||
-			(rc = map_fixed(fd, addr, g.file_size, 0, &m)) != K_OK)
-		goto fail;
-	struct pmm__bank b;
-	memset(&b, 0, sizeof(b));
-	pmm__bank_bind(&b, m, &g);
-	struct pmm__hdr *h = b.hdr;
-	memcpy(h->magic, PMM__MAGIC, 8);
-	h->layout = PMM__LAYOUT;
-	h->hdr_size = sizeof(*h);
-	h->file_size = g.file_size;
-	h->page_size = g.page_size;
-	h->base = addr;
-	h->bank_size = g.bank_size;
-	h->max_blocks = g.max_blocks;
-	h->table_off = g.table_off;
-	h->index_off = g.index_off;
-	h->data_off = g.data_off;
-	h->npages = g.npages;
-	h->name_slots = g.name_slots;
-	h->key_slots = g.key_slots;
-	h->created = (uint64_t)time(NULL);
-	strncpy(h->medium, medium, sizeof(h->medium) - 1);
-	h->checksum = pmm__hdr_checksum(h);
-	pmm__boot_id(h->boot_id);
-	pmm__lock_init(&b);
-	if ((rc = pmm__recover(&b)) != K_OK)
-		goto fail;
-	pmm__persist(m, g.index_off);
+	if ((rc = new_address(fd, path, g.file_size, &addr)) != K_OK ||
+			(rc = map_fixed(fd, addr, g.file_size, 0, &m)) != K_OK ||
+			(rc = init_bank(m, &g, addr, medium)) != K_OK)
+		goto out;
 	if (fsync(fd) != 0) {
-		rc = pmm__fail_errno(K_ESYS, "cannot sync %s", tmp);
-		goto fail;
+		rc = pmm__fail_errno(K_ESYS, "cannot sync the new bank %s",
+				path);
+		goto out;
 	}
-	munmap(m, g.file_size);
-	m = NULL;
-	if (link(tmp, path) != 0) {
-		rc = errno == EEXIST ?
-			pmm__fail(K_EBUSY, "bank %s appeared meanwhile", path) :
-			pmm__fail_errno(K_ESYS, "cannot create %s", path);
-		goto fail;
-	}
-	unlink(tmp);
-	close(fd);
-	return K_OK;
-fail:
+	rc = name_temp(dfd, fd, tmp, base, path);
+out:
 	if (m != NULL)
 		munmap(m, g.file_size);
-	unlink(tmp);
+	if (tmp[0] != 0)
+		unlinkat(dfd, tmp, 0);
 	close(fd);
+	close(dfd);
 	return rc;
 }
 
@@ -229,76 +354,211 @@ validate_contents(struct pmm__bank *b)
 	return rc;
 }
 
+/* Open path's bank file: read-write, or (ro_ok, and the file is not
+ * writable by its owner or cannot be opened for writing) read-only. */
+static int
+open_file(const char *path, int ro_ok, int *fd, int *ro, struct stat *st)
+{
+	char base[NAME_MAX + 1];
+	int dfd, rc = pmm__open_bank_dir(path, &dfd, base);
+	if (rc != K_OK)
+		return rc;
+	*ro = 0;
+	rc = pmm__open_bank_file(dfd, base, path, O_RDWR, fd, st);
+	if (rc == K_OK && ro_ok && !(st->st_mode & S_IWUSR)) {
+		close(*fd);
+		rc = K_ESYS;
+	}
+	if (rc == K_ESYS && ro_ok) {
+		*ro = 1;
+		rc = pmm__open_bank_file(dfd, base, path, O_RDONLY, fd, st);
+	}
+	close(dfd);
+	return rc;
+}
+
+/* Make sure every block of the file has space on its medium: a sparse
+ * bank (a copy, a restore) on a full file system would otherwise kill us
+ * with SIGBUS at the first store to a hole. */
+static int
+reserve_space(int fd, const char *path, const struct stat *st,
+		uint64_t size)
+{
+	if ((uint64_t)st->st_blocks * 512 >= size)
+		return K_OK;
+	int e = posix_fallocate(fd, 0, (off_t)size);
+	if (e == 0 || e == EOPNOTSUPP || e == EINVAL)
+		return K_OK;
+	errno = e;
+	return pmm__fail_errno(e == ENOSPC ? K_ENOMEM : K_ESYS,
+			"bank %s: only %llu of its %llu bytes have space on their file system, and no more can be reserved",
+			path, (unsigned long long)st->st_blocks * 512,
+			(unsigned long long)size);
+}
+
+/* Take the file's liveness lock: every process with the bank open holds
+ * a shared flock for as long as it does; *alone when nobody else does
+ * (then the robust mutex's state is anyone's garbage: a dead holder's,
+ * or the original's when this file is a copy). */
+static int
+join(struct pmm__bank *b, int *alone)
+{
+	*alone = flock(b->fd, LOCK_EX | LOCK_NB) == 0;
+	if (*alone)
+		return K_OK;
+	if (errno != EWOULDBLOCK || flock(b->fd, LOCK_SH) != 0)
+		return pmm__fail_errno(K_ESYS, "cannot lock bank %s", b->path);
+	return K_OK;
+}
+
+/* The message of a fixed address already taken in this process. */
+static void
+explain_mapped(struct pmm__bank *b, const struct pmm__hdr *h)
+{
+	char other[PATH_MAX], msg[512];
+	snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
+	pmm__addr_collision(b->fd, h->base, h->file_size, other,
+			sizeof(other));
+	pmm__fail(K_EMAPPED, "%s: %s%s%s (pmmctl -f %s move gives it a free address)",
+			b->path, msg, other[0] ? "; it overlaps bank " : "",
+			other, b->path);
+}
+
+/* Read and validate the header, and map the bank at its address. */
+static int
+map_bank(struct pmm__bank *b, const struct stat *st, int ro)
+{
+	struct pmm__hdr h;
+	struct pmm__geom g;
+	memset(&h, 0, sizeof(h));
+	if (pread(b->fd, &h, sizeof(h), 0) < 0)
+		return pmm__fail_errno(K_ESYS, "cannot read bank %s", b->path);
+	int rc = pmm__hdr_validate(&h, (uint64_t)st->st_size, &g);
+	if (rc == K_OK && !ro)
+		rc = reserve_space(b->fd, b->path, st, g.file_size);
+	if (rc != K_OK) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
+		return pmm__fail(rc, "%s: %s", b->path, msg);
+	}
+	void *m;
+	rc = map_fixed(b->fd, h.base, g.file_size,
+			ro ? -1 : on_tmpfs(b->fd), &m);
+	if (rc == K_EMAPPED)
+		explain_mapped(b, &h);
+	if (rc != K_OK)
+		return rc;
+	pmm__bank_bind(b, m, &g);
+	snprintf(b->medium, sizeof(b->medium), "%s", h.medium);
+	return K_OK;
+}
+
 /* Open, validate and map the bank file at path. */
-int
-pmm__bank_open(const char *path, struct pmm__bank **bp)
+static int
+open_bank(const char *path, int ro_ok, struct pmm__bank **bp)
 {
 	struct pmm__bank *b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return pmm__fail_errno(K_ESYS, "cannot open bank");
-	int rc;
-	void *m = NULL;
 	struct stat st;
-	struct pmm__hdr h;
+	int ro, alone = 1;
 	snprintf(b->path, sizeof(b->path), "%s", path);
-	b->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (b->fd < 0) {
-		rc = pmm__fail_errno(errno == ENOENT ? K_EUNKNOWN : K_ESYS,
-				"cannot open bank %s", path);
+	int rc = open_file(path, ro_ok, &b->fd, &ro, &st);
+	if (rc != K_OK) {
 		free(b);
 		return rc;
 	}
-	if (flock(b->fd, LOCK_EX) != 0 || fstat(b->fd, &st) != 0) {
-		rc = pmm__fail_errno(K_ESYS, "cannot open bank %s", path);
+	b->readonly = ro;
+	if ((!ro && (rc = join(b, &alone)) != K_OK) ||
+			(rc = map_bank(b, &st, ro)) != K_OK)
 		goto fail;
-	}
-	memset(&h, 0, sizeof(h));
-	ssize_t n = pread(b->fd, &h, sizeof(h), 0);
-	if (n < 0) {
-		rc = pmm__fail_errno(K_ESYS, "cannot read bank %s", path);
-		goto fail;
-	}
-	struct pmm__geom g;
-	if ((rc = pmm__hdr_validate(&h, (uint64_t)st.st_size, &g)) != K_OK) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
-		pmm__fail(rc, "%s: %s", path, msg);
-		goto fail;
-	}
-	if ((rc = map_fixed(b->fd, h.base, g.file_size, on_tmpfs(b->fd),
-					&m)) != K_OK)
-		goto fail;
-	pmm__bank_bind(b, m, &g);
-	snprintf(b->medium, sizeof(b->medium), "%s", h.medium);
 	char id[PMM__BOOT_ID];
 	pmm__boot_id(id);
-	if (memcmp(id, b->hdr->boot_id, sizeof(id)) != 0) {
-		/* rebooted since last use: the old lock state is garbage */
+	if (alone) {
+		/* nobody else has it open: whatever the mutex says is stale */
 		pmm__lock_init(b);
-		if ((rc = pmm__recover(b)) != K_OK)
-			goto fail;
-		memcpy(b->hdr->boot_id, id, sizeof(id));
-		pmm__persist(b->hdr->boot_id, sizeof(id));
 	}
-	if (!pmm__lock_valid(b)) {
-		rc = pmm__fail(K_ECORRUPT, "%s: the bank's lock is not a robust shared mutex",
-				path);
-		goto fail;
+	if (memcmp(id, b->hdr->boot_id, sizeof(id)) != 0) {
+		/* rebooted since last use (so nobody else has it open): the
+		 * index was never flushed, rebuild it */
+		pmm__lock_init(b);
+		if ((rc = pmm__recover(b)) != K_OK) {
+			munmap(b->base, b->g.file_size);
+			goto fail;
+		}
+		memcpy(b->hdr->boot_id, id, sizeof(id));
+		if (!ro)
+			pmm__persist(b->hdr->boot_id, sizeof(id));
 	}
 	if ((rc = validate_contents(b)) != K_OK) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
 		pmm__fail(rc, "%s: %s", path, msg);
+		munmap(b->base, b->g.file_size);
 		goto fail;
 	}
-	flock(b->fd, LOCK_UN);
+	if (!ro && alone && flock(b->fd, LOCK_SH) != 0) {
+		rc = pmm__fail_errno(K_ESYS, "cannot lock bank %s", path);
+		munmap(b->base, b->g.file_size);
+		goto fail;
+	}
+	if (!ro)
+		pmm__addr_register(b->fd, path, b->hdr->base, b->g.file_size);
+	pmm__fail(K_OK, "%s", "");
 	*bp = b;
 	return K_OK;
 fail:
-	if (m != NULL)
-		munmap(m, g.file_size);
 	close(b->fd);
 	free(b);
+	return rc;
+}
+
+/* Open, validate and map the bank file at path, for reading and writing. */
+int
+pmm__bank_open(const char *path, struct pmm__bank **bp)
+{
+	return open_bank(path, 0, bp);
+}
+
+/* The same, but read-only (a private copy in memory) when the file is
+ * not writable by its owner or cannot be opened for writing. */
+int
+pmm__bank_open_ro(const char *path, struct pmm__bank **bp)
+{
+	return open_bank(path, 1, bp);
+}
+
+/* Move the bank at path (used by no process) to a free address. */
+int
+pmm__bank_move(const char *path, uint64_t *from, uint64_t *to)
+{
+	struct stat st;
+	struct pmm__hdr h;
+	struct pmm__geom g;
+	int fd, ro, rc = open_file(path, 0, &fd, &ro, &st);
+	if (rc != K_OK)
+		return rc;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = pmm__fail(K_EBUSY, "bank %s is in use by a running process",
+				path);
+		goto out;
+	}
+	memset(&h, 0, sizeof(h));
+	if (pread(fd, &h, sizeof(h), 0) < 0) {
+		rc = pmm__fail_errno(K_ESYS, "cannot read bank %s", path);
+		goto out;
+	}
+	if ((rc = pmm__hdr_validate(&h, (uint64_t)st.st_size, &g)) != K_OK) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
+		rc = pmm__fail(rc, "%s: %s", path, msg);
+		goto out;
+	}
+	*from = h.base;
+	rc = pmm__addr_move(fd, path, &h);
+	*to = h.base;
+out:
+	close(fd);
 	return rc;
 }
 
@@ -314,32 +574,23 @@ pmm__bank_close(struct pmm__bank *b)
 }
 
 /* ---------------------------------------------- the process's banks */
-static struct pmm__bank *_Atomic banks[PMM__MAX_MEDIA];
+/* RAM and every configured medium */
+#define MAX_BANKS (PMM__MAX_MEDIA + 1)
+static struct pmm__bank *_Atomic banks[MAX_BANKS];
 static pthread_mutex_t banks_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Create the directory of a bank file; the default one must be private. */
+/* Create the directory of a bank file (mode 0700) if it is missing; its
+ * owner and mode are checked by every open (trust.c). */
 int
 pmm__ensure_dir(const char *path, int is_default)
 {
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return K_OK;
-	*slash = 0;
+	char dir[PATH_MAX], base[NAME_MAX + 1];
+	(void)is_default;
+	int rc = pmm__split_path(path, dir, base);
+	if (rc != K_OK)
+		return rc;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return pmm__fail_errno(K_ESYS, "cannot create bank directory %s",
-				dir);
-	if (!is_default)
-		return K_OK;
-	/* our own directory in a world-writable place: refuse a trap */
-	struct stat st;
-	if (lstat(dir, &st) != 0)
-		return pmm__fail_errno(K_ESYS, "%s", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-			(st.st_mode & 077) != 0)
-		return pmm__fail(K_ESYS,
-				"%s is not a private directory of this user (want mode 0700)",
 				dir);
 	return K_OK;
 }
@@ -391,7 +642,7 @@ static int
 get(const char *medium, int create, struct pmm__bank **bp)
 {
 	unsigned i;
-	for (i = 0; i < PMM__MAX_MEDIA; i++) {
+	for (i = 0; i < MAX_BANKS; i++) {
 		struct pmm__bank *b = atomic_load_explicit(&banks[i],
 				memory_order_acquire);
 		if (b == NULL)
@@ -403,7 +654,7 @@ get(const char *medium, int create, struct pmm__bank **bp)
 	}
 	pthread_mutex_lock(&banks_lock);
 	int rc = K_OK;
-	for (i = 0; i < PMM__MAX_MEDIA; i++) {
+	for (i = 0; i < MAX_BANKS; i++) {
 		struct pmm__bank *b = atomic_load_explicit(&banks[i],
 				memory_order_relaxed);
 		if (b == NULL)
@@ -413,9 +664,9 @@ get(const char *medium, int create, struct pmm__bank **bp)
 			goto out;
 		}
 	}
-	if (i == PMM__MAX_MEDIA) {
+	if (i == MAX_BANKS) {
 		rc = pmm__fail(K_ENOMEDIUM, "more than %d media in one process",
-				PMM__MAX_MEDIA);
+				MAX_BANKS);
 		goto out;
 	}
 	struct pmm__bank *b;
@@ -449,7 +700,7 @@ void
 pmm__banks_reset(void)
 {
 	pthread_mutex_lock(&banks_lock);
-	for (unsigned i = 0; i < PMM__MAX_MEDIA; i++) {
+	for (unsigned i = 0; i < MAX_BANKS; i++) {
 		struct pmm__bank *b = atomic_exchange(&banks[i], NULL);
 		pmm__bank_close(b);
 	}

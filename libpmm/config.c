@@ -8,10 +8,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pmm.h"
@@ -93,9 +95,13 @@ set_medium(struct pmm__config *c, const char *name, const char *path,
 	if (*name == 0 || strlen(name) >= PMM_MEDIUM_MAX)
 		return pmm__fail(K_ECONFIG, "%s: medium name \"%s\" empty or longer than %d",
 				where, name, PMM_MEDIUM_MAX - 1);
-	if (path[0] != '/' || strlen(path) >= PATH_MAX)
+	if (path[0] != '/')
 		return pmm__fail(K_ECONFIG, "%s: medium %s needs an absolute path",
 				where, name);
+	if (strlen(path) >= PATH_MAX)
+		return pmm__fail(K_ECONFIG,
+				"%s: medium %s: path too long (%zu bytes, at most %d)",
+				where, name, strlen(path), PATH_MAX - 1);
 	unsigned i;
 	for (i = 0; i < c->nmedia; i++)
 		if (strcmp(c->media_name[i], name) == 0)
@@ -185,32 +191,61 @@ pmm__config_parse(struct pmm__config *c, const char *text, const char *origin)
 	return rc;
 }
 
+#define CONF_MAX (1u << 20)	/* a configuration file's size limit */
+
+/* The line (from 1) of text[off]. */
+static int
+line_of(const char *text, size_t off)
+{
+	int line = 1;
+	for (size_t i = 0; i < off; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+/* Read the configuration file: a regular file of at most CONF_MAX bytes
+ * without NUL bytes (a FIFO or a device would block every call). */
 static int
 read_file(const char *path, char **text)
 {
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
 		return pmm__fail_errno(K_ECONFIG, "cannot read %s", path);
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf != NULL) {
-		n += fread(buf + n, 1, cap - 1 - n, f);
-		if (n < cap - 1)
+	struct stat st;
+	int rc = K_OK;
+	char *buf = NULL;
+	size_t n = 0;
+	if (fstat(fd, &st) != 0)
+		rc = pmm__fail_errno(K_ECONFIG, "cannot read %s", path);
+	else if (!S_ISREG(st.st_mode))
+		rc = pmm__fail(K_ECONFIG, "%s is not a regular file", path);
+	else if (st.st_size > (off_t)CONF_MAX)
+		rc = pmm__fail(K_ECONFIG,
+				"%s has %lld bytes: the limit is %u bytes", path,
+				(long long)st.st_size, CONF_MAX);
+	else if ((buf = malloc(CONF_MAX + 2)) == NULL)
+		rc = pmm__fail_errno(K_ECONFIG, "cannot read %s", path);
+	while (rc == K_OK && n <= CONF_MAX) {
+		ssize_t r = read(fd, buf + n, CONF_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = pmm__fail_errno(K_ECONFIG, "cannot read %s", path);
+		if (r <= 0)
 			break;
-		char *nb = cap > (1u << 24) ? NULL : realloc(buf, cap * 2);
-		if (nb == NULL) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = nb;
-		cap *= 2;
+		n += (size_t)r;
 	}
-	int err = ferror(f);
-	fclose(f);
-	if (buf == NULL || err) {
+	close(fd);
+	if (rc == K_OK && n > CONF_MAX)
+		rc = pmm__fail(K_ECONFIG, "%s grew past the limit of %u bytes",
+				path, CONF_MAX);
+	const char *nul = rc == K_OK ? memchr(buf, 0, n) : NULL;
+	if (nul != NULL)
+		rc = pmm__fail(K_ECONFIG, "%s:%d: a NUL byte in the file", path,
+				line_of(buf, (size_t)(nul - buf)));
+	if (rc != K_OK) {
 		free(buf);
-		return pmm__fail(K_ECONFIG, "cannot read %s", path);
+		return rc;
 	}
 	buf[n] = 0;
 	*text = buf;
@@ -222,7 +257,7 @@ int
 pmm__config_load(struct pmm__config *c)
 {
 	defaults(c);
-	const char *path = getenv("PMM_CONF");
+	const char *path = pmm__env(PMM__ENV_CONF);
 	if (path == NULL && access(DEFAULT_CONF, F_OK) == 0)
 		path = DEFAULT_CONF;
 	if (path != NULL && *path != 0) {
@@ -236,7 +271,7 @@ pmm__config_load(struct pmm__config *c)
 			return rc;
 		snprintf(c->source, sizeof(c->source), "%s", path);
 	}
-	const char *over = getenv("PMM_TUNABLES");
+	const char *over = pmm__env(PMM__ENV_TUNABLES);
 	if (over != NULL)
 		return pmm__config_parse(c, over, "PMM_TUNABLES");
 	return K_OK;
@@ -257,14 +292,16 @@ pmm__medium_path(const struct pmm__config *c, const char *medium,
 		return pmm__fail(K_ENOMEDIUM,
 				"no medium \"%s\": only RAM and pmm.medium.NAME entries of the configuration",
 				medium);
-	const char *dir = getenv("PMM_DIR");
+	const char *dir = pmm__env(PMM__ENV_DIR);
 	int n;
 	if (dir != NULL && *dir != 0) {
 		n = snprintf(path, len, "%s/RAM.pmm", dir);
 	} else {
+		char d[64];
 		*is_default_dir = 1;
-		n = snprintf(path, len, "/dev/shm/pmm-%u/RAM.pmm",
-				(unsigned)getuid());
+		if (pmm__default_dir(d, sizeof(d)) != K_OK)
+			return K_EINVAL;
+		n = snprintf(path, len, "%s/RAM.pmm", d);
 	}
 	if (n < 0 || (size_t)n >= len)
 		return pmm__fail(K_ECONFIG, "PMM_DIR too long");

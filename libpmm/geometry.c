@@ -145,10 +145,14 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 			h->key_slots != g->key_slots)
 		return pmm__fail(K_ECORRUPT,
 				"bank header geometry inconsistent with its tunables");
-	if (h->base == 0 || h->base % (2u << 20) != 0 ||
-			h->base > (1ULL << 47) - g->file_size)
-		return pmm__fail(K_ECORRUPT, "bank address 0x%llx invalid",
-				(unsigned long long)h->base);
+	if (h->base < PMM__ADDR_MIN || h->base % (2u << 20) != 0 ||
+			g->file_size > PMM__ADDR_END - PMM__ADDR_MIN ||
+			h->base > PMM__ADDR_END - g->file_size)
+		return pmm__fail(K_ECORRUPT,
+				"bank address 0x%llx invalid: a bank lies within 0x%llx..0x%llx",
+				(unsigned long long)h->base,
+				(unsigned long long)PMM__ADDR_MIN,
+				(unsigned long long)PMM__ADDR_END);
 	if (memchr(h->medium, 0, sizeof(h->medium)) == NULL)
 		return pmm__fail(K_ECORRUPT, "bank medium name not terminated");
 	if (img_size < g->file_size)

@@ -22,7 +22,7 @@ extern char **environ;
 __attribute__((constructor)) static void
 hr_member_init(void)
 {
-	if (getenv("HRCTL_MEMBER") != NULL)
+	if (pmm__env(PMM__ENV_HRCTL_MEMBER) != NULL)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
@@ -30,7 +30,7 @@ hr_member_init(void)
 static int
 member_id(const char *call)
 {
-	const char *m = getenv("HRCTL_MEMBER");
+	const char *m = pmm__env(PMM__ENV_HRCTL_MEMBER);
 	char *end;
 	long v = m != NULL ? strtol(m, &end, 10) : -1;
 	if (m == NULL || *m == 0 || *end != 0 || v < 0 || v > INT_MAX) {

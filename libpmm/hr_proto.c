@@ -18,9 +18,9 @@
 int
 hr__dir(char *buf, size_t len)
 {
-	const char *dir = getenv("PMM_DIR");
+	const char *dir = pmm__env(PMM__ENV_DIR);
 	int n = (dir != NULL && *dir != 0) ? snprintf(buf, len, "%s", dir) :
-		snprintf(buf, len, "/dev/shm/pmm-%u", (unsigned)getuid());
+		snprintf(buf, len, "/dev/shm/pmm-%u", (unsigned)geteuid());
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -39,7 +39,7 @@ hr__resolve(const char *file, int use_path, char *out)
 			return -1;
 		return access(out, X_OK);
 	}
-	const char *path = getenv("PATH");
+	const char *path = pmm__env(PMM__ENV_PATH);
 	if (path == NULL)
 		path = "/bin:/usr/bin";
 	int err = ENOENT;
@@ -64,7 +64,7 @@ hr__resolve(const char *file, int use_path, char *out)
 int
 hr__sock_path(char *buf, size_t len)
 {
-	const char *s = getenv("HRCTL_SOCK");
+	const char *s = pmm__env(PMM__ENV_HRCTL_SOCK);
 	if (s != NULL && *s != 0) {
 		if ((size_t)snprintf(buf, len, "%s", s) >= len) {
 			errno = ENAMETOOLONG;

@@ -29,6 +29,10 @@
 #define PMM__MAX_PAGES (1ULL << 30)	/* tags keep a length in 31 bits */
 #define PMM__MAX_BLOCKS (1ULL << 24)
 #define PMM__BOOT_ID 40
+/* Banks lie in [PMM__ADDR_MIN, PMM__ADDR_END): 32 TiB from 18 TiB, above
+ * ASan's shadow, below PIE executables and the mmap area. */
+#define PMM__ADDR_MIN 0x120000000000ULL
+#define PMM__ADDR_END (PMM__ADDR_MIN + (32ULL << 40))
 
 struct pmm__log {
 	uint64_t valid;			/* PMM__LOG_FREEALL or 0 */

@@ -5,6 +5,14 @@
  * locker finishes or discards the dead one's change (pmm__recover) before
  * marking the mutex consistent, so nobody blocks and nobody sees a torn
  * change.
+ *
+ * The mutex alone cannot tell a copy of a bank (or a bank whose holder
+ * died before the robust list reached the kernel) from a live holder:
+ * its state is a thread id.  So every process holds a shared flock on
+ * the bank file while it has the bank open, and the opener that finds
+ * no other holder (bank.c: join) initialises the mutex afresh, whatever
+ * its bytes say (a kind, a holder): glibc's private fields are never
+ * read.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,24 +29,6 @@ pmm__lock_init(struct pmm__bank *b)
 	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
 	pthread_mutex_init(&b->hdr->lock, &a);
 	pthread_mutexattr_destroy(&a);
-}
-
-/* Whether the bank's mutex is of the kind pmm__lock_init makes: a file
- * could declare another (a recursive one whose unlock follows list
- * pointers read from the file). */
-int
-pmm__lock_valid(struct pmm__bank *b)
-{
-	pthread_mutex_t fresh;
-	pthread_mutexattr_t a;
-	pthread_mutexattr_init(&a);
-	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&fresh, &a);
-	pthread_mutexattr_destroy(&a);
-	int ok = b->hdr->lock.__data.__kind == fresh.__data.__kind;
-	pthread_mutex_destroy(&fresh);
-	return ok;
 }
 
 /* Take the bank lock, recovering from a holder that died. */

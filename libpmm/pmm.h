@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "pmm/chPmm.h"
 #include "layout.h"
@@ -19,6 +20,16 @@ int pmm__fail(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int pmm__fail_errno(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------- options */
+/* libpmm's environment variables, read with secure_getenv (options.c). */
+enum pmm__env_var {
+	PMM__ENV_CONF, PMM__ENV_TUNABLES, PMM__ENV_DIR, PMM__ENV_HRCTL_GROUP,
+	PMM__ENV_HRCTL_SOCK, PMM__ENV_HRCTL_MEMBER, PMM__ENV_PATH,
+	PMM__ENV_COUNT
+};
+const char *pmm__env(enum pmm__env_var v);
+const char *pmm__env_name(enum pmm__env_var v);
 
 /* ----------------------------------------------------------- hashing */
 /* A word-at-a-time 64-bit hash: cheap enough for every lookup. */
@@ -76,6 +87,7 @@ struct pmm__bank {
 	uint32_t *tag, *fnext, *fprev;
 	unsigned char *data;
 	int page_shift;
+	int readonly;			/* a private copy of a read-only file */
 };
 
 /* Point the bank's pointers into a mapping of g's geometry. */
@@ -95,6 +107,10 @@ int pmm__bank_create(const char *path, const char *medium,
 /* Open and map an existing bank file (not registered). */
 int pmm__bank_open(const char *path, struct pmm__bank **bp);
 void pmm__bank_close(struct pmm__bank *b);
+/* The same read-only (a private mapping) when the file is not writable. */
+int pmm__bank_open_ro(const char *path, struct pmm__bank **bp);
+/* Give an unused bank a free address (pmmctl move). */
+int pmm__bank_move(const char *path, uint64_t *from, uint64_t *to);
 
 /* This boot's id, and the (private, when default) directory of a bank. */
 void pmm__boot_id(char out[PMM__BOOT_ID]);
@@ -103,11 +119,34 @@ int pmm__ensure_dir(const char *path, int is_default);
 /* Forget every bank this process opened (tests; after fork). */
 void pmm__banks_reset(void);
 
+/* ------------------------------------------------------------- trust */
+/* Who may own bank directories and files (trust.c; libpmm(7) Security). */
+int pmm__default_dir(char *buf, size_t len);
+int pmm__is_default_dir(const char *dir);
+int pmm__trust_dir(int dfd, const char *dir, int is_default);
+int pmm__trust_file(int fd, const char *path, struct stat *st);
+int pmm__split_path(const char *path, char dir[PATH_MAX],
+		char base[NAME_MAX + 1]);
+/* Open path's directory (checked): *dfd, and the file's name in base. */
+int pmm__open_bank_dir(const char *path, int *dfd, char base[NAME_MAX + 1]);
+/* Open a bank file in dfd without following a link, checked. */
+int pmm__open_bank_file(int dfd, const char *base, const char *path,
+		int flags, int *fd, struct stat *st);
+
+/* ------------------------------------------------------- address map */
+/* Per-user map of bank address ranges (addrmap.c). */
+int pmm__addr_reserve(int fd, const char *path, uint64_t size,
+		uint64_t *addr);
+int pmm__addr_register(int fd, const char *path, uint64_t addr,
+		uint64_t size);
+void pmm__addr_collision(int fd, uint64_t addr, uint64_t size, char *out,
+		size_t len);
+int pmm__addr_move(int fd, const char *path, struct pmm__hdr *h);
+
 /* ------------------------------------------------------------ locking */
 int pmm__lock(struct pmm__bank *b);
 void pmm__unlock(struct pmm__bank *b);
 void pmm__lock_init(struct pmm__bank *b);
-int pmm__lock_valid(struct pmm__bank *b);
 
 /* ------------------------------------------------------- persistence */
 struct pmm__persist_ops {

@@ -3,11 +3,13 @@
 # sudo): the toolchain, autotools, Check, libndctl, valgrind, PMDK's
 # libpmemobj and pmempool and fio (its libpmem engine) for the
 # compatibility tests, clang and its libFuzzer runtime for the fuzz smoke
-# test, man-db for the man page test, git for the .gitignore test.
+# test, man-db for the man page test, git for the .gitignore test,
+# binutils (addr2line) for pmem-crashtest's backtraces.
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config check
 	libndctl-dev libdaxctl-dev valgrind libpmemobj-dev pmdk-tools
-	libpmem1 libpmem-dev fio clang libclang-rt-14-dev man-db git"
+	libpmem1 libpmem-dev fio clang libclang-rt-14-dev man-db git
+	binutils"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

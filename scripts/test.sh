@@ -31,7 +31,7 @@ summary() {
 		[ -f "$t" ] && grep -q ':test-result: SKIP' "$t" || continue
 		log=${t%.trs}.log
 		# the test's own last word, not automake's trailer
-		why=$(grep -v '^\(PASS\|SKIP\|FAIL\|ERROR\|XFAIL\|XPASS\)[: ]' "$log" |
+		why=$(grep -v -E '^(PASS|SKIP|FAIL|ERROR|XFAIL|XPASS) .*\(exit status: [0-9]+\)$' "$log" |
 			grep -v '^[[:space:]]*$' | tail -n 1)
 		SKIPS="$SKIPS
   $1: $(basename "${t%.trs}"): ${why:-no reason given}"

@@ -7,10 +7,13 @@
 # program is tests/compat/obj_tx.c.  Everything runs twice: plain, and with
 # PMEM_IS_PMEM_FORCE=1 (libpmemobj then persists through pmem_persist and
 # pmem_memcpy instead of msync).  Every run must be proved to have loaded
-# our library.
+# our library.  Last, create and verify run under valgrind memcheck, which
+# must report nothing: on a file system that is not pmem, libpmemobj
+# msyncs page-rounded ranges that memcheck partly calls unaddressable, and
+# our pmem_msync, as PMDK's, silences memcheck for its own msync.
 #
 # Environment (from AM_TESTS_ENVIRONMENT): top_srcdir, top_builddir, CC,
-# PMEMPOOL, SAN_CFLAGS.
+# PMEMPOOL, SAN_CFLAGS, VALGRIND.
 set -e
 me=compat-pmemobj
 
@@ -84,4 +87,24 @@ for force in 0 1; do
 		echo "$me: $how: pmempool check: consistent"
 	fi
 done
+
+unset PMEM_IS_PMEM_FORCE
+how=memcheck
+if [ -z "${VALGRIND:-}" ]; then
+	echo "$me: SKIP part: memcheck run: valgrind is not installed"
+elif [ -n "$SAN_CFLAGS" ]; then
+	echo "$me: SKIP part: memcheck run: a sanitizer build does not run under valgrind"
+elif ! grep -q '^#define PMEM_USE_VALGRIND 1' "$top_builddir/config.h"; then
+	echo "$me: SKIP part: memcheck run: libpmem was configured without valgrind client requests"
+else
+	pool=$tmp/poolvg.obj
+	for what in create verify; do
+		run_ok vg$what $what "$VALGRIND" -q --error-exitcode=99 \
+			"$prog" $what "$pool"
+		if grep -q '^==[0-9]*== ' "$tmp/vg$what.err"; then
+			show vg$what
+			fail "vg$what: memcheck reported errors"
+		fi
+	done
+fi
 exit 0

@@ -3,38 +3,54 @@
  * a line "flush" that records which lines it was given: every line a
  * temporal copy or fill writes must be flushed, exactly once, and a
  * streaming one must flush the lines of its unaligned head and tail.
+ *
+ * Built three times, once per ISA (KT_ISA: sse2, avx2, avx512f), each
+ * with the library's kernel file of that ISA at its own width
+ * (tests/kernel_rec_<isa>.c, compiled with its -m flags); this file is
+ * not, and runs the kernels only where the CPU and the OS support the
+ * ISA, else exits 77 saying why.
  */
-#include <emmintrin.h>
 #include <stdint.h>
 
 #include "common.h"
+#include "cpu.h"
+#include "kernel_rec.h"
+#include "libpmem.h"
+#include "ops.h"
 
-#define KVEC __m128i
-#define KW 16
-#define KLOADU(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
-#define KSTORE(p, v) _mm_store_si128((__m128i *)(void *)(p), (v))
-#define KSTREAM(p, v) _mm_stream_si128((__m128i *)(void *)(p), (v))
-#define KSET1(c) _mm_set1_epi8(c)
-#define KISA test
-#define K_TEST_INSTANCES 1
-
-#include "kernel.h"
+#define KT_CAT_(a, b) a##b
+#define KT_CAT(a, b) KT_CAT_(a, b)
+#define KT_STR_(a) #a
+#define KT_STR(a) KT_STR_(a)
+#define KT_KERNELS KT_CAT(kt_, KT_ISA)
 
 #define AREA (16384 + 512)
 static char area[AREA] __attribute__((aligned(64)));
 static char other[AREA] __attribute__((aligned(64)));
 static unsigned char flushed[AREA / 64];
 
-/* The recording line function: counts the flushes of each line. */
-static void
-rec_line(const void *p)
+/* See kernel_rec.h: counts the flushes of each line. */
+void
+kt_record(const void *p)
 {
 	uintptr_t off = (uintptr_t)p - (uintptr_t)area;
 	if (off < sizeof(area))
 		flushed[off / 64]++;
 }
 
-K_INSTANCE(rec, rec_line, 1)
+/* The kernels under test. */
+static void
+memmove_test_rec(void *dst, const void *src, size_t len, unsigned flags)
+{
+	KT_KERNELS.memmove(dst, src, len, flags);
+}
+
+/* The kernels under test. */
+static void
+memset_test_rec(void *dst, int c, size_t len, unsigned flags)
+{
+	KT_KERNELS.memset(dst, c, len, flags);
+}
 
 /* Checks the lines flushed for a write of [off, off + len). */
 static void
@@ -107,16 +123,42 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite *s = suite_create("kernel");
+	Suite *s = suite_create("kernel " KT_STR(KT_ISA));
 	TCase *tc = test_case(s, "lines", 60);
 	tcase_add_test(tc, test_lines_flushed);
 	tcase_add_test(tc, test_noflush);
 	return s;
 }
 
+/* NULL if this CPU and OS can run the ISA's kernels, else why not. */
+static const char *
+missing(void)
+{
+	struct pmem__cpu c;
+	pmem__cpu_detect(&c);
+	const char *isa = KT_STR(KT_ISA);
+	if (strcmp(isa, "sse2") == 0)
+		return c.sse2 ? NULL : "the CPU has no SSE2";
+	if (strcmp(isa, "avx2") == 0)
+		return c.avx2 ? NULL : !c.os_avx ? "the OS does not enable "
+			"AVX state (XCR0)" : "the CPU has no AVX2";
+	if (strcmp(isa, "avx512f") == 0)
+		return c.avx512f ? NULL : !c.os_avx512 ? "the CPU has no "
+			"AVX-512F, or the OS does not enable its state (XCR0)" :
+			"the CPU has no AVX-512F";
+	return "unknown ISA";
+}
+
 int
 main(void)
 {
+	const char *why = missing();
+	if (why != NULL) {
+		printf("SKIP: %s kernels not run: %s\n", KT_STR(KT_ISA), why);
+		return 77;
+	}
+	printf("%s kernels, %u-byte vectors\n", KT_STR(KT_ISA),
+		KT_KERNELS.width);
 	pmem__ops.movnt_threshold = 256;
 	return test_run(suite());
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <libpmem.h>
 #include "common.h"
@@ -1034,6 +1035,57 @@ START_TEST(test_is_pmem_force_other)
 }
 END_TEST
 
+/* PMEM_IS_PMEM_FORCE=1 still answers 0 for an empty range (as PMDK). */
+START_TEST(test_is_pmem_force1_len0)
+{
+	ck_assert_int_eq(setenv("PMEM_IS_PMEM_FORCE", "1", 1), 0);
+	char *buf = malloc(64);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pmem_is_pmem(buf, 0), 0);
+	ck_assert_int_eq(pmem_is_pmem(NULL, 0), 0);
+	ck_assert_int_eq(pmem_is_pmem(buf, 1), 1);
+	free(buf);
+}
+END_TEST
+
+/*
+ * The value is read as a number, as PMDK reads it with atoi(): one that
+ * reads as 1 forces 1, as 0 forces 0, anything else forces nothing.
+ * Each value is tried in a fresh child, since the variable is read once.
+ */
+static int
+force_answer(const char *value)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char *buf = malloc(64);
+		if (buf == NULL || setenv("PMEM_IS_PMEM_FORCE", value, 1) != 0)
+			_exit(99);
+		_exit(pmem_is_pmem(buf, 64));
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* "01", " 1", "+1", "1x" force 1; "10", "2", "-1" do not; "0x1" is 0. */
+START_TEST(test_is_pmem_force_parse)
+{
+	static const char *const ones[] = { "1", "01", " 1", "\t1", "+1",
+		"001", "1x" };
+	static const char *const others[] = { "10", "2", "-1", "11", " 10",
+		"0", "00", "0x1", "", "yes" };
+	for (size_t i = 0; i < sizeof(ones) / sizeof(ones[0]); i++)
+		ck_assert_msg(force_answer(ones[i]) == 1,
+			"PMEM_IS_PMEM_FORCE='%s' did not force 1", ones[i]);
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		ck_assert_msg(force_answer(others[i]) == 0,
+			"PMEM_IS_PMEM_FORCE='%s' forced 1", others[i]);
+}
+END_TEST
+
 /* --------------------------------------------------------------- threads */
 
 #define THREADS 4
@@ -1151,6 +1203,8 @@ suite(void)
 	tcase_add_test(tc, test_is_pmem_force_read_once);
 	tcase_add_test(tc, test_is_pmem_force_too_late);
 	tcase_add_test(tc, test_is_pmem_force_other);
+	tcase_add_test(tc, test_is_pmem_force1_len0);
+	tcase_add_test(tc, test_is_pmem_force_parse);
 
 	tc = test_case(s, "threads", 30);
 	tcase_add_test(tc, test_threads);

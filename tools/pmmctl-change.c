@@ -63,23 +63,23 @@ hexval(char ch)
 	return -1;
 }
 
-/* Decode --hex HEX (an optional 0x, then pairs of digits) into buf. */
-static int
+/* Decode --hex HEX (an optional 0x, then pairs of digits) into buf;
+ * NULL, or what is wrong with it. */
+static const char *
 parse_hex(const char *s, uint8_t *buf, size_t *len)
 {
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
 	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if (hexval(s[i]) < 0)
+			return "not a hex digit";
 	if (n % 2 != 0)
-		return -1;
-	for (size_t i = 0; i < n; i += 2) {
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		buf[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
+		return "not an even number of hex digits";
+	for (size_t i = 0; i < n; i += 2)
+		buf[i / 2] = (uint8_t)(hexval(s[i]) << 4 | hexval(s[i + 1]));
 	*len = n / 2;
-	return 0;
+	return NULL;
 }
 
 /* pmmctl freeall KEY: pmmFreeAll on this bank only. */
@@ -92,11 +92,11 @@ ctl_freeall(struct ctl *c, const char *key)
 	size_t ks;
 	int rc, status;
 	if (c->hex != NULL) {
+		const char *why = "out of memory";
 		buf = malloc(strlen(c->hex) / 2 + 1);
-		if (buf == NULL || parse_hex(c->hex, buf, &ks) != 0) {
-			fprintf(stderr, "pmmctl: --hex %s: %s\n", c->hex,
-					buf == NULL ? "out of memory" :
-					"not an even number of hex digits");
+		if (buf == NULL ||
+				(why = parse_hex(c->hex, buf, &ks)) != NULL) {
+			fprintf(stderr, "pmmctl: --hex %s: %s\n", c->hex, why);
 			free(buf);
 			return CTL_EXIT_ERROR;
 		}
@@ -137,7 +137,7 @@ out:
 static int
 read_header(const char *path, struct pmm__hdr *h, ssize_t *got)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	memset(h, 0, sizeof(*h));
@@ -196,8 +196,16 @@ replace(const struct ctl *c, const struct stat *old, uint64_t size,
 		rc = pmm__fail_errno(K_ESYS, "cannot rename %s to %s", tmp,
 				c->path);
 		unlink(tmp);
+		return rc;
 	}
-	return rc;
+	/* the address map knew the new bank by its temporary name */
+	struct pmm__hdr h;
+	int fd = open(c->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h))
+		pmm__addr_register(fd, c->path, h.base, h.file_size);
+	if (fd >= 0)
+		close(fd);
+	return K_OK;
 }
 
 /* pmmctl create: a bank with the given tunables (by default those in
@@ -254,5 +262,24 @@ ctl_create(struct ctl *c)
 				h.medium, (unsigned long long)h.bank_size,
 				(unsigned long long)h.max_blocks,
 				(unsigned long long)h.base);
+	return CTL_EXIT_OK;
+}
+
+/* pmmctl move: give a bank that no process has open a free address that
+ * overlaps no other bank of this user (a copy that collides with its
+ * original), keeping its blocks; pointers stored into them go stale. */
+int
+ctl_move(struct ctl *c)
+{
+	uint64_t from = 0, to = 0;
+	pmm__fail(K_OK, "%s", "");
+	int rc = pmm__bank_move(c->path, &from, &to);
+	if (rc != K_OK)
+		return ctl_report(rc, "move");
+	printf("moved %s from address 0x%llx to 0x%llx\n", c->path,
+			(unsigned long long)from, (unsigned long long)to);
+	fprintf(stderr,
+			"pmmctl: warning: the blocks of %s now lie at other addresses: pointers into them stored anywhere (in this bank or another) still hold the old addresses and are now wrong\n",
+			c->path);
 	return CTL_EXIT_OK;
 }

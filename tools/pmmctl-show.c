@@ -123,7 +123,7 @@ ctl_list(struct ctl *c)
 	struct ctl_block *v;
 	size_t n;
 	uint64_t nkeys;
-	int rc = ctl_open(c, &b);
+	int rc = ctl_open_ro(c, &b);
 	if (rc != K_OK)
 		return ctl_report(rc, NULL);
 	ctl_warn_tunables(c, &b->g);
@@ -225,7 +225,7 @@ info_text(const struct ctl *c, const struct pmm__bank *b,
 	printf("keys in use:         %llu\n", (unsigned long long)u->nkeys);
 	printf("configuration:       %s%s\n",
 			*c->conf.source != 0 ? c->conf.source : "no file",
-			getenv("PMM_TUNABLES") != NULL ? ", PMM_TUNABLES" : "");
+			pmm__env(PMM__ENV_TUNABLES) != NULL ? ", PMM_TUNABLES" : "");
 	if (!u->rambank_differs && !u->maxblocks_differs) {
 		printf("tunables:            as configured\n");
 		return;
@@ -303,7 +303,7 @@ ctl_info(struct ctl *c)
 	struct usage u;
 	size_t n;
 	uint64_t nkeys;
-	int rc = ctl_open(c, &b);
+	int rc = ctl_open_ro(c, &b);
 	if (rc != K_OK)
 		return ctl_report(rc, NULL);
 	rc = snapshot(b, &v, &n, &nkeys);
@@ -326,7 +326,7 @@ ctl_check(struct ctl *c)
 {
 	struct pmm__bank *b;
 	char report[256];
-	int rc = ctl_open(c, &b);
+	int rc = ctl_open_ro(c, &b);
 	if (rc != K_OK)
 		return ctl_report(rc, "check");
 	ctl_warn_tunables(c, &b->g);
@@ -345,6 +345,9 @@ ctl_check(struct ctl *c)
 				(unsigned long long)pages,
 				(unsigned long long)b->g.npages,
 				(unsigned long long)nkeys);
+	if (rc == K_OK && b->readonly)
+		printf("(%s is read-only: checked in memory, not changed)\n",
+				c->path);
 	pmm__bank_close(b);
 	return rc == K_OK ? CTL_EXIT_OK : ctl_report(rc, "check");
 }

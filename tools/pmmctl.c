@@ -29,6 +29,8 @@ usage(FILE *f)
 		"  check                      validate the bank (exit 1 if damaged)\n"
 		"  create [--size BYTES] [--max-blocks N] [--force]\n"
 		"                             create the bank (--force replaces it)\n"
+		"  move                       give the bank a free address, keeping\n"
+		"                             its blocks (stored pointers go stale)\n"
 		"Options:\n"
 		"  -m, --medium NAME          the bank of medium NAME (default RAM)\n"
 		"  -f, --file PATH            the bank file PATH\n"
@@ -51,7 +53,7 @@ static const char *const opt_names[] = {
 	"--max-blocks",
 };
 
-enum cmd { C_LIST, C_INFO, C_FREE, C_FREEALL, C_CHECK, C_CREATE };
+enum cmd { C_LIST, C_INFO, C_FREE, C_FREEALL, C_CHECK, C_CREATE, C_MOVE };
 
 static const struct command {
 	const char *name;
@@ -65,6 +67,7 @@ static const struct command {
 	{ "freeall", C_FREEALL, O_SYSTEM | O_NONUL | O_HEX, 1 },
 	{ "check", C_CHECK, 0, 0 },
 	{ "create", C_CREATE, O_FORCE | O_SIZE | O_MAX, 0 },
+	{ "move", C_MOVE, 0, 0 },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -122,18 +125,35 @@ ctl_warn_tunables(const struct ctl *c, const struct pmm__geom *g)
 				(unsigned long long)k->max_blocks);
 }
 
-/* Open and validate the bank (which recovers it after a crash); with
- * -f alone, the medium shown is the one the bank records. */
-int
-ctl_open(struct ctl *c, struct pmm__bank **bp)
+/* Open (read-write, or read-only when ro and the file is not writable)
+ * and validate the bank; with -f alone, the medium shown is the one the
+ * bank records. */
+static int
+open_bank(struct ctl *c, int ro, struct pmm__bank **bp)
 {
 	pmm__fail(K_OK, "%s", "");
-	int rc = pmm__bank_open(c->path, bp);
+	int rc = ro ? pmm__bank_open_ro(c->path, bp) :
+		pmm__bank_open(c->path, bp);
 	if (rc != K_OK)
 		return rc;
 	if (c->medium == NULL)
 		snprintf(c->label, sizeof(c->label), "%s", (*bp)->hdr->medium);
 	return K_OK;
+}
+
+/* Open the bank for a command that changes it. */
+int
+ctl_open(struct ctl *c, struct pmm__bank **bp)
+{
+	return open_bank(c, 0, bp);
+}
+
+/* Open the bank for a command that only reads it: a read-only file (a
+ * copy, a backup) is mapped privately and never written. */
+int
+ctl_open_ro(struct ctl *c, struct pmm__bank **bp)
+{
+	return open_bank(c, 1, bp);
 }
 
 /* A decimal or 0x hex number, nothing else (no sign, no suffix). */
@@ -158,24 +178,37 @@ parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* An absolute form of path: the real path if the file exists (so that
- * create --force replaces the file, not a symbolic link to it), else
- * path made absolute. */
+/* An absolute form of path: its directory's real path (when it exists)
+ * and its own last name, never resolved: a bank that is a symbolic link
+ * is refused as such, not followed. */
 static int
 absolute(const char *path, char out[PATH_MAX])
 {
-	char *real = realpath(path, NULL);
-	if (real != NULL) {
-		int n = snprintf(out, PATH_MAX, "%s", real);
-		free(real);
-		return n < PATH_MAX ? 0 : -1;
-	}
-	if (path[0] == '/')
-		return snprintf(out, PATH_MAX, "%s", path) < PATH_MAX ? 0 : -1;
-	char cwd[PATH_MAX];
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
+	char dir[PATH_MAX], cwd[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	const char *name = slash != NULL ? slash + 1 : path;
+	if (*name == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -1;
-	return snprintf(out, PATH_MAX, "%s/%s", cwd, path) < PATH_MAX ?
+	if (slash == NULL) {
+		if (getcwd(dir, sizeof(dir)) == NULL)
+			return -1;
+	} else if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		if ((size_t)(slash - path) >= sizeof(cwd))
+			return -1;
+		memcpy(cwd, path, (size_t)(slash - path));
+		cwd[slash - path] = 0;
+		char *real = realpath(cwd, NULL);
+		int n = real != NULL ? snprintf(dir, sizeof(dir), "%s", real) :
+			path[0] == '/' ? snprintf(dir, sizeof(dir), "%s", cwd) :
+			-1;
+		free(real);
+		if (n < 0 || (size_t)n >= sizeof(dir))
+			return -1;
+	}
+	return snprintf(out, PATH_MAX, "%s%s%s", dir,
+			strcmp(dir, "/") == 0 ? "" : "/", name) < PATH_MAX ?
 		0 : -1;
 }
 
@@ -226,6 +259,8 @@ run(struct ctl *c, enum cmd id, char **ops)
 		return ctl_freeall(c, c->hex != NULL ? NULL : ops[0]);
 	case C_CREATE:
 		return ctl_create(c);
+	case C_MOVE:
+		return ctl_move(c);
 	}
 	return CTL_EXIT_ERROR;
 }

@@ -43,6 +43,7 @@ struct ctl_block {
 int ctl_exit_code(int rc);
 int ctl_report(int rc, const char *what);
 int ctl_open(struct ctl *c, struct pmm__bank **bp);
+int ctl_open_ro(struct ctl *c, struct pmm__bank **bp);
 void ctl_warn_tunables(const struct ctl *c, const struct pmm__geom *g);
 
 /* ---------------------------------------------- pmmctl-show.c */
@@ -54,6 +55,7 @@ int ctl_check(struct ctl *c);
 int ctl_free(struct ctl *c, const char *name);
 int ctl_freeall(struct ctl *c, const char *key);
 int ctl_create(struct ctl *c);
+int ctl_move(struct ctl *c);
 
 /* ----------------------------------------------- pmmctl-out.c */
 void ctl_out_json_str(FILE *f, const void *s, size_t n);
