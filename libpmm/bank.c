@@ -43,7 +43,7 @@ pmm__bank_bind(struct pmm__bank *b, void *base, const struct pmm__geom *g)
 	b->hdr = base;
 	b->table = (struct pmm__entry *)(m + g->table_off);
 	b->ix = (struct pmm__ixhdr *)ix;
-	b->name_slot = (uint32_t *)(ix + g->ix_name);
+	b->nb = (struct pmm__nbucket *)(ix + g->ix_name);
 	b->key_slot = (uint32_t *)(ix + g->ix_key);
 	b->knext = (uint32_t *)(ix + g->ix_knext);
 	b->kprev = (uint32_t *)(ix + g->ix_kprev);
@@ -261,7 +261,7 @@ init_bank(void *m, const struct pmm__geom *g, uint64_t addr,
 	h->index_off = g->index_off;
 	h->data_off = g->data_off;
 	h->npages = g->npages;
-	h->name_slots = g->name_slots;
+	h->name_buckets = g->name_buckets;
 	h->key_slots = g->key_slots;
 	h->created = (uint64_t)time(NULL);
 	strncpy(h->medium, medium, sizeof(h->medium) - 1);
@@ -340,16 +340,26 @@ out:
 	return rc;
 }
 
-/* Under the robust lock: full check; a damaged index is rebuilt. */
+/* Under the robust lock: a read-only copy is checked whole (nobody keeps
+ * it consistent); a bank nobody else has open is rebuilt when its last
+ * writer died mid-change.  Otherwise nothing proportional to the bank:
+ * its users keep the index consistent, and every index access is
+ * bounds-checked. */
 static int
-validate_contents(struct pmm__bank *b)
+validate_contents(struct pmm__bank *b, int alone)
 {
+	/* read before pmm__lock marks the index dirty itself */
+	int torn = b->ix->dirty != 0 || (b->ix->gen & 1);
 	int rc = pmm__lock(b);
 	if (rc != K_OK)
 		return rc;
-	rc = pmm__check(b, NULL, 0);
-	if (rc == K_ECORRUPT)
+	if (b->readonly) {
+		rc = pmm__check(b, NULL, 0);
+		if (rc == K_ECORRUPT)
+			rc = pmm__recover(b);
+	} else if (alone && torn) {
 		rc = pmm__recover(b);
+	}
 	pmm__unlock(b);
 	return rc;
 }
@@ -490,7 +500,7 @@ open_bank(const char *path, int ro_ok, struct pmm__bank **bp)
 		if (!ro)
 			pmm__persist(b->hdr->boot_id, sizeof(id));
 	}
-	if ((rc = validate_contents(b)) != K_OK) {
+	if ((rc = validate_contents(b, alone)) != K_OK) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
 		pmm__fail(rc, "%s: %s", path, msg);

@@ -49,14 +49,15 @@ pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
 	g->bank_size = round_up(bank_size, page_size);
 	g->max_blocks = max_blocks;
 	g->npages = g->bank_size / page_size;
-	g->name_slots = pow2_at_least(2 * max_blocks);
-	g->key_slots = g->name_slots;
+	/* three slots a bucket, at most two thirds full */
+	g->name_buckets = (max_blocks + 1) / 2;
+	g->key_slots = pow2_at_least(2 * max_blocks);
 	g->table_off = page_size;
 	g->index_off = g->table_off +
 		round_up(max_blocks * sizeof(struct pmm__entry), page_size);
 	uint64_t o = round_up(sizeof(struct pmm__ixhdr), 64);
 	g->ix_name = o;
-	o += 4 * g->name_slots;
+	o += sizeof(struct pmm__nbucket) * g->name_buckets;
 	g->ix_key = o;
 	o += 4 * g->key_slots;
 	g->ix_knext = o;
@@ -119,6 +120,10 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 				"bank file truncated: %llu bytes, header alone is %zu",
 				(unsigned long long)img_size,
 				sizeof(struct pmm__hdr));
+	if (h->layout == PMM__LAYOUT_V1)
+		return pmm__fail(K_EVERSION,
+				"bank layout version 1, this libpmm reads %u: convert it, keeping every block at its address, with pmmctl -f FILE upgrade (libpmm(7), Upgrading)",
+				PMM__LAYOUT);
 	if (h->layout != PMM__LAYOUT)
 		return pmm__fail(K_EVERSION,
 				"bank layout version %u, this libpmm reads %u",
@@ -141,7 +146,7 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 			h->index_off != g->index_off ||
 			h->data_off != g->data_off ||
 			h->file_size != g->file_size ||
-			h->name_slots != g->name_slots ||
+			h->name_buckets != g->name_buckets ||
 			h->key_slots != g->key_slots)
 		return pmm__fail(K_ECORRUPT,
 				"bank header geometry inconsistent with its tunables");

@@ -2,6 +2,8 @@
  * recover.c -- after a crash: finish a committed pmmFreeAll, then rebuild
  * the derived index from the table, which alone is the truth.
  */
+#include <stddef.h>
+
 #include "pmm.h"
 
 /* Validate entry idx of the table; *used tells whether it is a block. */
@@ -65,7 +67,10 @@ rebuild(struct pmm__bank *b)
 {
 	const struct pmm__geom *g = &b->g;
 	int rc, used;
-	memset(b->ix, 0, g->ix_size);
+	/* the generation and the writer's mark survive: readers compare one,
+	 * the lock holder clears the other */
+	size_t keep = offsetof(struct pmm__ixhdr, free_top);
+	memset((unsigned char *)b->ix + keep, 0, g->ix_size - keep);
 	/* tag[p] = owner + 1 first: finds overlaps in one pass */
 	for (uint64_t i = 0; i < g->max_blocks; i++) {
 		if ((rc = pmm__entry_validate(b, (uint32_t)i, &used)) != K_OK)
@@ -117,8 +122,13 @@ rebuild(struct pmm__bank *b)
 int
 pmm__recover(struct pmm__bank *b)
 {
+	/* lock-free readers stop trusting the index before finish_log frees
+	 * blocks still in it; left odd when the table is damaged */
+	pmm__ix_begin_rebuild(b);
 	int rc = finish_log(b);
 	if (rc == K_OK)
 		rc = rebuild(b);
+	if (rc == K_OK)
+		pmm__ix_end_rebuild(b);
 	return rc;
 }

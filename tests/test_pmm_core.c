@@ -150,15 +150,27 @@ sample_bank(void)
 	return b;
 }
 
-/* The name slot holding entry idx. */
+/* The bucket holding entry idx's name. */
 static uint64_t
+name_bucket_of(struct pmm__bank *b, uint32_t idx)
+{
+	for (uint64_t i = 0; i < b->g.name_buckets; i++)
+		for (int j = 0; j < PMM__NS_SLOTS; j++)
+			if ((b->nb[i].s[j].idx1 & ~PMM__NS_LONG) == idx + 1)
+				return i;
+	ck_abort_msg("entry %u not in the name buckets", idx);
+	return 0;
+}
+
+/* The slot holding entry idx's name. */
+static struct pmm__nslot *
 name_slot_of(struct pmm__bank *b, uint32_t idx)
 {
-	for (uint64_t i = 0; i < b->g.name_slots; i++)
-		if (b->name_slot[i] == idx + 1)
-			return i;
-	ck_abort_msg("entry %u not in the name hash", idx);
-	return 0;
+	struct pmm__nbucket *k = &b->nb[name_bucket_of(b, idx)];
+	for (int j = 0; j < PMM__NS_SLOTS; j++)
+		if ((k->s[j].idx1 & ~PMM__NS_LONG) == idx + 1)
+			return &k->s[j];
+	return NULL;
 }
 
 /* ------------------------------------------------------------ space */
@@ -535,31 +547,41 @@ set_name(struct pmm__bank *b, uint32_t idx, const char *name)
 	memcpy(b->table[idx].name, name, n);
 }
 
-/* The home slot of entry idx's name, found by inserting it alone. */
+/* The home bucket of entry idx's name, found by inserting it alone. */
 static uint64_t
 name_home(struct pmm__bank *b, uint32_t idx)
 {
-	for (uint64_t i = 0; i < b->g.name_slots; i++)
-		REQUIRE(b->name_slot[i] == 0, "slot %llu in use",
-			(unsigned long long)i);
+	for (uint64_t i = 0; i < b->g.name_buckets; i++)
+		REQUIRE(b->nb[i].s[0].idx1 == 0 && b->nb[i].meta >> 24 == 0,
+			"bucket %llu in use", (unsigned long long)i);
 	REQUIRE(pmm__name_insert(b, idx) == K_OK, "insert %u", idx);
-	uint64_t h = name_slot_of(b, idx);
-	REQUIRE(pmm__name_remove(b, idx) == K_OK && b->name_slot[h] == 0,
-		"remove %u", idx);
+	uint64_t h = name_bucket_of(b, idx);
+	REQUIRE(pmm__name_remove(b, idx) == K_OK, "remove %u", idx);
 	return h;
 }
 
-/* Linear probing's invariant: no empty slot between home and member. */
+/* The buckets' invariant: every bucket between a name's home and its
+ * bucket counts it, and no bucket is left mid-change. */
 static void
-probe_invariant(const uint32_t *slots, uint64_t nslots, const uint64_t *home)
+probe_invariant(struct pmm__bank *b, const uint64_t *home)
 {
-	for (uint64_t i = 0; i < nslots; i++) {
-		if (slots[i] == 0)
-			continue;
-		for (uint64_t j = home[slots[i] - 1]; j != i; j = (j + 1) % nslots)
-			REQUIRE(slots[j] != 0, "gap at %llu before %llu",
-				(unsigned long long)j, (unsigned long long)i);
+	uint64_t nb = b->g.name_buckets;
+	uint32_t over[64] = { 0 };
+	ck_assert_uint_le(nb, 64);
+	for (uint64_t i = 0; i < nb; i++) {
+		REQUIRE((b->nb[i].meta & 1) == 0, "bucket %llu odd",
+			(unsigned long long)i);
+		for (int s = 0; s < PMM__NS_SLOTS; s++) {
+			uint32_t v = b->nb[i].s[s].idx1 & ~PMM__NS_LONG;
+			if (v == 0)
+				continue;
+			for (uint64_t j = home[v - 1]; j != i; j = (j + 1) % nb)
+				over[j]++;
+		}
 	}
+	for (uint64_t i = 0; i < nb; i++)
+		REQUIRE(b->nb[i].meta >> 24 == over[i], "bucket %llu counts %u, %u went past",
+			(unsigned long long)i, b->nb[i].meta >> 24, over[i]);
 }
 
 /* Shuffles v[0..n) with seed. */
@@ -579,29 +601,35 @@ names_agree(struct pmm__bank *b, const int *in, uint32_t n,
 	const uint64_t *home)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t idx = UINT32_MAX;
-		int rc = pmm__name_find(b, b->table[i].name, &idx);
+		uint32_t idx = UINT32_MAX, pg = UINT32_MAX;
+		const char *nm = b->table[i].name;
+		int rc = pmm__name_find(b, nm, &idx);
+		int peek = pmm__name_peek(b, nm, pmm__name_hash(nm), &pg);
 		if (in[i])
-			REQUIRE(rc == K_OK && idx == i, "name of %u: %d, %u", i,
-				rc, idx);
+			REQUIRE(rc == K_OK && idx == i &&
+				(peek == PMM__AGAIN ||
+				 (peek == K_OK && pg == b->table[i].page)),
+				"name of %u: %d, %u; peek %d", i, rc, idx, peek);
 		else
-			REQUIRE(rc == K_EUNKNOWN, "removed name of %u: %d", i, rc);
+			REQUIRE(rc == K_EUNKNOWN && peek != K_OK,
+				"removed name of %u: %d, peek %d", i, rc, peek);
 	}
-	probe_invariant(b->name_slot, b->g.name_slots, home);
+	probe_invariant(b, home);
 }
 
 /*
- * Names crowded at the end of the table wrap round to its start: inserts
- * and backward-shift removals in random orders keep every lookup right.
+ * Names crowded at the end of the buckets wrap round to their start:
+ * inserts and removals in random orders keep every lookup right, and
+ * the lock-free lookup agrees with the locked one.
  */
 START_TEST(test_name_hash)
 {
 	enum { MAXB = 32 };
 	struct pmm__bank *b = mem_bank(8, MAXB);
-	uint64_t ns = b->g.name_slots, home[MAXB];
+	uint64_t ns = b->g.name_buckets, home[MAXB];
 	uint32_t n = 0, order[MAXB];
 	int in[MAXB] = { 0 };
-	ck_assert_uint_eq(ns, 64);
+	ck_assert_uint_eq(ns, 16);
 	/* five names each at homes ns-2, ns-1 and 0, then ten anywhere */
 	uint64_t want[] = { ns - 2, ns - 1, 0 };
 	for (unsigned w = 0; w < 3; w++) {
@@ -652,22 +680,49 @@ START_TEST(test_name_hash)
 }
 END_TEST
 
-/* A full name hash and a slot value outside the table are reported. */
+/* Full name buckets and a slot value outside the table are reported;
+ * the lock-free lookup never trusts a bucket mid-change or a rebuild. */
 START_TEST(test_name_hash_damage)
 {
 	struct pmm__bank *b = mem_bank(8, 4);
-	char nm[64] = "ghost";
-	uint32_t idx;
-	for (uint64_t i = 0; i < b->g.name_slots; i++)
-		b->name_slot[i] = 1000;
+	char nm[64] = "ghost", lg[64] = "a-name-longer-than-twelve";
+	uint32_t idx, pg;
+	for (uint64_t i = 0; i < b->g.name_buckets; i++)
+		for (int j = 0; j < PMM__NS_SLOTS; j++) {
+			memcpy(b->nb[i].s[j].name, j ? nm : lg, PMM__NS_NAME);
+			b->nb[i].s[j].idx1 = 1000 | (j ? 0 : PMM__NS_LONG);
+		}
 	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_ECORRUPT);
-	for (uint64_t i = 0; i < b->g.name_slots; i++)
-		b->name_slot[i] = 1;		/* full of entry 0 */
+	ck_assert_int_eq(pmm__name_find(b, lg, &idx), K_ECORRUPT);
+	ck_assert_int_ne(pmm__name_peek(b, lg, pmm__name_hash(lg), &pg), K_OK);
+	for (uint64_t i = 0; i < b->g.name_buckets; i++) {
+		b->nb[i].meta = 1u << PMM__NB_OVER_SHIFT;
+		for (int j = 0; j < PMM__NS_SLOTS; j++) {
+			memcpy(b->nb[i].s[j].name, "x", 2);
+			b->nb[i].s[j].idx1 = 1;	/* full of entry 0 */
+		}
+	}
 	set_name(b, 0, "x");
 	set_name(b, 1, "y");
 	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_EUNKNOWN);
 	ck_assert_int_eq(pmm__name_insert(b, 1), K_ECORRUPT);
-	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "name hash full"));
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "name buckets full"));
+	/* a real name: found; not while its bucket or the index changes */
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	b->table[1].state = PMM__USED;
+	ck_assert_int_eq(pmm__name_insert(b, 1), K_OK);
+	memset(nm, 0, sizeof(nm));
+	strcpy(nm, "y");
+	uint64_t h = pmm__name_hash(nm);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), K_OK);
+	struct pmm__nbucket *k = &b->nb[name_bucket_of(b, 1)];
+	k->meta++;
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), PMM__AGAIN);
+	k->meta++;
+	pmm__ix_begin_rebuild(b);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), PMM__AGAIN);
+	pmm__ix_end_rebuild(b);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), K_OK);
 	mem_free(b);
 }
 END_TEST
@@ -822,9 +877,10 @@ START_TEST(test_geometry)
 			ck_assert_uint_ge(g.index_off, g.table_off + blocks[j] *
 				sizeof(struct pmm__entry));
 			ck_assert_uint_eq(g.index_off % ps, 0);
-			ck_assert_uint_eq(g.name_slots & (g.name_slots - 1), 0);
-			ck_assert_uint_ge(g.name_slots, 2 * blocks[j]);
-			ck_assert_uint_eq(g.key_slots, g.name_slots);
+			ck_assert_uint_ge(PMM__NS_SLOTS * g.name_buckets,
+				3 * blocks[j] / 2);
+			ck_assert_uint_eq(g.key_slots & (g.key_slots - 1), 0);
+			ck_assert_uint_ge(g.key_slots, 2 * blocks[j]);
 			ck_assert_uint_ge(g.ix_name, sizeof(struct pmm__ixhdr));
 			ck_assert_uint_le(g.ix_fprev + 4 * g.npages, g.ix_size);
 			ck_assert_uint_eq(g.index_off + g.ix_size <= g.data_off, 1);
@@ -836,7 +892,7 @@ START_TEST(test_geometry)
 	/* the arrays are in order, none overlapping the next */
 	struct pmm__geom g;
 	ck_assert_int_eq(pmm__geom_compute(0x100000, 30, 4096, &g), K_OK);
-	ck_assert_uint_eq(g.ix_key, g.ix_name + 4 * g.name_slots);
+	ck_assert_uint_eq(g.ix_key, g.ix_name + 64 * g.name_buckets);
 	ck_assert_uint_eq(g.ix_knext, g.ix_key + 4 * g.key_slots);
 	ck_assert_uint_eq(g.ix_kprev, g.ix_knext + 4 * 30);
 	ck_assert_uint_eq(g.ix_fstack, g.ix_kprev + 4 * 30);
@@ -886,7 +942,7 @@ make_header(struct pmm__hdr *h, const struct pmm__geom *g, uint64_t base)
 	h->index_off = g->index_off;
 	h->data_off = g->data_off;
 	h->npages = g->npages;
-	h->name_slots = g->name_slots;
+	h->name_buckets = g->name_buckets;
 	h->key_slots = g->key_slots;
 	h->created = 1234567890;
 	strcpy(h->medium, "RAM");
@@ -931,7 +987,7 @@ START_TEST(test_header_validate)
 	BAD(index_off, g.index_off + 4096, K_ECORRUPT, "inconsistent");
 	BAD(data_off, g.data_off - 4096, K_ECORRUPT, "inconsistent");
 	BAD(file_size, g.file_size + 4096, K_ECORRUPT, "inconsistent");
-	BAD(name_slots, 32, K_ECORRUPT, "inconsistent");
+	BAD(name_buckets, 32, K_ECORRUPT, "inconsistent");
 	BAD(key_slots, 128, K_ECORRUPT, "inconsistent");
 	BAD(bank_size, 0x100001, K_ECORRUPT, "inconsistent");
 	BAD(base, 0, K_ECORRUPT, "address 0x0 invalid");
@@ -1010,7 +1066,7 @@ START_TEST(test_check_table)
 	memset(b->table[1].name, 0, 64);
 	b->table[1].name[0] = 'a';
 	reseal(b, 1);
-	expect_damage(b, "not found by its name");
+	expect_damage(b, "disagrees with block 1");
 	ck_assert_int_eq(pmm__recover(b), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "have one name"));
 	mem_free(b);
@@ -1068,13 +1124,17 @@ START_TEST(test_check_index)
 	INDEX_CASE((b->ix->class_head[c34] = 10,	/* the 11 on class 33 */
 		b->ix->class_head[c11] = 31),
 		"is not a free extent of it");
-	/* name hash */
-	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 0, "3 names hashed");
-	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 3, "name slot");
-	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 100, "name slot");
-	/* a slot holding another block's entry twice, the block lost */
-	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 10,
-		"block 5 not found by its name");
+	/* name buckets */
+	INDEX_CASE(name_slot_of(b, 5)->idx1 = 0, "3 names hashed");
+	INDEX_CASE(name_slot_of(b, 5)->idx1 = 3, "name slot");
+	INDEX_CASE(name_slot_of(b, 5)->idx1 = 100, "name slot");
+	INDEX_CASE(name_slot_of(b, 5)->page++, "disagrees with block 5");
+	INDEX_CASE(name_slot_of(b, 5)->name[0]++, "disagrees with block 5");
+	INDEX_CASE(name_slot_of(b, 5)->idx1 |= PMM__NS_LONG,
+		"disagrees with block 5");
+	INDEX_CASE(b->nb[name_bucket_of(b, 5)].meta++, "mid-change");
+	INDEX_CASE(b->nb[name_bucket_of(b, 5)].meta += 1u << 24,
+		"names past it");
 	/* key lists: entries 0 and 1 share k1, 5 alone has k2 */
 	INDEX_CASE(b->kprev[b->knext[1] ? 1 : 0] = 7, "key list back link");
 	/* (whether a foreign member or the count trips first depends on
@@ -1542,7 +1602,7 @@ START_TEST(test_dead_owner)
 		/* tear the index under the lock, then die */
 		if (pmm__lock(b) != K_OK)
 			_exit(1);
-		memset(b->name_slot, 0, 4 * b->g.name_slots);
+		memset(b->nb, 0, 64 * b->g.name_buckets);
 		b->ix->used_blocks = 77;
 		_exit(0);
 	}
@@ -1555,8 +1615,10 @@ START_TEST(test_dead_owner)
 END_TEST
 
 /*
- * A name slot repeating one block where another's was: the open-time
- * check must see it, or that block is lost and its name allocated twice.
+ * A name slot repeating one block where another's was, left by a writer
+ * that died mid-change (the index marked dirty) in a bank nobody else
+ * has open: the open must rebuild, or that block is lost and its name
+ * allocated twice.
  */
 START_TEST(test_reopen_repairs_lost_name)
 {
@@ -1574,7 +1636,11 @@ START_TEST(test_reopen_repairs_lost_name)
 	memset(nm, 0, sizeof(nm));
 	strcpy(nm, "three");
 	ck_assert_int_eq(pmm__name_find(b, nm, &i2), K_OK);
-	b->name_slot[name_slot_of(b, i2)] = i0 + 1;
+	struct pmm__nslot *s2 = name_slot_of(b, i2);
+	memcpy(s2->name, b->table[i0].name, PMM__NS_NAME);
+	s2->idx1 = i0 + 1;
+	s2->page = b->table[i0].page;
+	b->ix->dirty = 1;
 	pmm__banks_reset();			/* as a new process would */
 	PmmName n = pname("RAM", "three");
 	ck_assert_int_eq(pmmAllocate(&again, &n, 0, NULL, 0), K_OK);
