@@ -340,20 +340,21 @@ out:
 	return rc;
 }
 
-/* Under the robust lock: a read-only copy is checked whole (nobody keeps
- * it consistent); a bank nobody else has open is rebuilt when its last
+/* Under the robust lock: a read-only copy, or any bank when full (the
+ * tools), is checked whole and its index rebuilt if damaged; a bank
+ * nobody else has open is rebuilt when its last
  * writer died mid-change.  Otherwise nothing proportional to the bank:
  * its users keep the index consistent, and every index access is
  * bounds-checked. */
 static int
-validate_contents(struct pmm__bank *b, int alone)
+validate_contents(struct pmm__bank *b, int alone, int full)
 {
 	/* read before pmm__lock marks the index dirty itself */
 	int torn = b->ix->dirty != 0 || (b->ix->gen & 1);
 	int rc = pmm__lock(b);
 	if (rc != K_OK)
 		return rc;
-	if (b->readonly) {
+	if (b->readonly || full) {
 		rc = pmm__check(b, NULL, 0);
 		if (rc == K_ECORRUPT)
 			rc = pmm__recover(b);
@@ -463,9 +464,9 @@ map_bank(struct pmm__bank *b, const struct stat *st, int ro)
 	return K_OK;
 }
 
-/* Open, validate and map the bank file at path. */
+/* Open, validate and map the bank file at path (full: check it whole). */
 static int
-open_bank(const char *path, int ro_ok, struct pmm__bank **bp)
+open_bank(const char *path, int ro_ok, int full, struct pmm__bank **bp)
 {
 	struct pmm__bank *b = calloc(1, sizeof(*b));
 	if (b == NULL)
@@ -500,7 +501,7 @@ open_bank(const char *path, int ro_ok, struct pmm__bank **bp)
 		if (!ro)
 			pmm__persist(b->hdr->boot_id, sizeof(id));
 	}
-	if ((rc = validate_contents(b, alone)) != K_OK) {
+	if ((rc = validate_contents(b, alone, full)) != K_OK) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
 		pmm__fail(rc, "%s: %s", path, msg);
@@ -527,7 +528,15 @@ fail:
 int
 pmm__bank_open(const char *path, struct pmm__bank **bp)
 {
-	return open_bank(path, 0, bp);
+	return open_bank(path, 0, 0, bp);
+}
+
+/* The same, checking the whole bank first (its index rebuilt when
+ * damaged): pmmctl, the crash campaign and the fuzz target. */
+int
+pmm__bank_open_checked(const char *path, struct pmm__bank **bp)
+{
+	return open_bank(path, 0, 1, bp);
 }
 
 /* The same, but read-only (a private copy in memory) when the file is
@@ -535,7 +544,7 @@ pmm__bank_open(const char *path, struct pmm__bank **bp)
 int
 pmm__bank_open_ro(const char *path, struct pmm__bank **bp)
 {
-	return open_bank(path, 1, bp);
+	return open_bank(path, 1, 1, bp);
 }
 
 /* Move the bank at path (used by no process) to a free address. */

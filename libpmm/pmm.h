@@ -106,8 +106,11 @@ int pmm__bank_get_existing(const char *medium, struct pmm__bank **bp);
 int pmm__bank_create(const char *path, const char *medium,
 		uint64_t bank_size, uint64_t max_blocks);
 
-/* Open and map an existing bank file (not registered). */
+/* Open and map an existing bank file (not registered): nothing
+ * proportional to the bank unless its last writer died mid-change. */
 int pmm__bank_open(const char *path, struct pmm__bank **bp);
+/* The same after a check of the whole bank (index rebuilt if damaged). */
+int pmm__bank_open_checked(const char *path, struct pmm__bank **bp);
 void pmm__bank_close(struct pmm__bank *b);
 /* The same read-only (a private mapping) when the file is not writable. */
 int pmm__bank_open_ro(const char *path, struct pmm__bank **bp);
