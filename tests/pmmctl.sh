@@ -179,7 +179,7 @@ fi
 expect 0 ctl info
 has "file: *$bank\$" out
 has "medium: *RAM\$" out
-has "layout version: *1\$" out
+has "layout version: *2\$" out
 has "page size: *$ps\$" out
 has "blocks: *10 used of 20\$" out
 has "free extents: *1\$" out
