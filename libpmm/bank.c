@@ -453,8 +453,8 @@ map_bank(struct pmm__bank *b, const struct stat *st, int ro)
 		return pmm__fail(rc, "%s: %s", b->path, msg);
 	}
 	void *m;
-	rc = map_fixed(b->fd, h.base, g.file_size,
-			ro ? -1 : on_tmpfs(b->fd), &m);
+	/* (populated by pmm__populate_start once the bank is validated) */
+	rc = map_fixed(b->fd, h.base, g.file_size, ro ? -1 : 0, &m);
 	if (rc == K_EMAPPED)
 		explain_mapped(b, &h);
 	if (rc != K_OK)
@@ -515,6 +515,8 @@ open_bank(const char *path, int ro_ok, int full, struct pmm__bank **bp)
 	}
 	if (!ro)
 		pmm__addr_register(b->fd, path, b->hdr->base, b->g.file_size);
+	if (!ro && on_tmpfs(b->fd))
+		pmm__populate_start(b);
 	pmm__fail(K_OK, "%s", "");
 	*bp = b;
 	return K_OK;
@@ -587,6 +589,7 @@ pmm__bank_close(struct pmm__bank *b)
 {
 	if (b == NULL)
 		return;
+	pmm__populate_stop(b);
 	munmap(b->base, b->g.file_size);
 	close(b->fd);
 	free(b);
