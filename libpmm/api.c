@@ -88,6 +88,31 @@ block_addr(const struct pmm__bank *b, const struct pmm__entry *e)
 	return (VmAddr)(b->data + ((uint64_t)e->page << b->page_shift));
 }
 
+/* Start loading what a new block of npages will touch (the free entry,
+ * its free list's head and the head's tags and links, its first data
+ * line) while the name's bucket is read: read without the lock, these
+ * are only hints, bounds-checked. */
+static void
+prefetch_new(const struct pmm__bank *b, uint32_t npages)
+{
+	if (npages > 64)
+		return;
+	uint64_t top = __atomic_load_n(&b->ix->free_top, __ATOMIC_RELAXED);
+	uint32_t h = __atomic_load_n(&b->ix->class_head[npages - 1],
+			__ATOMIC_RELAXED);
+	if (top != 0 && top <= b->g.max_blocks) {
+		uint32_t v = __atomic_load_n(&b->fstack[top - 1],
+				__ATOMIC_RELAXED);
+		if (v < b->g.max_blocks)
+			__builtin_prefetch(&b->table[v], 1);
+	}
+	if (h != 0 && h <= b->g.npages) {
+		__builtin_prefetch(&b->pg[h - 1], 1);
+		__builtin_prefetch(b->data + ((uint64_t)(h - 1) << b->page_shift),
+				1);
+	}
+}
+
 /* After a committed change, an index update failed: rebuild it. */
 static int
 repair(struct pmm__bank *b)
@@ -111,6 +136,9 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 			(rc = take_key(delKey, delKeySize, key, &ks, flags)) != K_OK ||
 			(rc = pmm__bank_get(name->medium, &b)) != K_OK)
 		return rc;
+	if (size != 0 && size <= 64 * b->g.page_size)
+		prefetch_new(b, (uint32_t)((size + b->g.page_size - 1) >>
+				b->page_shift));
 	if (atomic_load_explicit(&b->bad_none, memory_order_relaxed) &&
 			pmm__name_peek(b, nm, pmm__name_hash(nm), &page) == K_OK) {
 		*addr = (VmAddr)(b->data + ((uint64_t)page << b->page_shift));

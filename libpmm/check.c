@@ -39,8 +39,8 @@ check_extents(struct ctx *c, const uint32_t *start_owner, uint64_t *nfree,
 	int prev_free = 0;
 	*nfree = *free_pages = 0;
 	for (uint64_t p = 0; p < b->g.npages;) {
-		uint32_t t = b->tag[p], l = t >> 1;
-		if (l == 0 || p + l > b->g.npages || b->tag[p + l - 1] != t)
+		uint32_t t = b->pg[p].tag, l = t >> 1;
+		if (l == 0 || p + l > b->g.npages || b->pg[p + l - 1].tag != t)
 			return bad(c, "bad boundary tag at page %llu",
 					(unsigned long long)p);
 		if (t & 1) {
@@ -82,14 +82,14 @@ check_free_lists(struct ctx *c, uint64_t nfree)
 		while (v != 0) {
 			if (v > b->g.npages || ++seen > nfree)
 				return bad(c, "free list %u runs wild", k);
-			uint32_t t = b->tag[v - 1];
+			uint32_t t = b->pg[v - 1].tag;
 			if (!(t & 1) || pmm__class_of(t >> 1) != k)
 				return bad(c, "page %u on free list %u is not a free extent of it",
 						v - 1, k);
-			if (b->fprev[v - 1] != prev)
+			if (b->pg[v - 1].fprev != prev)
 				return bad(c, "free list %u back link broken", k);
 			prev = v;
-			v = b->fnext[v - 1];
+			v = b->pg[v - 1].fnext;
 		}
 	}
 	if (seen != nfree)

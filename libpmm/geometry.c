@@ -66,12 +66,8 @@ pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
 	o += 4 * max_blocks;
 	g->ix_fstack = o;
 	o += 4 * max_blocks;
-	g->ix_tag = o;
-	o += 4 * g->npages;
-	g->ix_fnext = o;
-	o += 4 * g->npages;
-	g->ix_fprev = o;
-	o += 4 * g->npages;
+	g->ix_pg = o;
+	o += sizeof(struct pmm__pgrec) * g->npages;
 	g->ix_size = round_up(o, page_size);
 	g->data_off = g->index_off + g->ix_size;
 	/* blocks start on a 2 MiB boundary when the bank is large enough */

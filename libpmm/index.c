@@ -403,6 +403,8 @@ pmm__entry_pop(struct pmm__bank *b, uint32_t *idx)
 	if (v >= b->g.max_blocks || b->table[v].state != PMM__FREE)
 		return corrupt("free-entry stack holds a bad entry");
 	b->ix->free_top = top - 1;
+	if (top > 1 && b->fstack[top - 2] < b->g.max_blocks)
+		__builtin_prefetch(&b->table[b->fstack[top - 2]], 1);
 	*idx = v;
 	return K_OK;
 }

@@ -109,6 +109,16 @@ struct pmm__nbucket {
 	struct pmm__nslot s[PMM__NS_SLOTS];
 };
 
+/* A data page's record in the derived index: its extent's boundary tag
+ * (length << 1 | free) on the extent's first and last page, and the free
+ * list links (page + 1, 0 = none) on a free extent's first page; one
+ * record, so that taking or giving an extent touches one line a page. */
+struct pmm__pgrec {
+	uint32_t tag;
+	uint32_t fnext;
+	uint32_t fprev;
+};
+
 /* The derived index's fixed part; the name buckets and arrays of
  * uint32_t follow it. */
 struct pmm__ixhdr {

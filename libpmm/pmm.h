@@ -64,7 +64,7 @@ struct pmm__geom {
 	uint64_t name_buckets, key_slots;
 	/* offsets of the index arrays from index_off */
 	uint64_t ix_name, ix_key, ix_knext, ix_kprev, ix_fstack;
-	uint64_t ix_tag, ix_fnext, ix_fprev, ix_size;
+	uint64_t ix_pg, ix_size;
 };
 
 int pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
@@ -87,7 +87,7 @@ struct pmm__bank {
 	struct pmm__ixhdr *ix;
 	struct pmm__nbucket *nb;
 	uint32_t *key_slot, *knext, *kprev, *fstack;
-	uint32_t *tag, *fnext, *fprev;
+	struct pmm__pgrec *pg;
 	unsigned char *data;
 	int page_shift;
 	int readonly;			/* a private copy of a read-only file */

@@ -79,11 +79,11 @@ rebuild(struct pmm__bank *b)
 			continue;
 		const struct pmm__entry *e = &b->table[i];
 		for (uint32_t p = e->page; p < e->page + e->npages; p++) {
-			if (b->tag[p] != 0)
+			if (b->pg[p].tag != 0)
 				return pmm__fail(K_ECORRUPT,
 						"entries %u and %u share page %u",
-						b->tag[p] - 1, (unsigned)i, p);
-			b->tag[p] = (uint32_t)i + 1;
+						b->pg[p].tag - 1, (unsigned)i, p);
+			b->pg[p].tag = (uint32_t)i + 1;
 		}
 		uint32_t dup;
 		if (pmm__name_find(b, e->name, &dup) == K_OK)
@@ -99,7 +99,7 @@ rebuild(struct pmm__bank *b)
 		b->ix->used_pages += e->npages;
 	}
 	for (uint64_t p = 0; p < g->npages;) {
-		uint32_t owner = b->tag[p];
+		uint32_t owner = b->pg[p].tag;
 		if (owner != 0) {
 			uint32_t n = b->table[owner - 1].npages;
 			pmm__space_mark_used(b, (uint32_t)p, n);
@@ -107,7 +107,7 @@ rebuild(struct pmm__bank *b)
 			continue;
 		}
 		uint64_t q = p;
-		while (q < g->npages && b->tag[q] == 0)
+		while (q < g->npages && b->pg[q].tag == 0)
 			q++;
 		pmm__space_add_free(b, (uint32_t)p, (uint32_t)(q - p));
 		p = q;

@@ -186,10 +186,10 @@ tag(uint32_t len, int is_free)
 static int
 listed(struct pmm__bank *b, uint32_t pg)
 {
-	unsigned c = pmm__class_of(b->tag[pg] >> 1);
+	unsigned c = pmm__class_of(b->pg[pg].tag >> 1);
 	uint64_t n = 0;
 	for (uint32_t v = b->ix->class_head[c]; v != 0 && n <= b->g.npages;
-			v = b->fnext[v - 1], n++)
+			v = b->pg[v - 1].fnext, n++)
 		if (v == pg + 1)
 			return 1;
 	return 0;
@@ -203,9 +203,9 @@ expect_extent_at(struct pmm__bank *b, uint32_t pg, uint32_t len, int is_free,
 	int line)
 {
 	uint32_t t = tag(len, is_free);
-	ck_assert_msg(b->tag[pg] == t && b->tag[pg + len - 1] == t,
+	ck_assert_msg(b->pg[pg].tag == t && b->pg[pg + len - 1].tag == t,
 		"line %d: extent %u+%u: tags %#x %#x, want %#x", line, pg, len,
-		b->tag[pg], b->tag[pg + len - 1], t);
+		b->pg[pg].tag, b->pg[pg + len - 1].tag, t);
 	if (is_free)
 		ck_assert_msg(listed(b, pg), "line %d: free extent %u+%u "
 			"not on list %u", line, pg, len, pmm__class_of(len));
@@ -219,9 +219,9 @@ listed_count(struct pmm__bank *b)
 	for (unsigned c = 0; c < PMM__NCLASS; c++) {
 		int bit = (b->ix->class_bits[c / 64] >> (c % 64)) & 1;
 		REQUIRE(bit == (b->ix->class_head[c] != 0), "class %u bit", c);
-		for (uint32_t v = b->ix->class_head[c]; v != 0; v = b->fnext[v - 1]) {
+		for (uint32_t v = b->ix->class_head[c]; v != 0; v = b->pg[v - 1].fnext) {
 			REQUIRE(++n <= b->g.npages, "class %u list loops", c);
-			REQUIRE(pmm__class_of(b->tag[v - 1] >> 1) == c,
+			REQUIRE(pmm__class_of(b->pg[v - 1].tag >> 1) == c,
 				"page %u on list %u", v - 1, c);
 		}
 	}
@@ -443,8 +443,8 @@ space_matches(struct pmm__bank *b, const uint32_t *owner)
 {
 	uint32_t n = (uint32_t)b->g.npages, nfree = 0;
 	for (uint32_t p = 0; p < n;) {
-		uint32_t t = b->tag[p], l = t >> 1;
-		REQUIRE(l > 0 && p + l <= n && b->tag[p + l - 1] == t,
+		uint32_t t = b->pg[p].tag, l = t >> 1;
+		REQUIRE(l > 0 && p + l <= n && b->pg[p + l - 1].tag == t,
 			"bad tags at page %u", p);
 		for (uint32_t q = p; q < p + l; q++)
 			REQUIRE(owner[q] == owner[p], "extent at %u spans "
@@ -519,14 +519,14 @@ START_TEST(test_space_damage)
 {
 	struct pmm__bank *b = mem_bank(50, 8);
 	uint32_t p;
-	b->tag[49] = tag(7, 1);			/* end tag disagrees */
+	b->pg[49].tag = tag(7, 1);			/* end tag disagrees */
 	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "bad boundary tag"));
 	ck_assert_int_eq(pmm__recover(b), K_OK);
 	b->ix->class_head[pmm__class_of(50)] = 1000;	/* outside */
 	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
 	ck_assert_int_eq(pmm__recover(b), K_OK);
-	b->fprev[0] = 1000;			/* a link outside the bank */
+	b->pg[0].fprev = 1000;			/* a link outside the bank */
 	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "free link out of range"));
 	ck_assert_int_eq(pmm__recover(b), K_OK);
@@ -882,7 +882,7 @@ START_TEST(test_geometry)
 			ck_assert_uint_eq(g.key_slots & (g.key_slots - 1), 0);
 			ck_assert_uint_ge(g.key_slots, 2 * blocks[j]);
 			ck_assert_uint_ge(g.ix_name, sizeof(struct pmm__ixhdr));
-			ck_assert_uint_le(g.ix_fprev + 4 * g.npages, g.ix_size);
+			ck_assert_uint_le(g.ix_pg + 12 * g.npages, g.ix_size);
 			ck_assert_uint_eq(g.index_off + g.ix_size <= g.data_off, 1);
 			ck_assert_uint_eq(g.data_off % ps, 0);
 			if (g.bank_size >= (64u << 20))
@@ -896,9 +896,7 @@ START_TEST(test_geometry)
 	ck_assert_uint_eq(g.ix_knext, g.ix_key + 4 * g.key_slots);
 	ck_assert_uint_eq(g.ix_kprev, g.ix_knext + 4 * 30);
 	ck_assert_uint_eq(g.ix_fstack, g.ix_kprev + 4 * 30);
-	ck_assert_uint_eq(g.ix_tag, g.ix_fstack + 4 * 30);
-	ck_assert_uint_eq(g.ix_fnext, g.ix_tag + 4 * 256);
-	ck_assert_uint_eq(g.ix_fprev, g.ix_fnext + 4 * 256);
+	ck_assert_uint_eq(g.ix_pg, g.ix_fstack + 4 * 30);
 }
 END_TEST
 
@@ -1088,24 +1086,24 @@ START_TEST(test_check_index)
 		mem_free(b); \
 	} while (0)
 	/* tags */
-	INDEX_CASE(b->tag[5] = tag(2, 1), "bad boundary tag at page 5");
-	INDEX_CASE(b->tag[0] = 0, "bad boundary tag at page 0");
-	INDEX_CASE(b->tag[63] = tag(34, 0), "bad boundary tag at page 30");
-	INDEX_CASE((b->tag[0] = b->tag[1] = tag(2, 1)),
+	INDEX_CASE(b->pg[5].tag = tag(2, 1), "bad boundary tag at page 5");
+	INDEX_CASE(b->pg[0].tag = 0, "bad boundary tag at page 0");
+	INDEX_CASE(b->pg[63].tag = tag(34, 0), "bad boundary tag at page 30");
+	INDEX_CASE((b->pg[0].tag = b->pg[1].tag = tag(2, 1)),
 		"free extent at page 0 covers a block");
-	INDEX_CASE((b->tag[5] = b->tag[7] = tag(3, 0)),
+	INDEX_CASE((b->pg[5].tag = b->pg[7].tag = tag(3, 0)),
 		"used extent at page 5 has no block");
-	INDEX_CASE((b->tag[0] = b->tag[4] = tag(5, 0)),
+	INDEX_CASE((b->pg[0].tag = b->pg[4].tag = tag(5, 0)),
 		"used extent at page 0 has no block");
 	/* free extents 9-19 split in two, both listed: not merged */
-	INDEX_CASE((b->tag[9] = b->tag[10] = tag(2, 1),
-		b->tag[11] = b->tag[19] = tag(9, 1),
+	INDEX_CASE((b->pg[9].tag = b->pg[10].tag = tag(2, 1),
+		b->pg[11].tag = b->pg[19].tag = tag(9, 1),
 		b->ix->class_head[c11] = 0,
 		b->ix->class_bits[c11 / 64] &= ~(1ULL << (c11 % 64)),
-		b->fnext[9] = 0, b->fprev[9] = 0,
+		b->pg[9].fnext = 0, b->pg[9].fprev = 0,
 		b->ix->class_head[c2] = 10,
 		b->ix->class_bits[c2 / 64] |= 1ULL << (c2 % 64),
-		b->fnext[11] = 0, b->fprev[11] = 0,
+		b->pg[11].fnext = 0, b->pg[11].fprev = 0,
 		b->ix->class_head[pmm__class_of(9)] = 12,
 		b->ix->class_bits[0] |= 1ULL << pmm__class_of(9)),
 		"free extents not merged at page 11");
@@ -1113,14 +1111,14 @@ START_TEST(test_check_index)
 	INDEX_CASE(b->ix->class_bits[c3 / 64] &= ~(1ULL << (c3 % 64)),
 		"class 2 bit disagrees");
 	INDEX_CASE(b->ix->class_bits[0] |= 1ULL << 40, "class 40 bit disagrees");
-	INDEX_CASE(b->fnext[5] = 1000, "free list 2 runs wild");
-	INDEX_CASE(b->fnext[5] = 6, "free list 2 back link broken"); /* cycle */
-	INDEX_CASE(b->fnext[5] = 31, "page 30 on free list 2 is not a free");
-	INDEX_CASE(b->fnext[5] = 21, "page 20 on free list 2 is not a free");
+	INDEX_CASE(b->pg[5].fnext = 1000, "free list 2 runs wild");
+	INDEX_CASE(b->pg[5].fnext = 6, "free list 2 back link broken"); /* cycle */
+	INDEX_CASE(b->pg[5].fnext = 31, "page 30 on free list 2 is not a free");
+	INDEX_CASE(b->pg[5].fnext = 21, "page 20 on free list 2 is not a free");
 	INDEX_CASE((b->ix->class_head[c3] = 0,
 		b->ix->class_bits[c3 / 64] &= ~(1ULL << (c3 % 64))),
 		"3 free extents, 2 on lists");
-	INDEX_CASE(b->fprev[30] = 6, "free list 33 back link broken");
+	INDEX_CASE(b->pg[30].fprev = 6, "free list 33 back link broken");
 	INDEX_CASE((b->ix->class_head[c34] = 10,	/* the 11 on class 33 */
 		b->ix->class_head[c11] = 31),
 		"is not a free extent of it");
