@@ -1586,6 +1586,67 @@ START_TEST(test_threads_check)
 }
 END_TEST
 
+/* What a lock-free lookup of the watched name says at each persist
+ * point of an allocation and a free (see test_lockfree_points). */
+static struct pmm__bank *watch_b;
+static char watch_nm[64];
+static unsigned watch_live_free, watch_dead_found, watch_points;
+static void (*real_flush)(const void *, size_t);
+
+/* A flush: peek at the watched name; a found block must be a block. */
+static void
+watch_flush(const void *addr, size_t len)
+{
+	uint32_t pg;
+	real_flush(addr, len);
+	watch_points++;
+	if (pmm__name_peek(watch_b, watch_nm, pmm__name_hash(watch_nm),
+			&pg) != K_OK)
+		return;
+	for (uint64_t i = 0; i < watch_b->g.max_blocks; i++) {
+		const struct pmm__entry *e = &watch_b->table[i];
+		if (e->page == pg && strcmp(e->name, watch_nm) == 0) {
+			if (e->state != PMM__USED)
+				watch_dead_found++;
+			return;
+		}
+	}
+	watch_live_free++;
+}
+
+/*
+ * At every flush of an allocation, a free and a pmmFreeAll, a lock-free
+ * lookup of the block's name finds nothing, or the block with its state
+ * word committed: never a half-made block, never a freed one.
+ */
+START_TEST(test_lockfree_points)
+{
+	VmAddr a;
+	static const char key[] = "lf-key";
+	PmmName n = pname("RAM", "lf-block");
+	struct pmm__bank *b = ram_bank();
+	watch_b = b;
+	memset(watch_nm, 0, sizeof(watch_nm));
+	strcpy(watch_nm, n.name);
+	real_flush = pmm__pers.flush;
+	pmm__pers.flush = watch_flush;
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(pmmAllocate(&a, &n, 5000, key, sizeof(key)),
+			K_OK);
+		ck_assert_int_eq(pmmAllocate(&a, &n, 0, NULL, 0), K_OK);
+		if (round == 1)
+			ck_assert_int_eq(pmmFreeAll(key, sizeof(key)), K_OK);
+		else
+			ck_assert_int_eq(pmmFree(&n), K_OK);
+	}
+	pmm__pers.flush = real_flush;
+	ck_assert_uint_gt(watch_points, 0);
+	ck_assert_uint_eq(watch_dead_found, 0);
+	ck_assert_uint_eq(watch_live_free, 0);
+	locked_sound(b);
+}
+END_TEST
+
 /* A process that dies holding the lock: the next locker recovers. */
 START_TEST(test_dead_owner)
 {
@@ -1713,6 +1774,7 @@ core_suite(void)
 	tcase_add_test(tc, test_threads_check);
 	tcase_add_test(tc, test_dead_owner);
 	tcase_add_test(tc, test_reopen_repairs_lost_name);
+	tcase_add_test(tc, test_lockfree_points);
 	tcase_add_test(tc, test_create_busy);
 	return s;
 }
