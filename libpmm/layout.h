@@ -19,7 +19,7 @@
  * first page, so that a lookup of a name of at most 12 bytes reads one
  * cache line; retrievals read them without the bank lock, validated by
  * the bucket's sequence and the index's generation (index.c).  Layout 1
- * banks are refused; pmmctl upgrade converts them in place.
+ * banks are refused with a message saying how to migrate them.
  */
 #ifndef PMM_LAYOUT_H
 #define PMM_LAYOUT_H 1
@@ -29,7 +29,7 @@
 
 #define PMM__MAGIC "CHPMMBNK"
 #define PMM__LAYOUT 2
-#define PMM__LAYOUT_V1 1		/* pmmctl upgrade reads it */
+#define PMM__LAYOUT_V1 1		/* refused with its own message */
 #define PMM__USED 0x444553554d4d5055ULL	/* "UPMMUSED" */
 #define PMM__FREE 0ULL
 #define PMM__LOG_FREEALL 0x4c4c414545524650ULL	/* "PFREEALL" */

@@ -922,11 +922,11 @@ START_TEST(test_version)
 	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
 	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
 		"bank layout version 3, this libpmm reads 2");
-	/* the previous layout: the message names the way to convert it */
+	/* the previous layout: the message names the way to migrate it */
 	v = PMM__LAYOUT_V1;
 	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
 	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
-		"pmmctl -f FILE upgrade");
+		"recreate the bank (pmmctl create --force");
 }
 END_TEST
 
