@@ -355,7 +355,7 @@ peek_names(struct pmm__bank *b, uint32_t peeked[MAXNAMES])
 	for (unsigned n = 0; n < MAXNAMES; n++) {
 		char nm[64] = { 0 };
 		uint32_t pg;
-		snprintf(nm, sizeof(nm), "blk-%u", n);
+		snprintf(nm, sizeof(nm), "blk-%03u", n);
 		peeked[n] = pmm__name_peek(b, nm, pmm__name_hash(nm), &pg) ==
 			K_OK ? pg + 1 : 0;
 	}
@@ -370,7 +370,7 @@ judge_peeks(const uint32_t peeked[MAXNAMES])
 		unsigned i;
 		if (peeked[n] == 0)
 			continue;
-		snprintf(nm, sizeof(nm), "blk-%u", n);
+		snprintf(nm, sizeof(nm), "blk-%03u", n);
 		for (i = 0; i < sh->ndump; i++)
 			if (strcmp(sh->dump[i].name, nm) == 0)
 				break;
