@@ -394,7 +394,7 @@ pb_report_text(FILE *f, const struct pb_report_info *info)
 			"use of every page)" },
 		{ "freeall-none", "pmmFreeAll of a key no block has (fixed "
 			"cost)" },
-		{ "open", "first call: create, map and check the bank" },
+		{ "open", "first call of the first process: creates the bank" },
 	};
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
 		for (size_t p = 0; p < info->npops; p++) {

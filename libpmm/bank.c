@@ -26,6 +26,8 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 #define TMPFS_MAGIC_ 0x01021994
+/* Banks up to this size are populated when mapped (MAP_POPULATE). */
+#define POPULATE_MAX (32ULL << 20)
 
 /* Without the per-user address map (no /dev/shm): 32 slots of 1 TiB. */
 #define SLOT_BASE PMM__ADDR_MIN
@@ -451,8 +453,11 @@ map_bank(struct pmm__bank *b, const struct stat *st, int ro)
 		return pmm__fail(rc, "%s: %s", b->path, msg);
 	}
 	void *m;
-	/* (populated by pmm__populate_start once the bank is validated) */
-	rc = map_fixed(b->fd, h.base, g.file_size, ro ? -1 : 0, &m);
+	/* on tmpfs a small bank is mapped in at once (a page's first touch
+	 * in a process costs a fault); a large one page by page on demand,
+	 * so that the first call does nothing proportional to the bank */
+	rc = map_fixed(b->fd, h.base, g.file_size, ro ? -1 :
+			g.file_size <= POPULATE_MAX && on_tmpfs(b->fd), &m);
 	if (rc == K_EMAPPED)
 		explain_mapped(b, &h);
 	if (rc != K_OK)
@@ -513,8 +518,6 @@ open_bank(const char *path, int ro_ok, int full, struct pmm__bank **bp)
 	}
 	if (!ro)
 		pmm__addr_register(b->fd, path, b->hdr->base, b->g.file_size);
-	if (!ro && on_tmpfs(b->fd))
-		pmm__populate_start(b);
 	pmm__fail(K_OK, "%s", "");
 	*bp = b;
 	return K_OK;
@@ -587,7 +590,6 @@ pmm__bank_close(struct pmm__bank *b)
 {
 	if (b == NULL)
 		return;
-	pmm__populate_stop(b);
 	munmap(b->base, b->g.file_size);
 	close(b->fd);
 	free(b);

@@ -5,12 +5,10 @@
 #define PMM_INTERNAL_H 1
 
 #include <limits.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/types.h>
 
 #include "pmm/chPmm.h"
 #include "layout.h"
@@ -92,15 +90,7 @@ struct pmm__bank {
 	int page_shift;
 	int readonly;			/* a private copy of a read-only file */
 	int _Atomic bad_none;		/* its medium has no bad range */
-	pthread_t populator;		/* populate.c */
-	pid_t pop_pid;			/* who started it, or 0 */
-	int _Atomic pop_stop;
 };
-
-/* Map a bank's pages in ahead of use, in a thread when it is large;
- * stop (and wait for) that before unmapping. */
-void pmm__populate_start(struct pmm__bank *b);
-void pmm__populate_stop(struct pmm__bank *b);
 
 /* Point the bank's pointers into a mapping of g's geometry. */
 void pmm__bank_bind(struct pmm__bank *b, void *base,
