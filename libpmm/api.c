@@ -264,8 +264,11 @@ pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
 				nm);
 		goto out;
 	}
-	/* readers without the lock must not find it once it is freed */
+	/* readers without the lock must not find it once it is freed (a
+	 * damaged bucket: they stop trusting the index until the repair) */
 	int torn = pmm__name_remove(b, idx) != K_OK;
+	if (torn)
+		pmm__ix_begin_rebuild(b);
 	e->state = PMM__FREE;			/* the commit */
 	pmm__persist(&e->state, sizeof(e->state));
 	if (torn || unindex(b, idx) != K_OK)
