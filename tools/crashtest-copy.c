@@ -107,9 +107,9 @@ rm_any(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
 }
 
-/* Removes path, a tree or not; 0 or -1. */
-static int
-rm_tree(const char *path)
+/* See crashtest.h. */
+int
+ct_rm_tree(const char *path)
 {
 	if (remove(path) == 0 || errno == ENOENT)
 		return 0;
@@ -156,7 +156,7 @@ tidy(struct ct_state *s, struct ct_dir *d)
 	if (lstat(d->path, &st) != 0 || !S_ISDIR(st.st_mode) ||
 			st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
 		ct_dir_close(d);
-		if (rm_tree(d->path) != 0 || mkdir(d->path, 0700) != 0)
+		if (ct_rm_tree(d->path) != 0 || mkdir(d->path, 0700) != 0)
 			return -1;
 	}
 	int dfd = open(d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -188,7 +188,7 @@ tidy(struct ct_state *s, struct ct_dir *d)
 		if (unlinkat(dfd, e->d_name, 0) == 0 || errno == ENOENT)
 			continue;
 		char p[PATH_MAX];
-		ret = join(p, d->path, e->d_name) == 0 ? rm_tree(p) : -1;
+		ret = join(p, d->path, e->d_name) == 0 ? ct_rm_tree(p) : -1;
 	}
 	closedir(dh);
 	for (uint32_t i = 0; i < d->n;) {
@@ -309,7 +309,7 @@ sync_file(struct ct_state *s, struct ct_dir *d, uint32_t id,
 		char path[PATH_MAX];
 		int bad = join(path, d->path, d->c[i].name);
 		forget(d, i);
-		if (bad || rm_tree(path) != 0) {
+		if (bad || ct_rm_tree(path) != 0) {
 			ct_err("cannot remove %s: %s", path, strerror(errno));
 			return -1;
 		}

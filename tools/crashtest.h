@@ -130,6 +130,8 @@ int ct_dir_mirror(struct ct_state *s, struct ct_dir *d,
 	const struct ct_dir *from);
 /* Unmaps and closes d's copies (the files stay). */
 void ct_dir_close(struct ct_dir *d);
+/* Removes path, a directory tree or not; 0 or -1. */
+int ct_rm_tree(const char *path);
 
 /* Starts CMD on the image (waiting for a free job slot); 0 or -1. */
 int ct_check_image(struct ct_state *s, const struct ct_image *im);

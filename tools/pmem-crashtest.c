@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -189,16 +188,6 @@ run_program(const struct ct_state *s, uint64_t stop, int *status)
 	return pid;
 }
 
-/* nftw callback: removes everything. */
-static int
-rm_all(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* Seconds on the monotonic clock. */
 static double
 now(void)
@@ -307,7 +296,7 @@ main(int argc, char **argv)
 	ct_progress(&s, s.points, 1);
 	ct_report(&s, stdout, now() - t0, ret);
 	if (ret == 0 && !o.keep)
-		nftw(s.dir, rm_all, 16, FTW_DEPTH | FTW_PHYS);
+		ct_rm_tree(s.dir);
 	else if (!o.json)
 		printf("pmem-crashtest: images and traces kept in %s\n",
 			s.dir);
