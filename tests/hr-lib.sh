@@ -58,7 +58,8 @@ fail() {
 	for _f in "$tmp"/*.err "$tmp"/*.out; do
 		[ -f "$_f" ] && sed "s|^|  ${_f##*/}: |" "$_f" >&2
 	done
-	"$hrctl" status >&2 2>&1 || :
+	# a stalled controller must not hang the failure itself
+	timeout -k 1 5 "$hrctl" status >&2 2>&1 || :
 	exit 1
 }
 
