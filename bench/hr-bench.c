@@ -166,7 +166,7 @@ main(int argc, char **argv)
 	snprintf(nbuf, sizeof(nbuf), "%llu", (unsigned long long)n);
 	setenv("PMM_DIR", dir, 1);
 	setenv("HR_BENCH_N", nbuf, 1);
-	setenv("PMM_TUNABLES", "hrCtrl.maxBadness=0", 1);
+	setenv("PMM_TUNABLES", "hrCtrl.maxBadness=0;hrCtrl.maxBackoff=0", 1);
 	unsetenv("PMM_CONF");
 	printf("hr-bench: %llu restarts, %ld CPUs\n", (unsigned long long)n,
 			sysconf(_SC_NPROCESSORS_ONLN));

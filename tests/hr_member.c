@@ -142,7 +142,8 @@ cmd_start(const char *t, int argc, char **argv)
 	for (int i = 0; i < argc; i++)
 		fprintf(m, "argv[%d]=%s\n", i, argv[i]);
 	for (char **e = environ; *e != NULL; e++)
-		if (strncmp(*e, "HRCTL_RESTARTS=", 15) != 0)
+		if (strncmp(*e, "HRCTL_RESTARTS=", 15) != 0 &&
+				strncmp(*e, "HRCTL_GEN=", 10) != 0)
 			fprintf(m, "env %s\n", *e);
 	fclose(m);
 	snprintf(path, sizeof(path), "%s.%u.env", tag, starts);
