@@ -274,19 +274,12 @@ hrGetActorGroup(pid_t pid)
 	return g;
 }
 
-/* The restart group hrctl put this process in, or -1: what the PMM core
- * needs for HR_GROUP_KEY, read here so that the core never looks at the
- * controller's environment itself. */
-long
+/* The restart group hrctl put this process in (its text), or NULL:
+ * what the PMM core needs for HR_GROUP_KEY, read here so that the core
+ * never looks at the controller's environment itself. */
+const char *
 hr__self_group(void)
 {
 	const char *g = pmm__env(PMM__ENV_HRCTL_GROUP);
-	char *end;
-	if (g == NULL || *g == 0)
-		return -1;
-	errno = 0;
-	long v = strtol(g, &end, 10);
-	if (errno != 0 || *end != 0 || v < 0 || v > 1000000000)
-		return -1;
-	return v;
+	return g != NULL && *g != 0 ? g : NULL;
 }

@@ -60,11 +60,11 @@ take_key(PmmDelKey key, size_t ks, uint8_t k[32], uint32_t *kslen,
 		return pmm__fail(K_EFAULT, "deletion key pointer is NULL");
 	memset(k, 0, 32);
 	if (ks > 0 && is_group_key(key, ks)) {
-		long g = hr__self_group();
-		if (g < 0)
+		const char *g = hr__self_group();
+		if (g == NULL)
 			return pmm__fail(K_ENOGROUP,
 					"HR_GROUP_KEY used outside a restart group");
-		int n = snprintf((char *)k, 32, PMM__HRG_PREFIX "%ld", g);
+		int n = snprintf((char *)k, 32, PMM__HRG_PREFIX "%s", g);
 		if (n < 0 || n >= 32)
 			return pmm__fail(K_ENOGROUP, "restart group id too long");
 		*kslen = (uint32_t)n + 1;

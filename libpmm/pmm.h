@@ -234,8 +234,8 @@ int pmm__free_all_in(struct pmm__bank *b, PmmDelKey delKey,
 /* ------------------------------------------------------------ keys */
 #define PMM__SYS_PREFIX "__SYS"
 #define PMM__HRG_PREFIX "__SYS.hrgroup."
-/* The restart group of this process, or -1: all the core knows of hot
- * restart (hr/client.c). */
-long hr__self_group(void);
+/* The restart group of this process, or NULL: all the core knows of
+ * hot restart (hr/client.c). */
+const char *hr__self_group(void);
 
 #endif /* PMM_INTERNAL_H */
