@@ -126,6 +126,30 @@ grep -q "hrCtrl.maxprocesses = 3 processes are registered" "$tmp/g1.err" ||
 stop_daemon
 ok "maxGroups and maxprocesses: clear errors"
 
+# 5b. backoff: a member that always fails restarts at once, then after
+# 10, 20, 40 ... ms up to hrCtrl.maxBackoff; 0 restarts at once, always
+PMM_TUNABLES="hrCtrl.maxBadness=0;hrCtrl.maxBackoff=300"
+start_daemon d7
+run 1 start Bo crash exit
+sleep 2
+n=$(starts Bo)
+# 0 10 20 40 80 160 300 300 ...: about 11 starts in 2 s, never hundreds
+[ "$n" -ge 5 ] && [ "$n" -le 16 ] || fail "maxBackoff 300: $n starts in 2 s"
+i=0
+until "$hrctl" status | grep -q "^group 1: restarting, restarts [0-9]*, badness [0-9]*, next start in [0-9]* ms\$"; do
+	i=$((i + 1))
+	[ $i -lt 20 ] || fail "status shows no restart delay: $("$hrctl" status)"
+done
+stop_daemon
+PMM_TUNABLES="hrCtrl.maxBadness=0;hrCtrl.maxBackoff=0"
+start_daemon d8
+run 1 start Bz crash exit
+sleep 1
+n=$(starts Bz)
+[ "$n" -ge 20 ] || fail "maxBackoff 0: only $n starts in 1 s"
+stop_daemon
+ok "restarts back off up to hrCtrl.maxBackoff ($n starts in 1 s without)"
+
 # 5. a bad tunable stops the controller with the reason
 PMM_TUNABLES="hrCtrl.maxBadness=many"
 "$hrctl" run -g 1 -- "$member" "$out" start X 2> "$tmp/bad.err" &&
