@@ -5,7 +5,9 @@
  *   bench/hr-bench [-n RESTARTS] [--hrctl PATH]
  *
  * The driver runs itself under `hrctl run` with hrCtrl.maxBadness = 0
- * (never a site restart).  The member keeps its samples in a persistent
+ * (never a site restart) and hrCtrl.maxBackoff = 0 (every restart at
+ * once: the member crashes at the top of main, which the restart backoff
+ * would otherwise delay, up to 1 s).  The member keeps its samples in a persistent
  * block: at the top of main it records now - (time of the last crash),
  * then notes the time and dies of a SIGSEGV; after n restarts it prints
  * the figures.  For scale, the same binary is also started n times with
