@@ -180,14 +180,5 @@ ctl_close(struct ctl *c)
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	while (c->members != NULL) {
-		struct member *m = c->members;
-		c->members = m->next;
-		member_free(m);
-	}
-	while (c->groups != NULL) {
-		struct group *g = c->groups;
-		c->groups = g->next;
-		free(g);
-	}
+	reg_forget(c);
 }

@@ -143,6 +143,7 @@ void kill_strays(struct ctl *c);
 int reg_save(struct ctl *c);
 int reg_load(struct ctl *c);
 int reg_fits(struct ctl *c, const struct member *extra);
+void reg_forget(struct ctl *c);
 int image_capture(struct ctl *c, const char *path, int mid);
 int image_open(struct ctl *c, int mid);
 void image_remove(struct ctl *c, int mid);

@@ -379,9 +379,9 @@ decode(struct ctl *c, char *p, size_t n)
 	return heads == 1 ? 0 : -1;
 }
 
-/* Forget what a failed load kept. */
-static void
-forget(struct ctl *c)
+/* Forget every group and member (a failed load, the controller's end). */
+void
+reg_forget(struct ctl *c)
 {
 	while (c->members != NULL) {
 		struct member *m = c->members;
@@ -439,7 +439,7 @@ reg_load(struct ctl *c)
 		close(fd);
 	if (why == NULL)
 		return 0;
-	forget(c);
+	reg_forget(c);
 	fprintf(stderr, "hrctl: registry %s: %s: not used, kept as hrctl.reg.bad\n",
 			c->reg, why);
 	if (fd >= 0)

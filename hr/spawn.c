@@ -242,6 +242,26 @@ req_fits(const char *path, const char *cwd, char **argv, unsigned na,
 	return -E2BIG;
 }
 
+/* A new member m: within the registry's limit, its image captured;
+ * else m is freed and -errno returned with the reason in err. */
+static int
+admit(struct ctl *c, struct member *m, const char *path, char *err,
+		size_t errlen)
+{
+	int e = 0;
+	if (reg_fits(c, m) != 0) {
+		e = E2BIG;
+		snprintf(err, errlen, "refused: %s", c->regerr);
+	} else if (image_capture(c, path, m->id) != 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot read %.300s: %s", path,
+				strerror(e));
+	}
+	if (e != 0)
+		member_free(m);
+	return -e;
+}
+
 /* Start a direct member of group gid (hrctl run). */
 int
 ctl_run_direct(struct ctl *c, int gid, const char *path, const char *cwd,
@@ -282,18 +302,8 @@ ctl_run_direct(struct ctl *c, int gid, const char *path, const char *cwd,
 		return -ENOMEM;
 	}
 	m->direct = 1;
-	if (reg_fits(c, m) != 0) {
-		snprintf(err, errlen, "refused: %s", c->regerr);
-		member_free(m);
-		return -E2BIG;
-	}
-	if (image_capture(c, path, m->id) != 0) {
-		int e = errno;
-		snprintf(err, errlen, "cannot capture %.300s: %s", path,
-				strerror(e));
-		member_free(m);
-		return -e;
-	}
+	if ((rc = admit(c, m, path, err, errlen)) != 0)
+		return rc;
 	int created = g == NULL;
 	if (created && (g = group_new(c, gid)) == NULL) {
 		image_remove(c, m->id);
@@ -379,18 +389,8 @@ spawn_indirect(struct ctl *c, struct member *parent, struct hr__msg *q,
 		m = n;
 		snprintf(m->medium, sizeof(m->medium), "%s", medium);
 		snprintf(m->name, sizeof(m->name), "%s", name);
-		if (reg_fits(c, m) != 0) {
-			snprintf(err, errlen, "refused: %s", c->regerr);
-			member_free(m);
-			return -E2BIG;
-		}
-		if (image_capture(c, path, m->id) != 0) {
-			int e = errno;
-			snprintf(err, errlen, "cannot read %.300s: %s", path,
-					strerror(e));
-			member_free(m);
-			return -e;
-		}
+		if ((rc = admit(c, m, path, err, errlen)) != 0)
+			return rc;
 	}
 	m->parent = parent->id;
 	rc = start_recorded(c, m, fresh, err, errlen);
