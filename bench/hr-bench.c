@@ -6,7 +6,9 @@
  *                  [--hostile PROG ARG...]
  *
  * The driver runs itself under `hrctl run` with hrCtrl.maxBadness = 0
- * (never a site restart).  The member keeps its samples in a persistent
+ * (never a site restart) and hrCtrl.maxBackoff = 0 (every restart at
+ * once: the member crashes at the top of main, which the restart backoff
+ * would otherwise delay, up to 1 s).  The member keeps its samples in a persistent
  * block: at the top of main it records now - (time of the last crash),
  * then notes the time and dies of a SIGSEGV; after n restarts it prints
  * the figures.  For scale, the same binary is also started n times with
@@ -243,7 +245,7 @@ main(int argc, char **argv)
 	snprintf(nbuf, sizeof(nbuf), "%llu", (unsigned long long)n);
 	setenv("PMM_DIR", dir, 1);
 	setenv("HR_BENCH_N", nbuf, 1);
-	setenv("PMM_TUNABLES", "hrCtrl.maxBadness=0", 1);
+	setenv("PMM_TUNABLES", "hrCtrl.maxBadness=0;hrCtrl.maxBackoff=0", 1);
 	unsetenv("PMM_CONF");
 	char ready[PATH_MAX];
 	snprintf(ready, sizeof(ready), "%s/hostile.ready", dir);

@@ -5,51 +5,14 @@
 # collides with its original (move, with its warning), a bank that is a
 # symbolic link (dangling or not), and --hex with a non-hex digit.
 set -eu
-ctl_bin="$top_builddir/tools/pmmctl"
+me=ctlguard
 helper_bin="$top_builddir/tests/pmm_guard_helper"
-if [ ! -x "$ctl_bin" ] || [ ! -x "$helper_bin" ]; then
-	echo "pmmctl or tests/pmm_guard_helper not built"
-	exit 1
-fi
-base=/dev/shm
-[ -d /dev/shm ] && [ -w /dev/shm ] || base=${TMPDIR:-/tmp}
-tmp=$(mktemp -d "$base/pmm-test-ctlguard-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail() {
-	printf "FAIL: %s\n" "$*"
-	for f in out err; do
-		[ -s "$tmp/$f" ] && { echo "--- $f:"; cat "$tmp/$f"; }
-	done
-	exit 1
-}
-wrap=
-if [ "${PMEM_TEST_VALGRIND:-0}" = 1 ] && [ -n "${VALGRIND:-}" ]; then
-	wrap="$top_builddir/libtool --mode=execute"
-	wrap="$wrap $VALGRIND -q --error-exitcode=99"
-	wrap="$wrap --leak-check=full --errors-for-leak-kinds=definite"
-	wrap="$wrap --show-leak-kinds=definite --track-fds=no"
-fi
-ASAN_OPTIONS="exitcode=98${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-UBSAN_OPTIONS="exitcode=98${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-export ASAN_OPTIONS UBSAN_OPTIONS
-ctl() { $wrap "$ctl_bin" "$@"; }
+[ -x "$helper_bin" ] || { echo "FAIL: tests/pmm_guard_helper not built"; exit 1; }
+. "$top_srcdir/tests/pmmctl-lib.sh"
 helper() { "$helper_bin" "$@"; }
-expect() {
-	want=$1
-	shift
-	set +e
-	"$@" > "$tmp/out" 2> "$tmp/err"
-	got=$?
-	set -e
-	[ "$got" = "$want" ] || fail "'$*' exited $got, want $want"
-}
-has() { grep -q -- "$1" "$tmp/$2" || fail "no '$1' in $2"; }
 
-PMM_DIR="$tmp/dir"
 PMM_CONF=
-export PMM_DIR PMM_CONF
-unset PMM_TUNABLES HRCTL_GROUP || true
-mkdir -m 700 "$PMM_DIR"
+export PMM_CONF
 bank="$PMM_DIR/RAM.pmm"
 
 # a copy taken while the lock was held: every command finishes

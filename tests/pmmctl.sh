@@ -4,59 +4,14 @@
 # corrupted, truncated and foreign copies, create with tunables and
 # --force, and the message when the configuration no longer matches a bank.
 set -eu
-ctl_bin="$top_builddir/tools/pmmctl"
+me=ctl
 fill_bin="$top_builddir/tests/pmm_fill"
-if [ ! -x "$ctl_bin" ] || [ ! -x "$fill_bin" ]; then
-	echo "pmmctl or tests/pmm_fill not built"
-	exit 77
-fi
-base=/dev/shm
-[ -d /dev/shm ] && [ -w /dev/shm ] || base=${TMPDIR:-/tmp}
-tmp=$(mktemp -d "$base/pmm-test-ctl-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fail() {
-	printf "FAIL: %s\n" "$*"
-	for f in out err; do
-		[ -s "$tmp/$f" ] && { echo "--- $f:"; cat "$tmp/$f"; }
-	done
-	exit 1
-}
-
-# Under PMEM_TEST_VALGRIND=1 both programs run under memcheck, with the
-# options tests/run.sh gives compiled tests (99: memcheck found errors).
-wrap=
-if [ "${PMEM_TEST_VALGRIND:-0}" = 1 ] && [ -n "${VALGRIND:-}" ]; then
-	# (libtool by its absolute name: one check runs in another directory)
-	wrap="$top_builddir/libtool --mode=execute"
-	wrap="$wrap $VALGRIND -q --error-exitcode=99"
-	wrap="$wrap --leak-check=full --errors-for-leak-kinds=definite"
-	wrap="$wrap --show-leak-kinds=definite --track-fds=no"
-fi
-# a sanitizer's report must not pass for a damaged bank's exit status 1
-ASAN_OPTIONS="exitcode=98${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-UBSAN_OPTIONS="exitcode=98${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-export ASAN_OPTIONS UBSAN_OPTIONS
-ctl() { $wrap "$ctl_bin" "$@"; }
+[ -x "$fill_bin" ] || { echo "tests/pmm_fill not built"; exit 77; }
+. "$top_srcdir/tests/pmmctl-lib.sh"
 fill() { $wrap "$fill_bin" "$@"; }
 
-# expect STATUS COMMAND...: stdout to $tmp/out, stderr to $tmp/err
-expect() {
-	want=$1
-	shift
-	set +e
-	"$@" > "$tmp/out" 2> "$tmp/err"
-	got=$?
-	set -e
-	[ "$got" = "$want" ] || fail "'$*' exited $got, want $want"
-}
-has() { grep -q -- "$1" "$tmp/$2" || fail "no '$1' in $2"; }
-hasnt() { ! grep -q -- "$1" "$tmp/$2" || fail "'$1' in $2"; }
-
-PMM_DIR="$tmp/dir"
 PMM_CONF="$tmp/pmm.conf"
-export PMM_DIR PMM_CONF
-unset PMM_TUNABLES HRCTL_GROUP || true
-mkdir -m 700 "$PMM_DIR"
+export PMM_CONF
 : > "$PMM_CONF"
 bank="$PMM_DIR/RAM.pmm"
 ps=$(getconf PAGESIZE)

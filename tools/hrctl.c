@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hrctl.h"
+#include "ctl.h"
 
 extern char **environ;
 
@@ -68,8 +68,12 @@ hand_over(int gid, const char *path, const char *cwd, char **argv)
 	struct hr__msg r;
 	int rc = hr__call(&h, s, 2 + na + ne, fds, 3, &r);
 	free(s);
-	if (rc != 0)
-		return -1;
+	if (rc != 0 && (errno == ENOENT || errno == ECONNREFUSED))
+		return -1;	/* none: become it */
+	if (rc != 0) {
+		fprintf(stderr, "hrctl: %s\n", pmmErrorMsg());
+		return 1;
+	}
 	if (r.h.status != 0) {
 		fprintf(stderr, "hrctl: %s\n", r.h.nstr > 0 ? r.str[0] : strerror(-r.h.status));
 		hr__msg_free(&r);
@@ -113,6 +117,17 @@ cmd_run(int argc, char **argv)
 	}
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		strcpy(cwd, "/");
+	/* one limit for every run, checked before anything starts */
+	size_t size = strlen(path) + strlen(cwd) + 2;
+	for (int k = i; k < argc; k++)
+		size += strlen(argv[k]) + 1;
+	for (char **e = environ; *e != NULL; e++)
+		size += strlen(*e) + 1;
+	if (size > HR__MAXREQ) {
+		fprintf(stderr, "hrctl: %s: too large: its path, arguments and environment take %zu bytes, at most %d (%s)\n",
+				argv[i], size, HR__MAXREQ, strerror(E2BIG));
+		return 1;
+	}
 	for (int tries = 0; tries < 200; tries++) {
 		int rc = hand_over(gid, path, cwd, argv + i);
 		if (rc >= 0)
@@ -181,9 +196,7 @@ cmd_daemon(int argc, char **argv)
 		return 1;
 	}
 	if (!fg) {
-		char log[PATH_MAX + 16];
-		snprintf(log, sizeof(log), "%s/hrctl.log", c.dir);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		int fd = ctl_open_file(&c, "hrctl.log", O_WRONLY | O_APPEND);
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (nul >= 0)
 			dup2(nul, 0);
@@ -207,12 +220,14 @@ simple(enum hr__op op, int gid, unsigned flags, int print)
 	struct hr__hdr h = { .op = op, .gid = gid, .flags = flags };
 	struct hr__msg r;
 	if (hr__call(&h, NULL, 0, NULL, 0, &r) != 0) {
-		if (op == HR__STATUS) {
+		int none = errno == ENOENT || errno == ECONNREFUSED;
+		if (none && op == HR__STATUS) {
 			printf(flags ? "{\"controller\":null,\"groups\":[]}\n" :
 					"no controller running\n");
 			return 0;
 		}
-		fprintf(stderr, "hrctl: no controller running\n");
+		fprintf(stderr, "hrctl: %s\n", none ? "no controller running" :
+				pmmErrorMsg());
 		return 1;
 	}
 	int rc = 0;
