@@ -36,10 +36,9 @@
  *   wait FILE          waits (at most 120 s) until DIR/FILE exists
  *   sleep MS           sleeps
  *   stamp              logs "TAG stamp N MS": start N, CLOCK_MONOTONIC ms
- *   descend            forks a child that stays in the process group and
- *                      a grandchild that leaves it (setsid) after its
- *                      parent has exited; both pause; logs "TAG child
- *                      pid=P" and "TAG grandchild pid=P"
+ *   child              forks a child that stays in the process group
+ *                      and pauses; logs "TAG child pid=P" (once the
+ *                      child runs)
  *   pause              sleeps until killed
  *   exit N             exit(N)
  *   outside            checks the calls fail with ESRCH outside a
@@ -428,65 +427,31 @@ cmd_stamp(void)
 			(long long)t.tv_sec * 1000 + t.tv_nsec / 1000000);
 }
 
-/* Descendants that must not outlive the member: a child in its process
- * group, and a grandchild in a session of its own whose parent is gone
- * (it is reparented, to the controller if that is a subreaper).  The
- * member goes on once both have logged their pids. */
+/* A descendant in the member's process group that must not outlive it;
+ * the member goes on once the child has logged its pid. */
 static void
-cmd_descend(void)
+cmd_child(void)
 {
-	pid_t c = fork();
-	if (c < 0)
-		die("%s", "fork failed");
-	if (c == 0) {
-		logline("%s child pid=%d", tag, (int)getpid());
-		for (;;)
-			pause();
-	}
 	int p[2];
 	if (pipe(p) != 0)
-		die("%s", "pipe failed");
-	pid_t d = fork();
-	if (d < 0)
-		die("%s", "fork failed");
-	if (d == 0) {
+		die("pipe: %s", strerror(errno));
+	pid_t c = fork();
+	if (c < 0)
+		die("fork: %s", strerror(errno));
+	if (c == 0) {
 		close(p[0]);
-		pid_t g = fork();
-		if (g == 0) {
-			if (setsid() < 0)
-				_exit(1);
-			logline("%s grandchild pid=%d", tag, (int)getpid());
-			if (write(p[1], "x", 1) != 1)
-				_exit(1);
-			close(p[1]);
-			for (;;)
-				pause();
-		}
-		_exit(g > 0 ? 0 : 1);
+		logline("%s child pid=%d", tag, (int)getpid());
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		close(p[1]);
+		for (;;)
+			pause();
 	}
 	close(p[1]);
 	char x;
 	if (read(p[0], &x, 1) != 1)
-		die("%s", "the grandchild did not start");
+		die("%s", "the child did not start");
 	close(p[0]);
-	waitpid(d, NULL, 0);
-	/* the child logs itself; wait for its line too */
-	char want[96], path[PATH_MAX];
-	snprintf(want, sizeof(want), "%s child pid=%d\n", tag, (int)c);
-	dir_path(path, sizeof(path), "log");
-	for (int i = 0; i < 12000; i++) {
-		FILE *f = fopen(path, "re");
-		char line[1100];
-		int seen = 0;
-		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-			seen |= strcmp(line, want) == 0;
-		if (f != NULL)
-			fclose(f);
-		if (seen)
-			return;
-		usleep(10000);
-	}
-	die("%s", "the child did not start");
 }
 
 /* Run the commands of the command line, in order. */
@@ -622,8 +587,8 @@ main(int argc, char **argv)
 				;
 		} else if (strcmp(c, "stamp") == 0) {
 			cmd_stamp();
-		} else if (strcmp(c, "descend") == 0) {
-			cmd_descend();
+		} else if (strcmp(c, "child") == 0) {
+			cmd_child();
 		} else if (strcmp(c, "pause") == 0) {
 			for (;;)
 				pause();
