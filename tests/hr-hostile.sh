@@ -40,14 +40,7 @@ if json | grep -q '"hrCtrl.maxBackoff"'; then
 fi
 sock=$PMM_DIR/hrctl.sock
 
-# a real request to send, however the protocol looks: what hrctl status
-# sends to a socket that only listens
-"$hostile" record "$sock" "$tmp/fake.sock" "$tmp/req" > "$tmp/record.out" 2>&1 &
-rec=$!
-wait_for 10 "the recorder's socket" test -S "$tmp/fake.sock"
-HRCTL_SOCK=$tmp/fake.sock timeout 15 "$hrctl" status > /dev/null 2>&1 || :
-wait "$rec" || fail "no request recorded: $(cat "$tmp/record.out")"
-ok "$(cat "$tmp/record.out")"
+record_request "$tmp/req"
 
 # quick: the controller's report within 5 s (status 124 if not)
 quick() {

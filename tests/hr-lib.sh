@@ -240,3 +240,17 @@ lookup() {
 	"$member" "$out" lookup "$1" || fail "hr_member lookup $1"
 	sed -n "s/^? lookup $1 //p" "$out/log" | tail -n 1
 }
+
+# record_request FILE: a real request to replay, however the protocol
+# looks: what hrctl status sends to a socket that only listens (of the
+# type of the running controller's socket).  Needs tests/hr_hostile.
+record_request() {
+	_h=$top_builddir/tests/hr_hostile
+	"$_h" record "$PMM_DIR/hrctl.sock" "$tmp/fake.sock" "$1" \
+		> "$tmp/record.out" 2>&1 &
+	_r=$!
+	wait_for 10 "the recorder's socket" test -S "$tmp/fake.sock"
+	HRCTL_SOCK=$tmp/fake.sock timeout 15 "$hrctl" status > /dev/null 2>&1 || :
+	wait "$_r" || fail "no request recorded: $(cat "$tmp/record.out")"
+	ok "$(cat "$tmp/record.out")"
+}
