@@ -184,6 +184,7 @@ collect(const char *arg0, va_list ap, char ***envp_out)
 	return v;
 }
 
+/* The vector forms of hrfexec: see hrfexecl(3). */
 PMM_EXPORT pid_t
 hrfexecv(PmmName *name, const char *path, char *const argv[])
 {
@@ -218,6 +219,7 @@ spawn_list(const char *call, PmmName *name, const char *file, int use_path,
 	return p;
 }
 
+/* The list forms of hrfexec: see hrfexecl(3). */
 PMM_EXPORT pid_t
 hrfexecl(PmmName *name, const char *path, const char *arg, ...)
 {

@@ -22,6 +22,7 @@
 
 #include "ctl.h"
 
+/* How many members are registered. */
 int
 count_members(struct ctl *c)
 {
@@ -31,6 +32,7 @@ count_members(struct ctl *c)
 	return n;
 }
 
+/* How many groups exist. */
 int
 count_groups(struct ctl *c)
 {

@@ -84,6 +84,7 @@ put(struct buf *b, struct hr__hdr *h, const char *const *s, unsigned n)
 		add(b, s[i], strlen(s[i]) + 1);
 }
 
+/* The length of a NULL-terminated vector. */
 static unsigned
 vlen(char **v)
 {
@@ -127,6 +128,7 @@ reg_fits(struct ctl *c, const struct member *extra)
 	return -1;
 }
 
+/* One member record. */
 static void
 put_member(struct buf *b, const struct member *m)
 {
@@ -257,6 +259,7 @@ out:
 	return rc;
 }
 
+/* A malloc'd copy of n strings, NULL-terminated. */
 static char **
 strvec(char **s, unsigned n)
 {

@@ -37,6 +37,7 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The report for people. */
 static void
 text_report(struct ctl *c, FILE *f)
 {
@@ -74,6 +75,7 @@ text_report(struct ctl *c, FILE *f)
 	}
 }
 
+/* The report in JSON, on one line. */
 static void
 json_report(struct ctl *c, FILE *f)
 {

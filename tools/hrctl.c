@@ -19,6 +19,7 @@
 
 extern char **environ;
 
+/* The usage summary. */
 static void
 usage(FILE *f)
 {
@@ -31,6 +32,7 @@ usage(FILE *f)
 		"       hrctl --help | --version\n");
 }
 
+/* A group number from 0 to 1000000000, or -1 with a message. */
 static int
 parse_group(const char *s, int *gid)
 {
@@ -85,6 +87,7 @@ hand_over(int gid, const char *path, const char *cwd, char **argv)
 	return 0;
 }
 
+/* hrctl run: hand the member over, or become the controller. */
 static int
 cmd_run(int argc, char **argv)
 {
@@ -167,6 +170,7 @@ cmd_run(int argc, char **argv)
 	return 1;
 }
 
+/* hrctl daemon: become the controller and stay. */
 static int
 cmd_daemon(int argc, char **argv)
 {
@@ -214,6 +218,7 @@ cmd_daemon(int argc, char **argv)
 	return rc == 128 + 15 || rc == 128 + 2 ? 0 : rc;
 }
 
+/* One request with no argument: kill, status, site-restart. */
 static int
 simple(enum hr__op op, int gid, unsigned flags, int print)
 {
