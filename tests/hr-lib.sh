@@ -91,9 +91,16 @@ cleanup() {
 	done
 	if [ -f "$out/log" ]; then
 		for _p in $(sed -n 's/.* pid=\([0-9]*\).*/\1/p' "$out/log" | sort -u); do
-			live "$_p" && kill -KILL "$_p" 2>/dev/null
+			live "$_p" && kill -KILL "$_p" 2>/dev/null || :
 		done
 	fi
+	# and whatever else runs with our bank directory: descendants of
+	# members, members of a controller that was killed, clients
+	for _e in $(grep -lzxF "PMM_DIR=$PMM_DIR" /proc/[0-9]*/environ 2>/dev/null); do
+		_p=${_e#/proc/}
+		_p=${_p%/environ}
+		[ "$_p" = $$ ] || kill -KILL "$_p" 2>/dev/null || :
+	done
 	[ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
 	rm -rf "$tmp"
 }

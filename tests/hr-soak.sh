@@ -111,10 +111,15 @@ new_controller() {
 	kill -KILL "$daemon" 2>/dev/null || :
 	wait "$daemon" 2>/dev/null || :
 	_t0=$(date +%s)
-	start_daemon "d$kills"
-	_t=$(($(date +%s) - _t0))
-	[ $_t -le "$recover_max" ] ||
-		fail "the controller that recovered $groups groups answered after $_t s (at most $recover_max)"
+	"$hrctl" daemon --foreground > "$tmp/d$kills.out" 2> "$tmp/d$kills.err" &
+	daemon=$!
+	controllers="$controllers $daemon"
+	until timeout -k 1 1 "$hrctl" status 2>/dev/null | grep -q '^controller [0-9]'; do
+		_t=$(($(date +%s) - _t0))
+		[ $_t -le "$recover_max" ] ||
+			fail "the controller that recovers $groups groups does not answer after $_t s (at most $recover_max)"
+		sleep 0.1
+	done
 	kills=$((kills + 1))
 }
 end=$(($(date +%s) + secs))
