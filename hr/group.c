@@ -138,6 +138,11 @@ group_respawn(struct ctl *c, struct group *g)
 	g->exit_status = -1;	/* a status belongs to the run that ends */
 	g->started = ctl_now();
 	g->gen++;
+	/* nothing starts that the registry cannot record */
+	if (reg_save(c) != 0) {
+		group_fail(c, g, 127, "restart refused: %.150s", c->regerr);
+		return;
+	}
 	int e = 0;
 	struct member *bad = NULL;
 	for (struct member *m = c->members; m != NULL; m = m->next) {
