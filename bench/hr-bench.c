@@ -2,14 +2,25 @@
  * hr-bench -- the time from a restartable member's crash to the first
  * line of its restarted main, under hrctl.
  *
- *   bench/hr-bench [-n RESTARTS] [--hrctl PATH]
+ *   bench/hr-bench [-n RESTARTS] [-t SECONDS] [--hrctl PATH]
+ *                  [--hostile PROG ARG...]
  *
  * The driver runs itself under `hrctl run` with hrCtrl.maxBadness = 0
- * (never a site restart).  The member keeps its samples in a persistent
+ * (never a site restart) and hrCtrl.maxBackoff = 0 (every restart at
+ * once: the member crashes at the top of main, which the restart backoff
+ * would otherwise delay, up to 1 s).  The member keeps its samples in a persistent
  * block: at the top of main it records now - (time of the last crash),
  * then notes the time and dies of a SIGSEGV; after n restarts it prints
  * the figures.  For scale, the same binary is also started n times with
  * posix_spawn (spawn to main, no crash, no controller).
+ *
+ * With --hostile, PROG runs beside the controller for the whole
+ * measurement (tests/hr_hostile, clients that try to stall it): an
+ * argument @SOCK is replaced with the controller's socket, @READY with a
+ * file that PROG creates once its clients are connected; the first start
+ * of the member waits for it (at most 10 s).  PROG gets SIGTERM at the
+ * end.  With -t, a run that has not ended after SECONDS (a stalled
+ * controller) is killed, and hr-bench exits with 3.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +75,14 @@ summary(const char *what, uint64_t *v, uint64_t n)
 			v[n - 1] / 1e6);
 }
 
+/* Wait (at most 10 s) until path exists. */
+static void
+wait_file(const char *path)
+{
+	for (int i = 0; i < 1000 && access(path, F_OK) != 0; i++)
+		usleep(10000);
+}
+
 /* The restartable member: measure, then crash until enough samples. */
 static int
 member(uint64_t t0)
@@ -76,8 +96,11 @@ member(uint64_t t0)
 	}
 	if (s->t_crash != 0 && s->n < MAXN)
 		s->ns[s->n++] = t0 - s->t_crash;
-	if (s->want == 0)
+	if (s->want == 0) {
 		s->want = strtoull(getenv("HR_BENCH_N"), NULL, 10);
+		if (getenv("HR_BENCH_READY") != NULL)
+			wait_file(getenv("HR_BENCH_READY"));
+	}
 	if (s->n >= s->want) {
 		summary("crash -> restarted main (hrctl)", s->ns, s->n);
 		pmmFree(&name);
@@ -114,6 +137,46 @@ spawn_floor(const char *self, uint64_t n)
 	free(v);
 }
 
+/* Start the hostile program argv (@SOCK, @READY replaced) once the
+ * controller's socket exists; its pid, or 0. */
+static pid_t
+start_hostile(char **argv, int argc, const char *dir)
+{
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
+	char ready[PATH_MAX];
+	snprintf(sock, sizeof(sock), "%s/hrctl.sock", dir);
+	snprintf(ready, sizeof(ready), "%s/hostile.ready", dir);
+	char **av = calloc((size_t)argc + 1, sizeof(char *));
+	if (av == NULL)
+		return 0;
+	for (int i = 0; i < argc; i++)
+		av[i] = strcmp(argv[i], "@SOCK") == 0 ? sock :
+			strcmp(argv[i], "@READY") == 0 ? ready : argv[i];
+	wait_file(sock);
+	pid_t pid = 0;
+	int rc = posix_spawn(&pid, av[0], NULL, NULL, av, environ);
+	if (rc != 0) {
+		fprintf(stderr, "hr-bench: cannot run %s: %s\n", av[0],
+				strerror(rc));
+		pid = 0;
+	}
+	free(av);
+	return pid;
+}
+
+/* waitpid with a limit in seconds (0: none); false when it expired. */
+static int
+wait_limited(pid_t pid, int *status, long limit)
+{
+	uint64_t end = now_ns() + (uint64_t)limit * 1000000000u;
+	while (waitpid(pid, status, limit > 0 ? WNOHANG : 0) == 0) {
+		if (now_ns() > end)
+			return 0;
+		usleep(20000);
+	}
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -126,19 +189,35 @@ main(int argc, char **argv)
 		return member(t0);
 	uint64_t n = 200;
 	char hrctl[PATH_MAX] = "", self[PATH_MAX];
+	char **hostile = NULL;
+	int nhostile = 0;
+	long limit = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
 			n = strtoull(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--hrctl") == 0 && i + 1 < argc)
 			snprintf(hrctl, sizeof(hrctl), "%s", argv[++i]);
-		else {
+		else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
+			limit = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--hostile") == 0 && i + 1 < argc) {
+			hostile = argv + i + 1;
+			nhostile = argc - i - 1;
+			break;
+		} else {
 			fprintf(stderr, "usage: hr-bench [-n RESTARTS] "
-				"[--hrctl PATH]\n"
+				"[-t SECONDS] [--hrctl PATH] "
+				"[--hostile PROG ARG...]\n"
 				"Times crash -> restarted main under hrctl.\n"
 				"  -n RESTARTS   restarts to time, from 10 to %d "
 				"(default 200)\n"
+				"  -t SECONDS    give up (status 3) after SECONDS "
+				"(default: never)\n"
 				"  --hrctl PATH  the hrctl to use (default: "
-				"../tools/hrctl beside this program)\n", MAXN);
+				"../tools/hrctl beside this program)\n"
+				"  --hostile PROG ARG...  run PROG beside the "
+				"controller (@SOCK: its socket,\n"
+				"                @READY: a file PROG creates when "
+				"ready)\n", MAXN);
 			return 2;
 		}
 	}
@@ -166,8 +245,12 @@ main(int argc, char **argv)
 	snprintf(nbuf, sizeof(nbuf), "%llu", (unsigned long long)n);
 	setenv("PMM_DIR", dir, 1);
 	setenv("HR_BENCH_N", nbuf, 1);
-	setenv("PMM_TUNABLES", "hrCtrl.maxBadness=0", 1);
+	setenv("PMM_TUNABLES", "hrCtrl.maxBadness=0;hrCtrl.maxBackoff=0", 1);
 	unsetenv("PMM_CONF");
+	char ready[PATH_MAX];
+	snprintf(ready, sizeof(ready), "%s/hostile.ready", dir);
+	if (hostile != NULL)
+		setenv("HR_BENCH_READY", ready, 1);
 	printf("hr-bench: %llu restarts, %ld CPUs\n", (unsigned long long)n,
 			sysconf(_SC_NPROCESSORS_ONLN));
 	fflush(stdout);
@@ -175,10 +258,22 @@ main(int argc, char **argv)
 	char *hargv[] = { hrctl, "run", "-g", "0", "--", self, NULL };
 	int rc = posix_spawn(&pid, hrctl, NULL, NULL, hargv, environ);
 	int status = 1;
-	if (rc == 0)
-		waitpid(pid, &status, 0);
-	else
+	pid_t hpid = 0;
+	if (rc == 0 && hostile != NULL)
+		hpid = start_hostile(hostile, nhostile, dir);
+	if (rc == 0 && !wait_limited(pid, &status, limit)) {
+		fprintf(stderr, "hr-bench: no result after %ld s: killed\n",
+				limit);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		status = 3 << 8;
+	} else if (rc != 0)
 		fprintf(stderr, "hr-bench: cannot run %s: %s\n", hrctl, strerror(rc));
+	if (hpid > 0) {
+		kill(hpid, SIGTERM);
+		waitpid(hpid, NULL, 0);
+	}
+	fflush(stdout);
 	spawn_floor(self, n);
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -63,8 +63,8 @@ take_key(PmmDelKey key, size_t ks, uint8_t k[32], uint32_t *kslen,
 		return pmm__fail(K_EFAULT, "deletion key pointer is NULL");
 	memset(k, 0, 32);
 	if (ks > 0 && is_group_key(key, ks)) {
-		const char *g = pmm__env(PMM__ENV_HRCTL_GROUP);
-		if (g == NULL || *g == 0)
+		const char *g = hr__self_group();
+		if (g == NULL)
 			return pmm__fail(K_ENOGROUP,
 					"HR_GROUP_KEY used outside a restart group");
 		int n = snprintf((char *)k, 32, PMM__HRG_PREFIX "%s", g);

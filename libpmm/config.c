@@ -33,6 +33,7 @@ defaults(struct pmm__config *c)
 	c->hr_maxgroups = 32;
 	c->hr_interval = 3;
 	c->hr_maxbadness = 25;
+	c->hr_maxbackoff = 1000;
 }
 
 static char *
@@ -86,6 +87,9 @@ static const struct tunable tunables[] = {
 		1, 86400, 0 },
 	{ "hrCtrl.maxBadness", offsetof(struct pmm__config, hr_maxbadness),
 		0, 1000000, 0 },
+	/* Linux: the longest delay (ms) between restarts of one group */
+	{ "hrCtrl.maxBackoff", offsetof(struct pmm__config, hr_maxbackoff),
+		0, 3600000, 0 },
 };
 
 static int

@@ -218,6 +218,7 @@ int pmm__check(struct pmm__bank *b, char *report, size_t len);
 struct pmm__config {
 	uint64_t rambank_size, max_blocks;
 	uint64_t hr_maxprocesses, hr_maxgroups, hr_interval, hr_maxbadness;
+	uint64_t hr_maxbackoff;		/* ms */
 	unsigned set;			/* PMM__SET_* bits given explicitly */
 	unsigned nmedia;
 	char media_name[PMM__MAX_MEDIA][PMM_MEDIUM_MAX];
@@ -249,5 +250,8 @@ int pmm__free_all_in(struct pmm__bank *b, PmmDelKey delKey,
 /* ------------------------------------------------------------ keys */
 #define PMM__SYS_PREFIX "__SYS"
 #define PMM__HRG_PREFIX "__SYS.hrgroup."
+/* The restart group of this process, or NULL: all the core knows of
+ * hot restart (hr/client.c). */
+const char *hr__self_group(void);
 
 #endif /* PMM_INTERNAL_H */

@@ -4,7 +4,8 @@
 # are freed and its names unregistered; other blocks stay.  A member that
 # exits cleanly early leaves the group running until the last one.
 # hrGetActorGroup names the group of a process; an indirect member runs
-# once per name at a time.
+# once per name at a time.  The blocks are freed also in a medium that
+# only a member's environment declares (its own PMM_DIR).
 set -eu
 me=hr-group
 . "$top_srcdir/tests/hr-lib.sh"
@@ -87,6 +88,24 @@ grep -q "^G group errno=3\$" "$out/log" ||
 sleep 0.5
 [ "$(starts G)" = 1 ] && [ "$(starts F)" = 1 ] || fail "a group kill restarted"
 ok "hrKillGroup of another group and of its own; hrGetActorGroup"
+
+# a member whose environment names another bank directory
+mkdir -m 700 "$tmp/other"
+sock=$PMM_DIR/hrctl.sock
+PMM_DIR=$tmp/other HRCTL_SOCK=$sock "$hrctl" run -g 7 -- "$member" "$out" \
+	start M alloc gm group alloc km keym pause 2>> "$tmp/run.err" || fail "run -g 7"
+wait_log "^M alloc km new"
+PMM_DIR=$tmp/other "$member" "$out" lookup gm
+grep -q "^? lookup gm found" "$out/log" || fail "gm is not in the member's bank"
+"$hrctl" kill -g 7
+wait_for 10 "group 7 to go" no_group 7
+PMM_DIR=$tmp/other "$member" "$out" lookup gm
+PMM_DIR=$tmp/other "$member" "$out" lookup km
+sed -n 's/^? lookup gm //p' "$out/log" | tail -n 1 | grep -q absent ||
+	fail "HR_GROUP_KEY block gm not freed in the member's own medium"
+sed -n 's/^? lookup km //p' "$out/log" | tail -n 1 | grep -q found ||
+	fail "block km (another key) freed"
+ok "HR_GROUP_KEY blocks freed in a medium only the member's environment declares"
 
 stop_daemon
 hr_done

@@ -58,7 +58,8 @@ fail() {
 	for _f in "$tmp"/*.err "$tmp"/*.out; do
 		[ -f "$_f" ] && sed "s|^|  ${_f##*/}: |" "$_f" >&2
 	done
-	"$hrctl" status >&2 2>&1 || :
+	# a stalled controller must not hang the failure itself
+	timeout -k 1 5 "$hrctl" status >&2 2>&1 || :
 	exit 1
 }
 
@@ -90,9 +91,16 @@ cleanup() {
 	done
 	if [ -f "$out/log" ]; then
 		for _p in $(sed -n 's/.* pid=\([0-9]*\).*/\1/p' "$out/log" | sort -u); do
-			live "$_p" && kill -KILL "$_p" 2>/dev/null
+			live "$_p" && kill -KILL "$_p" 2>/dev/null || :
 		done
 	fi
+	# and whatever else runs with our bank directory: descendants of
+	# members, members of a controller that was killed, clients
+	for _e in $(grep -lzxF "PMM_DIR=$PMM_DIR" /proc/[0-9]*/environ 2>/dev/null); do
+		_p=${_e#/proc/}
+		_p=${_p%/environ}
+		[ "$_p" = $$ ] || kill -KILL "$_p" 2>/dev/null || :
+	done
 	[ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -238,4 +246,18 @@ hr_done() {
 lookup() {
 	"$member" "$out" lookup "$1" || fail "hr_member lookup $1"
 	sed -n "s/^? lookup $1 //p" "$out/log" | tail -n 1
+}
+
+# record_request FILE: a real request to replay, however the protocol
+# looks: what hrctl status sends to a socket that only listens (of the
+# type of the running controller's socket).  Needs tests/hr_hostile.
+record_request() {
+	_h=$top_builddir/tests/hr_hostile
+	"$_h" record "$PMM_DIR/hrctl.sock" "$tmp/fake.sock" "$1" \
+		> "$tmp/record.out" 2>&1 &
+	_r=$!
+	wait_for 10 "the recorder's socket" test -S "$tmp/fake.sock"
+	HRCTL_SOCK=$tmp/fake.sock timeout 15 "$hrctl" status > /dev/null 2>&1 || :
+	wait "$_r" || fail "no request recorded: $(cat "$tmp/record.out")"
+	ok "$(cat "$tmp/record.out")"
 }

@@ -2,8 +2,9 @@
 # The restart policy (hrCtrl.* tunables, here through PMM_TUNABLES): each
 # group restart adds one to the group's badness, each hrCtrl.interval
 # takes one off, and reaching hrCtrl.maxBadness restarts the site --
-# every group, persistent memory kept -- exactly once for one crash loop;
-# hrCtrl.maxBadness = 0 never does.  hrCtrl.maxGroups and
+# every group, persistent memory kept -- exactly once for one crash loop:
+# the group that fails again at once after the site restart it caused is
+# stopped and shown as failed; hrCtrl.maxBadness = 0 never does.  hrCtrl.maxGroups and
 # hrCtrl.maxprocesses refuse more with a clear error.
 set -eu
 me=hr-policy
@@ -20,21 +21,41 @@ crashloop() {
 	sleep 0.5
 }
 
-# 1. maxBadness 3: the third crash in a row restarts the site, once
-PMM_TUNABLES="hrCtrl.maxBadness=3;hrCtrl.interval=600"
+# 1. maxBadness 3: the third crash in a row restarts the site, once;
+# the fourth, at once after it, stops group 1 as failed (a failure is
+# quick within max(hrCtrl.maxBackoff, 1 s) of the start: 10 s here, for
+# slow machines and sanitizers)
+PMM_TUNABLES="hrCtrl.maxBadness=3;hrCtrl.interval=600;hrCtrl.maxBackoff=10000"
 export PMM_TUNABLES
 start_daemon d1
-crashloop a
+run 2 start Sa alloc sa keya pause
+wait_log "^Sa alloc sa new"
+run 1 start La crashfirst 5 segv pause
 wait_log "^Sa start 2 "
-[ "$(site_restarts)" = 1 ] || fail "maxBadness 3, 5 crashes: $(site_restarts) site restarts"
-[ "$(gfield 1 restarts)" = 5 ] || fail "group 1: restarts $(gfield 1 restarts)"
-# crashes 1-3 reach 3 (reset by the site restart), crashes 4 and 5 make 2
-[ "$(gfield 1 badness)" = 2 ] || fail "group 1: badness $(gfield 1 badness)"
+wait_log "^La start 4 "
+wait_for 30 "group 1 to fail" eval '[ "$(gfield 1 state)" = failed ]'
+sleep 0.5
+[ "$(site_restarts)" = 1 ] || fail "maxBadness 3, a crash loop: $(site_restarts) site restarts"
+[ "$(gfield 1 restarts)" = 4 ] || fail "group 1: restarts $(gfield 1 restarts)"
+[ "$(starts La)" = 4 ] || fail "the failed group started $(starts La) times, want 4"
 [ "$(starts Sa)" = 2 ] || fail "the bystander started $(starts Sa) times, want 2"
 grep -q "^Sa alloc sa found" "$out/log" || fail "the site restart lost block sa"
 grep -q "site restart 1" "$tmp/d1.err" || fail "no site restart message"
 ! grep -q "site restart 2" "$tmp/d1.err" || fail "a second site restart"
-ok "maxBadness 3: a crash loop of 5 makes exactly one site restart, blocks kept"
+"$hrctl" status > "$tmp/st.txt"
+grep -q "^group 1: failed, restarts 4, badness 1, exit status [0-9]*: ended abnormally (status [0-9]*) [0-9]* ms after the site restart it caused\$" \
+	"$tmp/st.txt" || fail "status of the failed group: $(cat "$tmp/st.txt")"
+json | grep -q '"id":1,"state":"failed",.*"exit_status":[0-9]*,"reason":"ended abnormally' ||
+	fail "JSON status of the failed group: $(json)"
+# 139 (SIGSEGV), or what a sanitizer that catches it exits with
+grep -q "group 1 failed (status [0-9]*)" "$tmp/d1.err" || fail "no failure message"
+st=0
+"$hrctl" run -g 1 -- "$member" "$out" start Lx pause 2> "$tmp/rf.err" || st=$?
+[ "$st" = 1 ] && grep -q "group 1 has failed" "$tmp/rf.err" ||
+	fail "run into a failed group: $st $(cat "$tmp/rf.err")"
+"$hrctl" kill -g 1 || fail "kill -g of a failed group"
+wait_for 10 "group 1 to go" no_group 1
+ok "maxBadness 3: one site restart, then the group is stopped as failed, blocks kept"
 stop_daemon
 
 # 2. maxBadness 0: never
@@ -107,6 +128,35 @@ grep -q "hrCtrl.maxprocesses = 3 processes are registered" "$tmp/g1.err" ||
 	fail "a process beyond the limits started"
 stop_daemon
 ok "maxGroups and maxprocesses: clear errors"
+
+# 5b. backoff: a member that always fails restarts at once, then after
+# 10, 20, 40 ... ms up to hrCtrl.maxBackoff; 0 restarts at once, always
+PMM_TUNABLES="hrCtrl.maxBadness=0;hrCtrl.maxBackoff=300"
+start_daemon d7
+run 1 start Bo crash exit
+sleep 2
+n=$(starts Bo)
+# 0 10 20 40 80 160 300 300 ...: about 11 starts in 2 s, never hundreds
+[ "$n" -ge 3 ] && [ "$n" -le 16 ] || fail "maxBackoff 300: $n starts in 2 s"
+i=0
+until "$hrctl" status | grep -q "^group 1: restarting, restarts [0-9]*, badness [0-9]*, next start in [0-9]* ms\$"; do
+	i=$((i + 1))
+	[ $i -lt 20 ] || fail "status shows no restart delay: $("$hrctl" status)"
+done
+stop_daemon
+PMM_TUNABLES="hrCtrl.maxBadness=0;hrCtrl.maxBackoff=0"
+start_daemon d8
+run 1 start Bz crash exit
+i=0
+while [ $i -lt 10 ]; do
+	! "$hrctl" status | grep -q "next start in" ||
+		fail "maxBackoff 0: a restart delay: $("$hrctl" status)"
+	i=$((i + 1))
+done
+n=$(starts Bz)
+[ "$n" -ge 3 ] || fail "maxBackoff 0: only $n starts"
+stop_daemon
+ok "restarts back off up to hrCtrl.maxBackoff; 0: no delay ($n starts)"
 
 # 5. a bad tunable stops the controller with the reason
 PMM_TUNABLES="hrCtrl.maxBadness=many"

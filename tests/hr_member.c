@@ -22,12 +22,23 @@
  *                      indirect member NAME; le/ve add HRT_EXTRA=V to the
  *                      environment; l/le/lp take at most 8 arguments; logs
  *                      "TAG spawn NAME pid=P" or "TAG spawn NAME errno=E"
+ *   spawnbig NAME PATH BYTES
+ *                      hrfexecv of PATH with one argument of BYTES bytes;
+ *                      logged as spawn
+ *   escape NAME        a grandchild that leaves the process group
+ *                      (setsid) and whose parent exits at once; it logs
+ *                      "TAG escape NAME pid=P" and pauses
+ *   fds                logs "TAG fds N..." (this process's descriptors)
  *   clean              HR_EXIT_HDL; logs "TAG clean 0" or "TAG clean errno=E"
  *   group [PID]        logs "TAG group G" (hrGetActorGroup) or "errno=E"
  *   killgroup G        logs "TAG killgroup G 0|errno=E" (hrKillGroup)
  *   touch FILE         creates DIR/FILE
  *   wait FILE          waits (at most 120 s) until DIR/FILE exists
  *   sleep MS           sleeps
+ *   stamp              logs "TAG stamp N MS": start N, CLOCK_MONOTONIC ms
+ *   child              forks a child that stays in the process group
+ *                      and pauses; logs "TAG child pid=P" (once the
+ *                      child runs)
  *   pause              sleeps until killed
  *   exit N             exit(N)
  *   outside            checks the calls fail with ESRCH outside a
@@ -45,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,7 +154,8 @@ cmd_start(const char *t, int argc, char **argv)
 	for (int i = 0; i < argc; i++)
 		fprintf(m, "argv[%d]=%s\n", i, argv[i]);
 	for (char **e = environ; *e != NULL; e++)
-		if (strncmp(*e, "HRCTL_RESTARTS=", 15) != 0)
+		if (strncmp(*e, "HRCTL_RESTARTS=", 15) != 0 &&
+				strncmp(*e, "HRCTL_GEN=", 10) != 0)
 			fprintf(m, "env %s\n", *e);
 	fclose(m);
 	snprintf(path, sizeof(path), "%s.%u.env", tag, starts);
@@ -404,7 +417,98 @@ number(const char *s)
 	return v;
 }
 
+/* Log the start number and the monotonic time in milliseconds. */
+static void
+cmd_stamp(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	logline("%s stamp %u %lld", tag, starts,
+			(long long)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+}
+
+/* A descendant in the member's process group that must not outlive it;
+ * the member goes on once the child has logged its pid. */
+static void
+cmd_child(void)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		die("pipe: %s", strerror(errno));
+	pid_t c = fork();
+	if (c < 0)
+		die("fork: %s", strerror(errno));
+	if (c == 0) {
+		close(p[0]);
+		logline("%s child pid=%d", tag, (int)getpid());
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char x;
+	if (read(p[0], &x, 1) != 1)
+		die("%s", "the child did not start");
+	close(p[0]);
+}
+
 /* Run the commands of the command line, in order. */
+/* hrfexecv with one argument of bytes bytes. */
+static void
+cmd_spawnbig(const char *name, const char *path, long bytes)
+{
+	PmmName n;
+	ram_name(&n, name);
+	char *big = malloc((size_t)bytes + 1);
+	if (big == NULL)
+		die("%s", "out of memory");
+	memset(big, 'x', (size_t)bytes);
+	big[bytes] = 0;
+	char *av[] = { (char *)path, big, NULL };
+	pid_t pid = hrfexecv(&n, path, av);
+	int err = errno;
+	if (pid > 0)
+		logline("%s spawn %s pid=%d", tag, name, (int)pid);
+	else
+		logline("%s spawn %s errno=%d %s", tag, name, err,
+				pmmErrorMsg());
+	free(big);
+}
+
+/* A grandchild that leaves the process group and is orphaned at once. */
+static void
+cmd_escape(const char *name)
+{
+	pid_t p = fork();
+	if (p < 0)
+		die("fork: %s", strerror(errno));
+	if (p == 0) {
+		if (fork() == 0) {
+			setsid();
+			logline("%s escape %s pid=%d", tag, name, (int)getpid());
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Log the descriptors this process has open. */
+static void
+cmd_fds(void)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "%s fds", tag);
+	for (int fd = 0; fd < 1024 && n < (int)sizeof(line) - 8; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " %d", fd);
+	logline("%s", line);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -460,6 +564,15 @@ main(int argc, char **argv)
 				logline("%s killgroup %d 0", tag, g);
 			else
 				logline("%s killgroup %d errno=%d", tag, g, errno);
+		} else if (strcmp(c, "spawnbig") == 0) {
+			NEED(3);
+			cmd_spawnbig(argv[i], argv[i + 1], number(argv[i + 2]));
+			i += 3;
+		} else if (strcmp(c, "escape") == 0) {
+			NEED(1);
+			cmd_escape(argv[i++]);
+		} else if (strcmp(c, "fds") == 0) {
+			cmd_fds();
 		} else if (strcmp(c, "touch") == 0) {
 			NEED(1);
 			put_file(argv[i++], "");
@@ -472,6 +585,10 @@ main(int argc, char **argv)
 			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
 			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 				;
+		} else if (strcmp(c, "stamp") == 0) {
+			cmd_stamp();
+		} else if (strcmp(c, "child") == 0) {
+			cmd_child();
 		} else if (strcmp(c, "pause") == 0) {
 			for (;;)
 				pause();

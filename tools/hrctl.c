@@ -15,10 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hrctl.h"
+#include "ctl.h"
 
 extern char **environ;
 
+/* The usage summary. */
 static void
 usage(FILE *f)
 {
@@ -31,6 +32,7 @@ usage(FILE *f)
 		"       hrctl --help | --version\n");
 }
 
+/* A group number from 0 to 1000000000, or -1 with a message. */
 static int
 parse_group(const char *s, int *gid)
 {
@@ -68,8 +70,12 @@ hand_over(int gid, const char *path, const char *cwd, char **argv)
 	struct hr__msg r;
 	int rc = hr__call(&h, s, 2 + na + ne, fds, 3, &r);
 	free(s);
-	if (rc != 0)
-		return -1;
+	if (rc != 0 && (errno == ENOENT || errno == ECONNREFUSED))
+		return -1;	/* none: become it */
+	if (rc != 0) {
+		fprintf(stderr, "hrctl: %s\n", pmmErrorMsg());
+		return 1;
+	}
 	if (r.h.status != 0) {
 		fprintf(stderr, "hrctl: %s\n", r.h.nstr > 0 ? r.str[0] : strerror(-r.h.status));
 		hr__msg_free(&r);
@@ -81,6 +87,7 @@ hand_over(int gid, const char *path, const char *cwd, char **argv)
 	return 0;
 }
 
+/* hrctl run: hand the member over, or become the controller. */
 static int
 cmd_run(int argc, char **argv)
 {
@@ -113,6 +120,17 @@ cmd_run(int argc, char **argv)
 	}
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		strcpy(cwd, "/");
+	/* one limit for every run, checked before anything starts */
+	size_t size = strlen(path) + strlen(cwd) + 2;
+	for (int k = i; k < argc; k++)
+		size += strlen(argv[k]) + 1;
+	for (char **e = environ; *e != NULL; e++)
+		size += strlen(*e) + 1;
+	if (size > HR__MAXREQ) {
+		fprintf(stderr, "hrctl: %s: too large: its path, arguments and environment take %zu bytes, at most %d (%s)\n",
+				argv[i], size, HR__MAXREQ, strerror(E2BIG));
+		return 1;
+	}
 	for (int tries = 0; tries < 200; tries++) {
 		int rc = hand_over(gid, path, cwd, argv + i);
 		if (rc >= 0)
@@ -152,6 +170,7 @@ cmd_run(int argc, char **argv)
 	return 1;
 }
 
+/* hrctl daemon: become the controller and stay. */
 static int
 cmd_daemon(int argc, char **argv)
 {
@@ -181,9 +200,7 @@ cmd_daemon(int argc, char **argv)
 		return 1;
 	}
 	if (!fg) {
-		char log[PATH_MAX + 16];
-		snprintf(log, sizeof(log), "%s/hrctl.log", c.dir);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		int fd = ctl_open_file(&c, "hrctl.log", O_WRONLY | O_APPEND);
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (nul >= 0)
 			dup2(nul, 0);
@@ -201,18 +218,21 @@ cmd_daemon(int argc, char **argv)
 	return rc == 128 + 15 || rc == 128 + 2 ? 0 : rc;
 }
 
+/* One request with no argument: kill, status, site-restart. */
 static int
 simple(enum hr__op op, int gid, unsigned flags, int print)
 {
 	struct hr__hdr h = { .op = op, .gid = gid, .flags = flags };
 	struct hr__msg r;
 	if (hr__call(&h, NULL, 0, NULL, 0, &r) != 0) {
-		if (op == HR__STATUS) {
+		int none = errno == ENOENT || errno == ECONNREFUSED;
+		if (none && op == HR__STATUS) {
 			printf(flags ? "{\"controller\":null,\"groups\":[]}\n" :
 					"no controller running\n");
 			return 0;
 		}
-		fprintf(stderr, "hrctl: no controller running\n");
+		fprintf(stderr, "hrctl: %s\n", none ? "no controller running" :
+				pmmErrorMsg());
 		return 1;
 	}
 	int rc = 0;

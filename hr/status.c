@@ -1,21 +1,22 @@
 /*
- * hrctl-status.c -- the controller's report: groups, members, counters.
+ * status.c -- the controller's report: groups, members, counters.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "hrctl.h"
+#include "ctl.h"
 
-static const char *
+/* The name of a group state in the report. */
+const char *
 state_name(enum grp_state s)
 {
 	switch (s) {
 	case G_RUNNING: return "running";
 	case G_RESTARTING: return "restarting";
 	case G_KILLING: return "killing";
-	default: return "stopping";
+	default: return "failed";
 	}
 }
 
@@ -36,20 +37,29 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The report for people. */
 static void
 text_report(struct ctl *c, FILE *f)
 {
 	fprintf(f, "controller %d, %s, site restarts %u\n", (int)getpid(),
 			c->embedded_gid != -1 ? "embedded (hrctl run)" : "daemon",
 			c->site_restarts);
-	fprintf(f, "tunables: hrCtrl.maxprocesses=%llu hrCtrl.maxGroups=%llu hrCtrl.interval=%llu hrCtrl.maxBadness=%llu\n",
+	fprintf(f, "tunables: hrCtrl.maxprocesses=%llu hrCtrl.maxGroups=%llu hrCtrl.interval=%llu hrCtrl.maxBadness=%llu hrCtrl.maxBackoff=%llu\n",
 			(unsigned long long)c->cfg.hr_maxprocesses,
 			(unsigned long long)c->cfg.hr_maxgroups,
 			(unsigned long long)c->cfg.hr_interval,
-			(unsigned long long)c->cfg.hr_maxbadness);
+			(unsigned long long)c->cfg.hr_maxbadness,
+			(unsigned long long)c->cfg.hr_maxbackoff);
+	int64_t now = ctl_now();
 	for (struct group *g = c->groups; g != NULL; g = g->next) {
-		fprintf(f, "group %d: %s, restarts %u, badness %d\n", g->id,
+		fprintf(f, "group %d: %s, restarts %u, badness %d", g->id,
 				state_name(g->state), g->restarts, g->badness);
+		if (g->state == G_FAILED)
+			fprintf(f, ", exit status %d: %s", g->fail_status, g->why);
+		else if (g->state == G_RESTARTING && g->due > now)
+			fprintf(f, ", next start in %lld ms",
+					(long long)(g->due - now));
+		fputc('\n', f);
 		for (struct member *m = c->members; m != NULL; m = m->next) {
 			if (m->gid != g->id)
 				continue;
@@ -65,18 +75,22 @@ text_report(struct ctl *c, FILE *f)
 	}
 }
 
+/* The report in JSON, on one line. */
 static void
 json_report(struct ctl *c, FILE *f)
 {
 	fprintf(f, "{\"controller\":%d,\"mode\":\"%s\",\"site_restarts\":%u,"
 			"\"tunables\":{\"hrCtrl.maxprocesses\":%llu,\"hrCtrl.maxGroups\":%llu,"
-			"\"hrCtrl.interval\":%llu,\"hrCtrl.maxBadness\":%llu},\"groups\":[",
+			"\"hrCtrl.interval\":%llu,\"hrCtrl.maxBadness\":%llu,"
+			"\"hrCtrl.maxBackoff\":%llu},\"groups\":[",
 			(int)getpid(), c->embedded_gid != -1 ? "embedded" : "daemon",
 			c->site_restarts,
 			(unsigned long long)c->cfg.hr_maxprocesses,
 			(unsigned long long)c->cfg.hr_maxgroups,
 			(unsigned long long)c->cfg.hr_interval,
-			(unsigned long long)c->cfg.hr_maxbadness);
+			(unsigned long long)c->cfg.hr_maxbadness,
+			(unsigned long long)c->cfg.hr_maxbackoff);
+	int64_t now = ctl_now();
 	for (struct group *g = c->groups; g != NULL; g = g->next) {
 		fprintf(f, "%s{\"id\":%d,\"state\":\"%s\",\"restarts\":%u,\"badness\":%d,\"members\":[",
 				g == c->groups ? "" : ",", g->id,
@@ -100,7 +114,15 @@ json_report(struct ctl *c, FILE *f)
 			fputc('}', f);
 			first = 0;
 		}
-		fprintf(f, "]}");
+		fprintf(f, "],\"next_start_ms\":%lld",
+				(long long)(g->state == G_RESTARTING && g->due > now ?
+					g->due - now : 0));
+		if (g->state == G_FAILED) {
+			fprintf(f, ",\"exit_status\":%d,\"reason\":",
+					g->fail_status);
+			json_str(f, g->why);
+		}
+		fputc('}', f);
 	}
 	fprintf(f, "]}\n");
 }

@@ -1,5 +1,5 @@
 /*
- * hr_client.c -- the hot restart calls of <hr/hr.h>: HR_EXIT_HDL, the
+ * client.c -- the hot restart calls of <hr/hr.h>: HR_EXIT_HDL, the
  * hrfexec* family, hrKillGroup and hrGetActorGroup, all requests to the
  * controller (hrctl) that started the calling process.
  */
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "hr/hr.h"
-#include "hr_proto.h"
+#include "proto.h"
 #include "pmm.h"
 
 extern char **environ;
@@ -50,9 +50,16 @@ request(const char *call, struct hr__hdr *h, const char *const *strs,
 {
 	if (hr__call(h, strs, nstr, NULL, 0, reply) != 0) {
 		int err = errno;
-		pmm__fail_errno(K_ESYS, "%s: no hot restart controller answers",
-				call);
-		errno = (err == ENOENT || err == ECONNREFUSED) ? ESRCH : err;
+		char why[256];
+		snprintf(why, sizeof(why), "%s", pmmErrorMsg());
+		if (err == ENOENT || err == ECONNREFUSED) {
+			pmm__fail(K_ESYS, "%s: no hot restart controller answers",
+					call);
+			err = ESRCH;
+		} else {
+			pmm__fail(K_ESYS, "%s: %s", call, why);
+		}
+		errno = err;
 		return -1;
 	}
 	if (reply->h.status != 0) {
@@ -129,6 +136,15 @@ spawn(const char *call, PmmName *name, const char *file, int use_path,
 		s[4 + i] = argv[i];
 	for (unsigned i = 0; i < ne; i++)
 		s[4 + na + i] = envp[i];
+	/* the medium and name do not count: the registry keeps them apart */
+	size_t size = hr__strs_size(s + 2, 2 + na + ne);
+	if (size > HR__MAXREQ) {
+		free(s);
+		pmm__fail(K_EINVAL, "%s: too large: its path, arguments and environment take %zu bytes, at most %d",
+				call, size, HR__MAXREQ);
+		errno = E2BIG;
+		return -1;
+	}
 	struct hr__hdr h = { .op = HR__SPAWN, .mid = mid, .pid = getpid(),
 		.nargv = na, .nenv = ne };
 	struct hr__msg r;
@@ -168,6 +184,7 @@ collect(const char *arg0, va_list ap, char ***envp_out)
 	return v;
 }
 
+/* The vector forms of hrfexec: see hrfexecl(3). */
 PMM_EXPORT pid_t
 hrfexecv(PmmName *name, const char *path, char *const argv[])
 {
@@ -202,6 +219,7 @@ spawn_list(const char *call, PmmName *name, const char *file, int use_path,
 	return p;
 }
 
+/* The list forms of hrfexec: see hrfexecl(3). */
 PMM_EXPORT pid_t
 hrfexecl(PmmName *name, const char *path, const char *arg, ...)
 {
@@ -256,4 +274,14 @@ hrGetActorGroup(pid_t pid)
 	int g = r.h.gid;
 	hr__msg_free(&r);
 	return g;
+}
+
+/* The restart group hrctl put this process in (its text), or NULL:
+ * what the PMM core needs for HR_GROUP_KEY, read here so that the core
+ * never looks at the controller's environment itself. */
+const char *
+hr__self_group(void)
+{
+	const char *g = pmm__env(PMM__ENV_HRCTL_GROUP);
+	return g != NULL && *g != 0 ? g : NULL;
 }
