@@ -294,15 +294,22 @@ recover(struct ctl *c)
 	int any = 0;
 	for (struct member *m = c->members; m != NULL; m = m->next) {
 		if (m->pid > 0 && m->start != 0 &&
-				proc_starttime(m->pid) == m->start) {
+				proc_starttime(m->pid) == m->start)
 			member_kill(m);
-			for (int i = 0; i < 1000 && kill(m->pid, 0) == 0 &&
-					proc_starttime(m->pid) == m->start; i++)
-				usleep(1000);
-		}
-		m->pid = 0;
 		any = 1;
 	}
+	/* all killed at once, then waited for together (at most 1 s) */
+	for (int i = 0, left = 1; i < 1000 && left; i++) {
+		left = 0;
+		for (struct member *m = c->members; m != NULL; m = m->next)
+			if (m->pid > 0 && m->start != 0 &&
+					proc_starttime(m->pid) == m->start)
+				left = 1;
+		if (left)
+			usleep(1000);
+	}
+	for (struct member *m = c->members; m != NULL; m = m->next)
+		m->pid = 0;
 	c->owner = 1;
 	for (struct group *g = c->groups, *next; g != NULL; g = next) {
 		next = g->next;

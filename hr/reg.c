@@ -500,7 +500,8 @@ member_by_id(struct ctl *c, int mid)
 	return NULL;
 }
 
-/* Field 22 of /proc/pid/stat: tells a process from a later one with its pid. */
+/* Field 22 of /proc/pid/stat: tells a process from a later one with its
+ * pid; 0 if it has ended (a zombie) or is gone. */
 uint64_t
 proc_starttime(pid_t pid)
 {
@@ -516,6 +517,9 @@ proc_starttime(pid_t pid)
 	buf[n] = 0;
 	char *p = strrchr(buf, ')');
 	if (p == NULL)
+		return 0;
+	/* a zombie has ended: no start time (nothing left to kill) */
+	if (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
 		return 0;
 	/* after ")": field 3 is the state; starttime is field 22 */
 	int field = 2;

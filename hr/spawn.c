@@ -220,6 +220,7 @@ start_recorded(struct ctl *c, struct member *m, int fresh, char *err,
 	}
 	if (e == 0)
 		return 0;
+	c->dirty = 1;	/* the first write may have recorded it */
 	if (fresh) {
 		member_unlink(c, m);
 		image_remove(c, m->id);

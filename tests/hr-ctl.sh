@@ -71,7 +71,8 @@ wait "$emb" || st=$?
 ok "embedded run of a killed group: status 137"
 
 # 4. the daemon, in the background: one per directory, 0600 socket
-"$hrctl" daemon || fail "hrctl daemon: status $?"
+# (a long hrCtrl.interval: the status checks below see no badness decay)
+PMM_TUNABLES=hrCtrl.interval=600 "$hrctl" daemon || fail "hrctl daemon: status $?"
 dpid=$("$hrctl" status --json | sed -n 's/^{"controller":\([0-9]*\),.*/\1/p')
 [ -n "$dpid" ] || fail "no daemon pid in the status"
 controllers="$controllers $dpid"
