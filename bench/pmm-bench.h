@@ -56,6 +56,14 @@ int pb_worker(unsigned long population, int reps, int quick);
 /* Blocks a worker adds on top of its population during a sample. */
 #define PB_HEADROOM (PB_FREEALL_TOTAL > PB_BATCH ? PB_FREEALL_TOTAL : PB_BATCH)
 
+/* ------------------------------------------------------- pmm-scale.c */
+
+/* On the bank the worker of `population` left in PMM_DIR, in a new
+ * process: first calls, 1 vs 2 threads, 1 vs 2 processes, metadata. */
+int pb_scale(unsigned long population, int reps, const char *self);
+/* "--first": the first call of this process, in ns, on stdout. */
+int pb_first(void);
+
 /* --------------------------------------------------------- pmm-shm.c */
 
 /* The shm_open anchors: `reps` samples of create, open and destroy. */

@@ -255,6 +255,10 @@ run_population(const struct opts *o, unsigned long pop)
 		o->quick ? "--quick" : NULL, NULL };
 	char **env = clean_env(0, extra);
 	int rc = run_child(self, argv, env, "the libpmm worker");
+	/* the same bank in a new process: first calls, threads, processes */
+	char *sargv[] = { "pmm-bench", "--scale", popstr, reps, NULL };
+	if (rc == 0)
+		rc = run_child(self, sargv, env, "the scaling rows");
 	free(env);
 	char bank[PATH_MAX + 16];
 	snprintf(bank, sizeof(bank), "%s/RAM.pmm", dir);
@@ -413,6 +417,13 @@ main(int argc, char **argv)
 	if (argc >= 4 && strcmp(argv[1], "--worker") == 0)
 		return pb_worker(strtoul(argv[2], NULL, 10), atoi(argv[3]),
 			argc >= 5 && strcmp(argv[4], "--quick") == 0);
+	if (argc >= 4 && strcmp(argv[1], "--scale") == 0) {
+		find_self();
+		return pb_scale(strtoul(argv[2], NULL, 10), atoi(argv[3]),
+			self);
+	}
+	if (argc >= 2 && strcmp(argv[1], "--first") == 0)
+		return pb_first();
 	if (argc >= 3 && strcmp(argv[1], "--shm") == 0)
 		return pb_shm_anchors(atoi(argv[2]));
 	if (argc >= 4 && strcmp(argv[1], "--parts") == 0)

@@ -268,14 +268,8 @@ pb_worker(unsigned long pop, int reps, int quick)
 		pb_sample("fill", pop, 1, (t2 - t1) / (double)(pop - 1));
 	for (int s = 0; s <= reps; s++)
 		sample(pop, (unsigned long)s, s > 0, pop_addr, ks, nks);
-	/* the mapping stays until exit; the file goes now */
-	const char *dir = getenv("PMM_DIR");
-	if (dir != NULL) {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/RAM.pmm", dir);
-		if (unlink(path) != 0 && errno != ENOENT)
-			perror(path);
-	}
+	/* the bank stays for the scaling rows (pmm-scale.c); the driver
+	 * removes it after them */
 	free(pop_addr);
 	free(names);
 	free(addrs);

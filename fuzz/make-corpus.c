@@ -203,7 +203,7 @@ check_seed(const char *name, struct img a, int expect)
 		die("cannot write the check file", 0);
 	free(c.p);
 	snprintf(path, sizeof(path), "%s", check_path);
-	int rc = pmm__bank_open(path, &b);
+	int rc = pmm__bank_open_checked(path, &b);
 	if (rc != expect) {
 		fprintf(stderr, "make-corpus: seed %s opens with %d, not %d: %s\n",
 				name, rc, expect, pmmErrorMsg());
@@ -214,7 +214,7 @@ check_seed(const char *name, struct img a, int expect)
 	if ((rc = pmm__check(b, NULL, 0)) != K_OK)
 		die(name, rc);
 	/* its address is taken now: a second mapping must be refused */
-	if ((rc = pmm__bank_open(path, &again)) != K_EMAPPED)
+	if ((rc = pmm__bank_open_checked(path, &again)) != K_EMAPPED)
 		die("a bank opened twice at one address", rc);
 	pmm__bank_close(b);
 }
@@ -427,8 +427,11 @@ header_seeds(struct img sm)
 	hdr(a)->npages++;
 	seed("d-header-checksum", a, K_ECORRUPT);
 	a = dup_img(sm);
-	hdr(a)->layout = 2;
-	seed("d-layout-2", a, K_EVERSION);
+	hdr(a)->layout = PMM__LAYOUT + 1;
+	seed("d-layout-next", a, K_EVERSION);
+	a = dup_img(sm);
+	hdr(a)->layout = PMM__LAYOUT_V1;
+	seed("d-layout-1", a, K_EVERSION);
 	a = dup_img(sm);
 	hdr(a)->hdr_size = 64;
 	fuzz_image_fix_checksums(a.p, a.len);

@@ -3,7 +3,7 @@
  * as a valid bank or fails with an error, never a wild access.
  *
  * Each input is a bank file image.  It is written to a file in a private
- * directory and opened with pmm__bank_open(); once more with its
+ * directory and opened with pmm__bank_open_checked(); once more with its
  * checksums recomputed when that changes it, so that mutations reach the
  * checks behind the checksums.  An opened bank must pass pmm__check(), and
  * then the index operations libpmm runs on it (lookups, removal and
@@ -108,6 +108,14 @@ exercise_index(struct pmm__bank *b)
 	const struct pmm__entry *e = &b->table[i];
 	if ((rc = pmm__name_find(b, e->name, &idx)) != K_OK || idx != i)
 		broken("a block is not found by its name", rc, NULL);
+	uint32_t pg;
+	rc = pmm__name_peek(b, e->name, pmm__name_hash(e->name), &pg);
+	if ((rc == K_OK && pg != e->page) || (rc != K_OK && rc != PMM__AGAIN))
+		broken("the lock-free lookup disagrees", rc, NULL);
+	if (pmm__name_peek(b, absent, pmm__name_hash(absent), &pg) == K_OK &&
+			memcmp(e->name, absent, 64) != 0 &&
+			pmm__name_find(b, absent, &idx) != K_OK)
+		broken("the lock-free lookup found an absent name", rc, NULL);
 	if (e->keysize > 0 && ((rc = pmm__key_find(b, e->key, e->keysize,
 						&idx)) != K_OK ||
 				b->table[idx].keysize != e->keysize ||
@@ -173,7 +181,7 @@ run(const unsigned char *img, size_t size)
 		perror("pmm_bank_fuzz: write");
 		exit(1);
 	}
-	int rc = pmm__bank_open(bank_path, &b);
+	int rc = pmm__bank_open_checked(bank_path, &b);
 	switch (rc) {
 	case K_OK:
 		exercise(b);

@@ -3,8 +3,11 @@
  *
  * Every change holds the bank lock and commits with one persisted 8-byte
  * store (an entry's state word, or the freeAll redo record); the index is
- * updated after the commit and rebuilt by whoever finds it torn.
+ * rebuilt by whoever finds it torn.  A retrieval first looks without the
+ * lock (pmm__name_peek): a name enters the name buckets after its
+ * allocation's commit and leaves them before its free's commit.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -85,6 +88,31 @@ block_addr(const struct pmm__bank *b, const struct pmm__entry *e)
 	return (VmAddr)(b->data + ((uint64_t)e->page << b->page_shift));
 }
 
+/* Start loading what a new block of npages will touch (the free entry,
+ * its free list's head and the head's tags and links, its first data
+ * line) while the name's bucket is read: read without the lock, these
+ * are only hints, bounds-checked. */
+static void
+prefetch_new(const struct pmm__bank *b, uint32_t npages)
+{
+	if (npages > 64)
+		return;
+	uint64_t top = __atomic_load_n(&b->ix->free_top, __ATOMIC_RELAXED);
+	uint32_t h = __atomic_load_n(&b->ix->class_head[npages - 1],
+			__ATOMIC_RELAXED);
+	if (top != 0 && top <= b->g.max_blocks) {
+		uint32_t v = __atomic_load_n(&b->fstack[top - 1],
+				__ATOMIC_RELAXED);
+		if (v < b->g.max_blocks)
+			__builtin_prefetch(&b->table[v], 1);
+	}
+	if (h != 0 && h <= b->g.npages) {
+		__builtin_prefetch(&b->pg[h - 1], 1);
+		__builtin_prefetch(b->data + ((uint64_t)(h - 1) << b->page_shift),
+				1);
+	}
+}
+
 /* After a committed change, an index update failed: rebuild it. */
 static int
 repair(struct pmm__bank *b)
@@ -106,8 +134,17 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 		return pmm__fail(K_EFAULT, "address pointer is NULL");
 	if ((rc = take_name(name, nm)) != K_OK ||
 			(rc = take_key(delKey, delKeySize, key, &ks, flags)) != K_OK ||
-			(rc = pmm__bank_get(name->medium, &b)) != K_OK ||
-			(rc = pmm__lock(b)) != K_OK)
+			(rc = pmm__bank_get(name->medium, &b)) != K_OK)
+		return rc;
+	if (size != 0 && size <= 64 * b->g.page_size)
+		prefetch_new(b, (uint32_t)((size + b->g.page_size - 1) >>
+				b->page_shift));
+	if (atomic_load_explicit(&b->bad_none, memory_order_relaxed) &&
+			pmm__name_peek(b, nm, pmm__name_hash(nm), &page) == K_OK) {
+		*addr = (VmAddr)(b->data + ((uint64_t)page << b->page_shift));
+		return K_OK;
+	}
+	if ((rc = pmm__lock(b)) != K_OK)
 		return rc;
 	rc = pmm__name_find(b, nm, &idx);
 	if (rc == K_OK) {
@@ -175,13 +212,14 @@ out:
 	return rc;
 }
 
-/* Undo entry idx's index records after its free was committed. */
+/* Undo entry idx's index records (but its name's, gone before the
+ * commit) after its free was committed. */
 static int
 unindex(struct pmm__bank *b, uint32_t idx)
 {
 	struct pmm__entry *e = &b->table[idx];
-	int rc = pmm__name_remove(b, idx);
-	if (rc == K_OK && e->keysize > 0)
+	int rc = K_OK;
+	if (e->keysize > 0)
 		rc = pmm__key_remove(b, idx);
 	if (rc == K_OK)
 		rc = pmm__space_free(b, e->page, e->npages);
@@ -209,6 +247,16 @@ pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
 	if (rc != K_OK)
 		goto out;
 	struct pmm__entry *e = &b->table[idx];
+	int used;
+	/* a damaged entry is never freed: its pages might be another's */
+	if ((rc = pmm__entry_validate(b, idx, &used)) != K_OK ||
+			(!used && (rc = pmm__fail(K_ECORRUPT,
+				"entry %u: indexed but free", idx)) != K_OK)) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
+		pmm__fail(rc, "%s: %s", b->path, msg);
+		goto out;
+	}
 	if (is_sys(e->key, e->keysize) && !(flags & PMM__F_SYSTEM) &&
 			memcmp(e->key, PMM__HRG_PREFIX,
 				sizeof(PMM__HRG_PREFIX) - 1) != 0) {
@@ -216,9 +264,14 @@ pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
 				nm);
 		goto out;
 	}
+	/* readers without the lock must not find it once it is freed (a
+	 * damaged bucket: they stop trusting the index until the repair) */
+	int torn = pmm__name_remove(b, idx) != K_OK;
+	if (torn)
+		pmm__ix_begin_rebuild(b);
 	e->state = PMM__FREE;			/* the commit */
 	pmm__persist(&e->state, sizeof(e->state));
-	if (unindex(b, idx) != K_OK)
+	if (torn || unindex(b, idx) != K_OK)
 		rc = repair(b);
 out:
 	pmm__unlock(b);
@@ -257,6 +310,30 @@ count_keyed(struct pmm__bank *b, const uint8_t key[32], uint32_t ks)
 	return n;
 }
 
+/* Before a pmmFreeAll's commit, take the blocks on key's list (from
+ * entry head) out of the name buckets, so that readers without the lock
+ * cannot find them once freed; a damaged list: out of the whole index.
+ * Whether the list is damaged. */
+static int
+unname_list(struct pmm__bank *b, uint32_t head, const uint8_t key[32],
+		uint32_t ks)
+{
+	int damaged = 0;
+	uint64_t n = 0;
+	for (uint32_t idx = head + 1; idx != 0 && !damaged; n++) {
+		const struct pmm__entry *e = &b->table[idx - 1];
+		if (n == b->g.max_blocks || e->state != PMM__USED ||
+				e->keysize != ks ||
+				memcmp(e->key, key, sizeof(e->key)) != 0 ||
+				pmm__name_remove(b, idx - 1) != K_OK ||
+				(idx = b->knext[idx - 1]) > b->g.max_blocks)
+			damaged = 1;
+	}
+	if (damaged)
+		pmm__ix_begin_rebuild(b);
+	return damaged;
+}
+
 /* Free every block of one key in one bank; *freed counts them. */
 static int
 free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
@@ -272,6 +349,7 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 			rc = K_OK;
 		goto out;
 	}
+	int damaged = unname_list(b, head, key, ks);
 	struct pmm__log *l = &b->hdr->log;
 	l->keysize = ks;
 	memcpy(l->key, key, sizeof(l->key));
@@ -284,7 +362,6 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 	/* every block freed is counted, even the one whose link out of the
 	 * list turns out damaged; a damaged list is never trusted further */
 	uint64_t n = 0;
-	int damaged = 0;
 	for (idx = head + 1; idx != 0; ) {
 		if (n == b->g.max_blocks) {
 			damaged = 1;		/* a cycle */

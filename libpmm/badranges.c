@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +117,13 @@ pmm__bad_retrieve(struct pmm__bank *b, const struct pmm__entry *e,
 	size_t n;
 	uint64_t off, len;
 	/* a list that cannot be read refuses nothing: pmmctl check says why */
-	if (bank_list(b, &v, &n) != K_OK || n == 0)
+	if (bank_list(b, &v, &n) != K_OK)
 		return K_OK;
+	if (n == 0) {
+		/* retrievals may skip this check (and the lock) from now on */
+		atomic_store_explicit(&b->bad_none, 1, memory_order_relaxed);
+		return K_OK;
+	}
 	block_span(b, e, &off, &len);
 	if ((hit = overlap(v, n, off, len)) == NULL)
 		return K_OK;

@@ -26,6 +26,8 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 #define TMPFS_MAGIC_ 0x01021994
+/* Banks up to this size are populated when mapped (MAP_POPULATE). */
+#define POPULATE_MAX (32ULL << 20)
 
 /* Without the per-user address map (no /dev/shm): 32 slots of 1 TiB. */
 #define SLOT_BASE PMM__ADDR_MIN
@@ -43,14 +45,12 @@ pmm__bank_bind(struct pmm__bank *b, void *base, const struct pmm__geom *g)
 	b->hdr = base;
 	b->table = (struct pmm__entry *)(m + g->table_off);
 	b->ix = (struct pmm__ixhdr *)ix;
-	b->name_slot = (uint32_t *)(ix + g->ix_name);
+	b->nb = (struct pmm__nbucket *)(ix + g->ix_name);
 	b->key_slot = (uint32_t *)(ix + g->ix_key);
 	b->knext = (uint32_t *)(ix + g->ix_knext);
 	b->kprev = (uint32_t *)(ix + g->ix_kprev);
 	b->fstack = (uint32_t *)(ix + g->ix_fstack);
-	b->tag = (uint32_t *)(ix + g->ix_tag);
-	b->fnext = (uint32_t *)(ix + g->ix_fnext);
-	b->fprev = (uint32_t *)(ix + g->ix_fprev);
+	b->pg = (struct pmm__pgrec *)(ix + g->ix_pg);
 	b->data = m + g->data_off;
 	b->page_shift = __builtin_ctzll(g->page_size);
 }
@@ -261,7 +261,7 @@ init_bank(void *m, const struct pmm__geom *g, uint64_t addr,
 	h->index_off = g->index_off;
 	h->data_off = g->data_off;
 	h->npages = g->npages;
-	h->name_slots = g->name_slots;
+	h->name_buckets = g->name_buckets;
 	h->key_slots = g->key_slots;
 	h->created = (uint64_t)time(NULL);
 	strncpy(h->medium, medium, sizeof(h->medium) - 1);
@@ -340,16 +340,27 @@ out:
 	return rc;
 }
 
-/* Under the robust lock: full check; a damaged index is rebuilt. */
+/* Under the robust lock: a read-only copy, or any bank when full (the
+ * tools), is checked whole and its index rebuilt if damaged; a bank
+ * nobody else has open is rebuilt when its last
+ * writer died mid-change.  Otherwise nothing proportional to the bank:
+ * its users keep the index consistent, and every index access is
+ * bounds-checked. */
 static int
-validate_contents(struct pmm__bank *b)
+validate_contents(struct pmm__bank *b, int alone, int full)
 {
+	/* read before pmm__lock marks the index dirty itself */
+	int torn = b->ix->dirty != 0 || (b->ix->gen & 1);
 	int rc = pmm__lock(b);
 	if (rc != K_OK)
 		return rc;
-	rc = pmm__check(b, NULL, 0);
-	if (rc == K_ECORRUPT)
+	if (b->readonly || full) {
+		rc = pmm__check(b, NULL, 0);
+		if (rc == K_ECORRUPT)
+			rc = pmm__recover(b);
+	} else if (alone && torn) {
 		rc = pmm__recover(b);
+	}
 	pmm__unlock(b);
 	return rc;
 }
@@ -442,8 +453,11 @@ map_bank(struct pmm__bank *b, const struct stat *st, int ro)
 		return pmm__fail(rc, "%s: %s", b->path, msg);
 	}
 	void *m;
-	rc = map_fixed(b->fd, h.base, g.file_size,
-			ro ? -1 : on_tmpfs(b->fd), &m);
+	/* on tmpfs a small bank is mapped in at once (a page's first touch
+	 * in a process costs a fault); a large one page by page on demand,
+	 * so that the first call does nothing proportional to the bank */
+	rc = map_fixed(b->fd, h.base, g.file_size, ro ? -1 :
+			g.file_size <= POPULATE_MAX && on_tmpfs(b->fd), &m);
 	if (rc == K_EMAPPED)
 		explain_mapped(b, &h);
 	if (rc != K_OK)
@@ -453,9 +467,9 @@ map_bank(struct pmm__bank *b, const struct stat *st, int ro)
 	return K_OK;
 }
 
-/* Open, validate and map the bank file at path. */
+/* Open, validate and map the bank file at path (full: check it whole). */
 static int
-open_bank(const char *path, int ro_ok, struct pmm__bank **bp)
+open_bank(const char *path, int ro_ok, int full, struct pmm__bank **bp)
 {
 	struct pmm__bank *b = calloc(1, sizeof(*b));
 	if (b == NULL)
@@ -490,7 +504,7 @@ open_bank(const char *path, int ro_ok, struct pmm__bank **bp)
 		if (!ro)
 			pmm__persist(b->hdr->boot_id, sizeof(id));
 	}
-	if ((rc = validate_contents(b)) != K_OK) {
+	if ((rc = validate_contents(b, alone, full)) != K_OK) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
 		pmm__fail(rc, "%s: %s", path, msg);
@@ -517,7 +531,15 @@ fail:
 int
 pmm__bank_open(const char *path, struct pmm__bank **bp)
 {
-	return open_bank(path, 0, bp);
+	return open_bank(path, 0, 0, bp);
+}
+
+/* The same, checking the whole bank first (its index rebuilt when
+ * damaged): pmmctl, the crash campaign and the fuzz target. */
+int
+pmm__bank_open_checked(const char *path, struct pmm__bank **bp)
+{
+	return open_bank(path, 0, 1, bp);
 }
 
 /* The same, but read-only (a private copy in memory) when the file is
@@ -525,7 +547,7 @@ pmm__bank_open(const char *path, struct pmm__bank **bp)
 int
 pmm__bank_open_ro(const char *path, struct pmm__bank **bp)
 {
-	return open_bank(path, 1, bp);
+	return open_bank(path, 1, 1, bp);
 }
 
 /* Move the bank at path (used by no process) to a free address. */

@@ -39,8 +39,8 @@ check_extents(struct ctx *c, const uint32_t *start_owner, uint64_t *nfree,
 	int prev_free = 0;
 	*nfree = *free_pages = 0;
 	for (uint64_t p = 0; p < b->g.npages;) {
-		uint32_t t = b->tag[p], l = t >> 1;
-		if (l == 0 || p + l > b->g.npages || b->tag[p + l - 1] != t)
+		uint32_t t = b->pg[p].tag, l = t >> 1;
+		if (l == 0 || p + l > b->g.npages || b->pg[p + l - 1].tag != t)
 			return bad(c, "bad boundary tag at page %llu",
 					(unsigned long long)p);
 		if (t & 1) {
@@ -82,14 +82,14 @@ check_free_lists(struct ctx *c, uint64_t nfree)
 		while (v != 0) {
 			if (v > b->g.npages || ++seen > nfree)
 				return bad(c, "free list %u runs wild", k);
-			uint32_t t = b->tag[v - 1];
+			uint32_t t = b->pg[v - 1].tag;
 			if (!(t & 1) || pmm__class_of(t >> 1) != k)
 				return bad(c, "page %u on free list %u is not a free extent of it",
 						v - 1, k);
-			if (b->fprev[v - 1] != prev)
+			if (b->pg[v - 1].fprev != prev)
 				return bad(c, "free list %u back link broken", k);
 			prev = v;
-			v = b->fnext[v - 1];
+			v = b->pg[v - 1].fnext;
 		}
 	}
 	if (seen != nfree)
@@ -99,23 +99,65 @@ check_free_lists(struct ctx *c, uint64_t nfree)
 	return K_OK;
 }
 
+/* Bucket j's slots: each a block, of the right prefix, page and length
+ * class, found by its name; *names counts them, over[] gets what every
+ * bucket's count of names gone past it must be. */
+static int
+check_bucket(struct ctx *c, uint64_t j, uint64_t *names, uint32_t *over)
+{
+	struct pmm__bank *b = c->b;
+	const struct pmm__nbucket *k = &b->nb[j];
+	uint64_t nb = b->g.name_buckets;
+	if (k->meta & 1)
+		return bad(c, "name bucket %llu left mid-change",
+				(unsigned long long)j);
+	for (int s = 0; s < PMM__NS_SLOTS; s++) {
+		uint32_t v = k->s[s].idx1 & ~PMM__NS_LONG, idx;
+		if (k->s[s].idx1 == 0)
+			continue;
+		if (v == 0 || v > b->g.max_blocks ||
+				b->table[v - 1].state != PMM__USED)
+			return bad(c, "name slot %llu.%d holds no block",
+					(unsigned long long)j, s);
+		const struct pmm__entry *e = &b->table[v - 1];
+		if (memcmp(k->s[s].name, e->name, PMM__NS_NAME) != 0 ||
+				k->s[s].page != e->page ||
+				!(k->s[s].idx1 & PMM__NS_LONG) !=
+				!e->name[PMM__NS_NAME])
+			return bad(c, "name slot %llu.%d disagrees with block %u",
+					(unsigned long long)j, s, v - 1);
+		if (pmm__name_find(b, e->name, &idx) != K_OK || idx != v - 1)
+			return bad(c, "block %u not found by its name", v - 1);
+		uint64_t h = (uint64_t)(((unsigned __int128)
+				pmm__name_hash(e->name) * nb) >> 64);
+		for (; h != j; h = h + 1 == nb ? 0 : h + 1)
+			over[h]++;
+		(*names)++;
+	}
+	return K_OK;
+}
+
 static int
 check_hashes(struct ctx *c, uint64_t used, uint64_t keyed)
 {
 	struct pmm__bank *b = c->b;
 	uint64_t names = 0, keys = 0, listed = 0;
-	for (uint64_t i = 0; i < b->g.name_slots; i++) {
-		uint32_t v = b->name_slot[i], idx;
-		if (v == 0)
-			continue;
-		if (v > b->g.max_blocks || b->table[v - 1].state != PMM__USED)
-			return bad(c, "name slot %llu holds no block",
-					(unsigned long long)i);
-		if (pmm__name_find(b, b->table[v - 1].name, &idx) != K_OK ||
-				idx != v - 1)
-			return bad(c, "block %u not found by its name", v - 1);
-		names++;
+	uint32_t *over = calloc(b->g.name_buckets, sizeof(*over));
+	int rc = K_OK;
+	if (over == NULL)
+		return pmm__fail_errno(K_ESYS, "bank check");
+	for (uint64_t j = 0; j < b->g.name_buckets && rc == K_OK; j++)
+		rc = check_bucket(c, j, &names, over);
+	for (uint64_t j = 0; j < b->g.name_buckets && rc == K_OK; j++) {
+		uint32_t o = b->nb[j].meta >> PMM__NB_OVER_SHIFT;
+		/* 255 sticks until a rebuild, whatever went past */
+		if (o != 255 && o != over[j])
+			rc = bad(c, "name bucket %llu counts %u names past it, %u are",
+					(unsigned long long)j, o, over[j]);
 	}
+	free(over);
+	if (rc != K_OK)
+		return rc;
 	if (names != used)
 		return bad(c, "%llu blocks, %llu names hashed",
 				(unsigned long long)used, (unsigned long long)names);

@@ -49,14 +49,15 @@ pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
 	g->bank_size = round_up(bank_size, page_size);
 	g->max_blocks = max_blocks;
 	g->npages = g->bank_size / page_size;
-	g->name_slots = pow2_at_least(2 * max_blocks);
-	g->key_slots = g->name_slots;
+	/* three slots a bucket, at most two thirds full */
+	g->name_buckets = (max_blocks + 1) / 2;
+	g->key_slots = pow2_at_least(2 * max_blocks);
 	g->table_off = page_size;
 	g->index_off = g->table_off +
 		round_up(max_blocks * sizeof(struct pmm__entry), page_size);
 	uint64_t o = round_up(sizeof(struct pmm__ixhdr), 64);
 	g->ix_name = o;
-	o += 4 * g->name_slots;
+	o += sizeof(struct pmm__nbucket) * g->name_buckets;
 	g->ix_key = o;
 	o += 4 * g->key_slots;
 	g->ix_knext = o;
@@ -65,12 +66,8 @@ pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
 	o += 4 * max_blocks;
 	g->ix_fstack = o;
 	o += 4 * max_blocks;
-	g->ix_tag = o;
-	o += 4 * g->npages;
-	g->ix_fnext = o;
-	o += 4 * g->npages;
-	g->ix_fprev = o;
-	o += 4 * g->npages;
+	g->ix_pg = o;
+	o += sizeof(struct pmm__pgrec) * g->npages;
 	g->ix_size = round_up(o, page_size);
 	g->data_off = g->index_off + g->ix_size;
 	/* blocks start on a 2 MiB boundary when the bank is large enough */
@@ -119,6 +116,10 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 				"bank file truncated: %llu bytes, header alone is %zu",
 				(unsigned long long)img_size,
 				sizeof(struct pmm__hdr));
+	if (h->layout == PMM__LAYOUT_V1)
+		return pmm__fail(K_EVERSION,
+				"bank layout version 1 (libpmm before the one-line name buckets), this libpmm reads %u: no in-place conversion exists yet; copy its blocks out with the libpmm that made it, then recreate the bank (pmmctl create --force; libpmm(7), The bank file)",
+				PMM__LAYOUT);
 	if (h->layout != PMM__LAYOUT)
 		return pmm__fail(K_EVERSION,
 				"bank layout version %u, this libpmm reads %u",
@@ -141,7 +142,7 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 			h->index_off != g->index_off ||
 			h->data_off != g->data_off ||
 			h->file_size != g->file_size ||
-			h->name_slots != g->name_slots ||
+			h->name_buckets != g->name_buckets ||
 			h->key_slots != g->key_slots)
 		return pmm__fail(K_ECORRUPT,
 				"bank header geometry inconsistent with its tunables");

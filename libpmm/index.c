@@ -1,17 +1,38 @@
 /*
- * index.c -- the derived name and key hashes and the free-entry stack.
+ * index.c -- the derived name buckets, key hash and free-entry stack.
  *
- * Open addressing with linear probing and backward-shift deletion (no
- * tombstones, so probe lengths stay short forever).  Slots hold an entry
- * index + 1; every value read from the bank is bounds-checked, so a
- * damaged index yields K_ECORRUPT, never a wild access.
+ * Names: a table of 64-byte buckets (layout.h) of three slots, each with
+ * the name's first PMM__NS_NAME bytes, its entry and its first page.  A
+ * name lives in its home bucket or, when that is full, in the next one
+ * with room; the home counts the names that went past it ("over"), so a
+ * lookup stops at the first bucket whose count is 0 and deletion needs
+ * no shifting.  A name of at most PMM__NS_NAME bytes is decided within
+ * its bucket's line; a longer one is confirmed in its entry.
+ *
+ * Writers hold the bank lock and wrap each change of a bucket in its
+ * sequence (odd while changing); lock-free readers (pmm__name_peek) read
+ * the sequence, the slots, the sequence again, and the index generation
+ * around it all (odd, or changed, while pmm__recover rebuilds).  A name
+ * enters its bucket after its entry's commit and leaves it before its
+ * free's commit, so a reader that validates never sees a half-made or a
+ * freed block.
+ *
+ * Keys: open addressing with linear probing and backward-shift deletion.
+ * Slots hold an entry index + 1; every value read from the bank is
+ * bounds-checked, so a damaged index yields K_ECORRUPT, never a wild
+ * access.
  */
 #include "pmm.h"
 
-static uint64_t
-name_hash(const char name[64])
+#define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* The hash of a zero-padded name: only its words that hold characters. */
+uint64_t
+pmm__name_hash(const char name[64])
 {
-	return pmm__hash_words(name, 8, 0x6e616d65);
+	size_t nw = (strnlen(name, 64) + 7) / 8;
+	return pmm__hash_words(name, nw, 0x6e616d65 + nw);
 }
 
 static uint64_t
@@ -26,18 +47,246 @@ corrupt(const char *what)
 	return pmm__fail(K_ECORRUPT, "bank index damaged (%s)", what);
 }
 
-/* The home slot of entry idx in the name (is_key = 0) or key hash. */
+/* ------------------------------------------------------------ names */
+
+/* The home bucket of hash h: h scaled to [0, name_buckets). */
 static uint64_t
-home_of(struct pmm__bank *b, uint32_t idx, int is_key)
+home(const struct pmm__bank *b, uint64_t h)
 {
-	const struct pmm__entry *e = &b->table[idx];
-	return is_key ? key_hash(e->key, e->keysize) : name_hash(e->name);
+	return (uint64_t)(((unsigned __int128)h * b->g.name_buckets) >> 64);
 }
 
-/* Empty slot i and shift later members of its cluster back. */
+static uint64_t
+next_bucket(const struct pmm__bank *b, uint64_t i)
+{
+	return i + 1 == b->g.name_buckets ? 0 : i + 1;
+}
+
+/* What a slot holds of name: its idx1 flag (long or not). */
+static uint32_t
+long_flag(const char name[64])
+{
+	return name[PMM__NS_NAME] != 0 ? PMM__NS_LONG : 0;
+}
+
+/* Start changing bucket k (the caller holds the bank lock). */
+static void
+write_begin(struct pmm__nbucket *k)
+{
+	uint32_t m = k->meta;
+	ST(&k->meta, (m & ~PMM__NB_SEQ) | ((m + 1) & PMM__NB_SEQ));
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/* End changing bucket k. */
+static void
+write_end(struct pmm__nbucket *k)
+{
+	uint32_t m = k->meta;
+	__atomic_store_n(&k->meta, (m & ~PMM__NB_SEQ) | ((m + 1) & PMM__NB_SEQ),
+			__ATOMIC_RELEASE);
+}
+
+/* Add d (+1 or -1) to bucket k's count of names gone past it; 255
+ * sticks until the next rebuild. */
+static void
+over_add(struct pmm__nbucket *k, int d)
+{
+	uint32_t m = k->meta, o = m >> PMM__NB_OVER_SHIFT;
+	if (o == 255 || (d < 0 && o == 0))
+		return;
+	o = (uint32_t)((int)o + d);
+	ST(&k->meta, (m & PMM__NB_SEQ) | (o << PMM__NB_OVER_SHIFT));
+}
+
+/* Whether slot s may hold name (prefix and length class agree). */
 static int
-slot_delete(struct pmm__bank *b, uint32_t *slots, uint64_t mask, uint64_t i,
-		int is_key)
+slot_may_be(const struct pmm__nslot *s, uint32_t idx1, const char name[64])
+{
+	return idx1 != 0 && (idx1 & PMM__NS_LONG) == long_flag(name) &&
+		memcmp(s->name, name, PMM__NS_NAME) == 0;
+}
+
+/* Under the lock: entry + 1 of name in bucket k, 0 if absent. */
+static int
+bucket_find(struct pmm__bank *b, const struct pmm__nbucket *k,
+		const char name[64], uint32_t *idx)
+{
+	for (int j = 0; j < PMM__NS_SLOTS; j++) {
+		uint32_t v = k->s[j].idx1;
+		if (!slot_may_be(&k->s[j], v, name))
+			continue;
+		v = (v & ~PMM__NS_LONG) - 1;
+		if (v >= b->g.max_blocks)
+			return corrupt("name slot out of range");
+		if (!(k->s[j].idx1 & PMM__NS_LONG) ||
+				memcmp(b->table[v].name, name, 64) == 0) {
+			*idx = v;
+			return K_OK;
+		}
+	}
+	return K_EUNKNOWN;
+}
+
+/* Find the entry named name (64 zero-padded bytes); the lock is held. */
+int
+pmm__name_find(struct pmm__bank *b, const char name[64], uint32_t *idx)
+{
+	uint64_t i = home(b, pmm__name_hash(name));
+	for (uint64_t n = 0; n < b->g.name_buckets; n++) {
+		const struct pmm__nbucket *k = &b->nb[i];
+		int rc = bucket_find(b, k, name, idx);
+		if (rc != K_EUNKNOWN)
+			return rc;
+		if ((k->meta >> PMM__NB_OVER_SHIFT) == 0)
+			break;
+		i = next_bucket(b, i);
+	}
+	return K_EUNKNOWN;
+}
+
+/* Without the lock: bucket k's verdict on name, validated by its
+ * sequence.  K_OK with *page, K_EUNKNOWN (absent here; *over tells
+ * whether to go on), or PMM__AGAIN (ask under the lock). */
+static int
+bucket_peek(struct pmm__bank *b, const struct pmm__nbucket *k,
+		const char name[64], uint32_t *page, uint32_t *over)
+{
+	uint32_t m1 = __atomic_load_n(&k->meta, __ATOMIC_ACQUIRE);
+	int rc = K_EUNKNOWN;
+	if (m1 & 1)
+		return PMM__AGAIN;
+	for (int j = 0; j < PMM__NS_SLOTS && rc == K_EUNKNOWN; j++) {
+		const struct pmm__nslot *s = &k->s[j];
+		uint32_t v = LD(&s->idx1), p = LD(&s->page);
+		if (!slot_may_be(s, v, name))
+			continue;
+		if (v & PMM__NS_LONG) {
+			v = (v & ~PMM__NS_LONG) - 1;
+			if (v >= b->g.max_blocks ||
+					memcmp(b->table[v].name, name, 64) != 0)
+				continue;
+		}
+		*page = p;
+		rc = K_OK;
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	uint32_t m2 = LD(&k->meta);
+	if ((m1 ^ m2) & PMM__NB_SEQ)
+		return PMM__AGAIN;
+	*over = m1 >> PMM__NB_OVER_SHIFT;
+	return rc;
+}
+
+/* Without the bank lock: the first page of block name (hash h), when it
+ * surely is one; see index.c's head for why this is safe. */
+int
+pmm__name_peek(struct pmm__bank *b, const char name[64], uint64_t h,
+		uint32_t *page)
+{
+	uint64_t g1 = __atomic_load_n(&b->ix->gen, __ATOMIC_ACQUIRE);
+	uint64_t i = home(b, h);
+	uint32_t over = 0;
+	int rc = PMM__AGAIN;
+	if (g1 & 1)
+		return PMM__AGAIN;
+	/* a long run of full buckets is left to the locked path */
+	for (int n = 0; n < 8; n++) {
+		rc = bucket_peek(b, &b->nb[i], name, page, &over);
+		if (rc != K_EUNKNOWN || over == 0)
+			break;
+		rc = PMM__AGAIN;
+		i = next_bucket(b, i);
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (LD(&b->ix->gen) != g1)
+		return PMM__AGAIN;
+	if (rc == K_OK && *page >= b->g.npages)
+		return PMM__AGAIN;
+	return rc;
+}
+
+/* Enter entry idx (whose name hashes to h) in the name buckets. */
+static int
+name_insert_h(struct pmm__bank *b, uint32_t idx, uint64_t h)
+{
+	const struct pmm__entry *e = &b->table[idx];
+	uint64_t i = home(b, h);
+	for (uint64_t n = 0; n < b->g.name_buckets; n++) {
+		struct pmm__nbucket *k = &b->nb[i];
+		for (int j = 0; j < PMM__NS_SLOTS; j++) {
+			struct pmm__nslot *s = &k->s[j];
+			if (s->idx1 != 0)
+				continue;
+			write_begin(k);
+			memcpy(s->name, e->name, PMM__NS_NAME);
+			ST(&s->page, e->page);
+			ST(&s->idx1, (idx + 1) | long_flag(e->name));
+			write_end(k);
+			/* counted only now: a failed insert leaves no trace */
+			for (uint64_t q = home(b, h); q != i; q = next_bucket(b, q))
+				over_add(&b->nb[q], +1);
+			return K_OK;
+		}
+		i = next_bucket(b, i);
+	}
+	return corrupt("name buckets full");
+}
+
+/* Enter entry idx in the name buckets. */
+int
+pmm__name_insert(struct pmm__bank *b, uint32_t idx)
+{
+	return name_insert_h(b, idx, pmm__name_hash(b->table[idx].name));
+}
+
+/* Take entry idx out of the name buckets. */
+int
+pmm__name_remove(struct pmm__bank *b, uint32_t idx)
+{
+	uint64_t h0 = home(b, pmm__name_hash(b->table[idx].name)), i = h0;
+	for (uint64_t n = 0; n < b->g.name_buckets; n++) {
+		struct pmm__nbucket *k = &b->nb[i];
+		for (int j = 0; j < PMM__NS_SLOTS; j++) {
+			struct pmm__nslot *s = &k->s[j];
+			if ((s->idx1 & ~PMM__NS_LONG) != idx + 1)
+				continue;
+			write_begin(k);
+			ST(&s->idx1, 0);
+			write_end(k);
+			for (uint64_t q = h0; q != i; q = next_bucket(b, q))
+				over_add(&b->nb[q], -1);
+			return K_OK;
+		}
+		if ((k->meta >> PMM__NB_OVER_SHIFT) == 0)
+			break;
+		i = next_bucket(b, i);
+	}
+	return corrupt("name missing from its bucket");
+}
+
+/* Begin a rebuild: lock-free readers fall back to the lock until
+ * pmm__ix_end_rebuild (odd generation; a rebuild cut short by a crash
+ * leaves it odd, and the next one makes it odd anew). */
+void
+pmm__ix_begin_rebuild(struct pmm__bank *b)
+{
+	uint64_t g = b->ix->gen;
+	__atomic_store_n(&b->ix->gen, (g + 1) | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* End a rebuild: readers may trust the index again. */
+void
+pmm__ix_end_rebuild(struct pmm__bank *b)
+{
+	__atomic_store_n(&b->ix->gen, b->ix->gen + 1, __ATOMIC_RELEASE);
+}
+
+/* Empty slot i of the key hash and shift later members of its cluster
+ * back. */
+static int
+slot_delete(struct pmm__bank *b, uint32_t *slots, uint64_t mask, uint64_t i)
 {
 	uint64_t j = i;
 	for (uint64_t n = 0; n < mask; n++) {
@@ -47,7 +296,8 @@ slot_delete(struct pmm__bank *b, uint32_t *slots, uint64_t mask, uint64_t i,
 			break;
 		if (v - 1 >= b->g.max_blocks)
 			return corrupt("slot out of range");
-		uint64_t k = home_of(b, v - 1, is_key) & mask;
+		const struct pmm__entry *e = &b->table[v - 1];
+		uint64_t k = key_hash(e->key, e->keysize) & mask;
 		/* move v back unless its home lies cyclically in (i, j] */
 		int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
 		if (!stays) {
@@ -57,57 +307,6 @@ slot_delete(struct pmm__bank *b, uint32_t *slots, uint64_t mask, uint64_t i,
 	}
 	slots[i] = 0;
 	return K_OK;
-}
-
-/* Find the entry named name (64 zero-padded bytes). */
-int
-pmm__name_find(struct pmm__bank *b, const char name[64], uint32_t *idx)
-{
-	uint64_t mask = b->g.name_slots - 1;
-	uint64_t i = name_hash(name) & mask;
-	for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
-		uint32_t v = b->name_slot[i];
-		if (v == 0)
-			return K_EUNKNOWN;
-		if (v - 1 >= b->g.max_blocks)
-			return corrupt("name slot out of range");
-		if (memcmp(b->table[v - 1].name, name, 64) == 0) {
-			*idx = v - 1;
-			return K_OK;
-		}
-	}
-	return K_EUNKNOWN;
-}
-
-/* Enter entry idx in the name hash. */
-int
-pmm__name_insert(struct pmm__bank *b, uint32_t idx)
-{
-	uint64_t mask = b->g.name_slots - 1;
-	uint64_t i = home_of(b, idx, 0) & mask;
-	for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
-		if (b->name_slot[i] == 0) {
-			b->name_slot[i] = idx + 1;
-			return K_OK;
-		}
-	}
-	return corrupt("name hash full");
-}
-
-/* Take entry idx out of the name hash. */
-int
-pmm__name_remove(struct pmm__bank *b, uint32_t idx)
-{
-	uint64_t mask = b->g.name_slots - 1;
-	uint64_t i = home_of(b, idx, 0) & mask;
-	for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
-		uint32_t v = b->name_slot[i];
-		if (v == 0)
-			break;
-		if (v == idx + 1)
-			return slot_delete(b, b->name_slot, mask, i, 0);
-	}
-	return corrupt("name missing from its hash");
 }
 
 /* The slot of key's list, or the empty slot where it would go. */
@@ -188,7 +387,7 @@ pmm__key_remove(struct pmm__bank *b, uint32_t idx)
 		return K_OK;
 	}
 	b->ix->nkeys--;
-	return slot_delete(b, b->key_slot, b->g.key_slots - 1, s, 1);
+	return slot_delete(b, b->key_slot, b->g.key_slots - 1, s);
 }
 
 /* Take a free entry. */
@@ -204,6 +403,8 @@ pmm__entry_pop(struct pmm__bank *b, uint32_t *idx)
 	if (v >= b->g.max_blocks || b->table[v].state != PMM__FREE)
 		return corrupt("free-entry stack holds a bad entry");
 	b->ix->free_top = top - 1;
+	if (top > 1 && b->fstack[top - 2] < b->g.max_blocks)
+		__builtin_prefetch(&b->table[b->fstack[top - 2]], 1);
 	*idx = v;
 	return K_OK;
 }

@@ -4,7 +4,7 @@
  *   page 0          header: static geometry (checksummed), boot id,
  *                   the freeAll redo log, the bank's robust mutex
  *   table_off       maxBlocks entries of 128 bytes: the only truth
- *   index_off       derived index (name and key hashes, free lists,
+ *   index_off       derived index (name buckets, key hash, free lists,
  *                   page boundary tags): rebuilt from the table after any
  *                   crash, so it is never flushed
  *   data_off        npages pages of blocks
@@ -13,6 +13,13 @@
  * other field is persisted, and stops being one when it turns PMM__FREE:
  * one 8-byte store commits an allocation or a free.  pmmFreeAll writes a
  * redo record first, so recovery finishes it.
+ *
+ * Layout 2 (libpmm 1.1): the name index is a table of 64-byte buckets of
+ * three slots, each holding a name's first 12 bytes, its entry and its
+ * first page, so that a lookup of a name of at most 12 bytes reads one
+ * cache line; retrievals read them without the bank lock, validated by
+ * the bucket's sequence and the index's generation (index.c).  Layout 1
+ * banks are refused with a message saying how to migrate them.
  */
 #ifndef PMM_LAYOUT_H
 #define PMM_LAYOUT_H 1
@@ -21,7 +28,8 @@
 #include <stdint.h>
 
 #define PMM__MAGIC "CHPMMBNK"
-#define PMM__LAYOUT 1
+#define PMM__LAYOUT 2
+#define PMM__LAYOUT_V1 1		/* refused with its own message */
 #define PMM__USED 0x444553554d4d5055ULL	/* "UPMMUSED" */
 #define PMM__FREE 0ULL
 #define PMM__LOG_FREEALL 0x4c4c414545524650ULL	/* "PFREEALL" */
@@ -57,7 +65,7 @@ struct pmm__hdr {
 	uint64_t index_off;
 	uint64_t data_off;
 	uint64_t npages;
-	uint64_t name_slots;		/* power of two */
+	uint64_t name_buckets;		/* ceil(max_blocks / 2) */
 	uint64_t key_slots;		/* power of two */
 	uint64_t created;		/* seconds since the epoch */
 	char medium[16];
@@ -79,8 +87,46 @@ struct pmm__entry {
 	uint8_t key[32];
 };
 
-/* The derived index's fixed part; arrays of uint32_t follow it. */
+/* A name slot: the name's first bytes (zero-padded), its entry + 1 (the
+ * top bit set when the name is longer than PMM__NS_NAME bytes) and its
+ * first page.  Empty when idx1 is 0. */
+#define PMM__NS_NAME 12
+#define PMM__NS_SLOTS 3
+#define PMM__NS_LONG 0x80000000u
+struct pmm__nslot {
+	char name[PMM__NS_NAME];
+	uint32_t idx1;
+	uint32_t page;
+};
+
+/* A bucket: meta holds a 24-bit sequence (odd while a writer changes the
+ * bucket) and, in its top 8 bits, how many names whose home is this
+ * bucket lie in a later one (saturating: 255 means "go on"). */
+#define PMM__NB_SEQ 0x00ffffffu
+#define PMM__NB_OVER_SHIFT 24
+struct pmm__nbucket {
+	uint32_t meta;
+	struct pmm__nslot s[PMM__NS_SLOTS];
+};
+
+/* A data page's record in the derived index: its extent's boundary tag
+ * (length << 1 | free) on the extent's first and last page, and the free
+ * list links (page + 1, 0 = none) on a free extent's first page; one
+ * record, so that taking or giving an extent touches one line a page. */
+struct pmm__pgrec {
+	uint32_t tag;
+	uint32_t fnext;
+	uint32_t fprev;
+};
+
+/* The derived index's fixed part; the name buckets and arrays of
+ * uint32_t follow it. */
 struct pmm__ixhdr {
+	/* odd while the index is rebuilt: lock-free readers take the lock */
+	uint64_t gen __attribute__((aligned(64)));
+	/* set by the lock holder while it changes the index: a bank opened
+	 * alone with it set lost its writer and is rebuilt */
+	uint64_t dirty __attribute__((aligned(64)));
 	uint64_t free_top;		/* entries on the free-entry stack */
 	uint64_t used_blocks;
 	uint64_t used_pages;
@@ -92,5 +138,6 @@ struct pmm__ixhdr {
 _Static_assert(sizeof(struct pmm__entry) == 128, "entry is two lines");
 _Static_assert(sizeof(struct pmm__hdr) <= 4096, "header fits a page");
 _Static_assert(sizeof(struct pmm__log) == 64, "log is one line");
+_Static_assert(sizeof(struct pmm__nbucket) == 64, "bucket is one line");
 
 #endif /* PMM_LAYOUT_H */

@@ -13,6 +13,10 @@
  * no other holder (bank.c: join) initialises the mutex afresh, whatever
  * its bytes say (a kind, a holder): glibc's private fields are never
  * read.
+ *
+ * The holder marks the index dirty while it holds the lock: a bank opened
+ * by nobody else (no robust mutex to report a dead holder then) is
+ * rebuilt only when the mark says its last writer died mid-change.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,8 +40,10 @@ int
 pmm__lock(struct pmm__bank *b)
 {
 	int r = pthread_mutex_lock(&b->hdr->lock);
-	if (r == 0)
+	if (r == 0) {
+		b->ix->dirty = 1;
 		return K_OK;
+	}
 	if (r == EOWNERDEAD) {
 		int rc = pmm__recover(b);
 		if (rc != K_OK) {
@@ -47,6 +53,7 @@ pmm__lock(struct pmm__bank *b)
 			return rc;
 		}
 		pthread_mutex_consistent(&b->hdr->lock);
+		b->ix->dirty = 1;
 		return K_OK;
 	}
 	errno = r;
@@ -58,5 +65,6 @@ pmm__lock(struct pmm__bank *b)
 void
 pmm__unlock(struct pmm__bank *b)
 {
+	b->ix->dirty = 0;
 	pthread_mutex_unlock(&b->hdr->lock);
 }

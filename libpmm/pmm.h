@@ -59,10 +59,10 @@ pmm__hash_words(const void *p, size_t nwords, uint64_t seed)
 struct pmm__geom {
 	uint64_t page_size, bank_size, max_blocks, npages;
 	uint64_t table_off, index_off, data_off, file_size;
-	uint64_t name_slots, key_slots;
+	uint64_t name_buckets, key_slots;
 	/* offsets of the index arrays from index_off */
 	uint64_t ix_name, ix_key, ix_knext, ix_kprev, ix_fstack;
-	uint64_t ix_tag, ix_fnext, ix_fprev, ix_size;
+	uint64_t ix_pg, ix_size;
 };
 
 int pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
@@ -83,11 +83,13 @@ struct pmm__bank {
 	struct pmm__hdr *hdr;
 	struct pmm__entry *table;
 	struct pmm__ixhdr *ix;
-	uint32_t *name_slot, *key_slot, *knext, *kprev, *fstack;
-	uint32_t *tag, *fnext, *fprev;
+	struct pmm__nbucket *nb;
+	uint32_t *key_slot, *knext, *kprev, *fstack;
+	struct pmm__pgrec *pg;
 	unsigned char *data;
 	int page_shift;
 	int readonly;			/* a private copy of a read-only file */
+	int _Atomic bad_none;		/* its medium has no bad range */
 };
 
 /* Point the bank's pointers into a mapping of g's geometry. */
@@ -104,8 +106,11 @@ int pmm__bank_get_existing(const char *medium, struct pmm__bank **bp);
 int pmm__bank_create(const char *path, const char *medium,
 		uint64_t bank_size, uint64_t max_blocks);
 
-/* Open and map an existing bank file (not registered). */
+/* Open and map an existing bank file (not registered): nothing
+ * proportional to the bank unless its last writer died mid-change. */
 int pmm__bank_open(const char *path, struct pmm__bank **bp);
+/* The same after a check of the whole bank (index rebuilt if damaged). */
+int pmm__bank_open_checked(const char *path, struct pmm__bank **bp);
 void pmm__bank_close(struct pmm__bank *b);
 /* The same read-only (a private mapping) when the file is not writable. */
 int pmm__bank_open_ro(const char *path, struct pmm__bank **bp);
@@ -166,10 +171,21 @@ pmm__persist(const void *a, size_t n)
 }
 
 /* ------------------------------------------------------------- index */
+/* A lock-free lookup's "ask under the lock" (never returned to callers). */
+#define PMM__AGAIN (-1000)
+/* The hash of a 64-byte zero-padded name. */
+uint64_t pmm__name_hash(const char name[64]);
 /* Lookups: K_OK with *idx, K_EUNKNOWN, or K_ECORRUPT. */
 int pmm__name_find(struct pmm__bank *b, const char name[64], uint32_t *idx);
 int pmm__name_insert(struct pmm__bank *b, uint32_t idx);
 int pmm__name_remove(struct pmm__bank *b, uint32_t idx);
+/* Without the bank lock: K_OK and *page when name is surely a block at
+ * this moment; anything else means "ask under the lock". */
+int pmm__name_peek(struct pmm__bank *b, const char name[64], uint64_t h,
+		uint32_t *page);
+/* Rebuilding: readers stop trusting the index until the end. */
+void pmm__ix_begin_rebuild(struct pmm__bank *b);
+void pmm__ix_end_rebuild(struct pmm__bank *b);
 int pmm__key_find(struct pmm__bank *b, const uint8_t key[32],
 		uint32_t keysize, uint32_t *idx);
 int pmm__key_insert(struct pmm__bank *b, uint32_t idx);

@@ -2,6 +2,8 @@
  * recover.c -- after a crash: finish a committed pmmFreeAll, then rebuild
  * the derived index from the table, which alone is the truth.
  */
+#include <stddef.h>
+
 #include "pmm.h"
 
 /* Validate entry idx of the table; *used tells whether it is a block. */
@@ -65,7 +67,10 @@ rebuild(struct pmm__bank *b)
 {
 	const struct pmm__geom *g = &b->g;
 	int rc, used;
-	memset(b->ix, 0, g->ix_size);
+	/* the generation and the writer's mark survive: readers compare one,
+	 * the lock holder clears the other */
+	size_t keep = offsetof(struct pmm__ixhdr, free_top);
+	memset((unsigned char *)b->ix + keep, 0, g->ix_size - keep);
 	/* tag[p] = owner + 1 first: finds overlaps in one pass */
 	for (uint64_t i = 0; i < g->max_blocks; i++) {
 		if ((rc = pmm__entry_validate(b, (uint32_t)i, &used)) != K_OK)
@@ -74,11 +79,11 @@ rebuild(struct pmm__bank *b)
 			continue;
 		const struct pmm__entry *e = &b->table[i];
 		for (uint32_t p = e->page; p < e->page + e->npages; p++) {
-			if (b->tag[p] != 0)
+			if (b->pg[p].tag != 0)
 				return pmm__fail(K_ECORRUPT,
 						"entries %u and %u share page %u",
-						b->tag[p] - 1, (unsigned)i, p);
-			b->tag[p] = (uint32_t)i + 1;
+						b->pg[p].tag - 1, (unsigned)i, p);
+			b->pg[p].tag = (uint32_t)i + 1;
 		}
 		uint32_t dup;
 		if (pmm__name_find(b, e->name, &dup) == K_OK)
@@ -94,7 +99,7 @@ rebuild(struct pmm__bank *b)
 		b->ix->used_pages += e->npages;
 	}
 	for (uint64_t p = 0; p < g->npages;) {
-		uint32_t owner = b->tag[p];
+		uint32_t owner = b->pg[p].tag;
 		if (owner != 0) {
 			uint32_t n = b->table[owner - 1].npages;
 			pmm__space_mark_used(b, (uint32_t)p, n);
@@ -102,7 +107,7 @@ rebuild(struct pmm__bank *b)
 			continue;
 		}
 		uint64_t q = p;
-		while (q < g->npages && b->tag[q] == 0)
+		while (q < g->npages && b->pg[q].tag == 0)
 			q++;
 		pmm__space_add_free(b, (uint32_t)p, (uint32_t)(q - p));
 		p = q;
@@ -117,8 +122,13 @@ rebuild(struct pmm__bank *b)
 int
 pmm__recover(struct pmm__bank *b)
 {
+	/* lock-free readers stop trusting the index before finish_log frees
+	 * blocks still in it; left odd when the table is damaged */
+	pmm__ix_begin_rebuild(b);
 	int rc = finish_log(b);
 	if (rc == K_OK)
 		rc = rebuild(b);
+	if (rc == K_OK)
+		pmm__ix_end_rebuild(b);
 	return rc;
 }

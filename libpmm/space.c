@@ -30,8 +30,8 @@ static void
 set_tags(struct pmm__bank *b, uint32_t page, uint32_t len, uint32_t free)
 {
 	uint32_t t = (len << 1) | free;
-	b->tag[page] = t;
-	b->tag[page + len - 1] = t;
+	b->pg[page].tag = t;
+	b->pg[page + len - 1].tag = t;
 }
 
 static void
@@ -39,10 +39,10 @@ list_push(struct pmm__bank *b, uint32_t page, uint32_t len)
 {
 	unsigned c = pmm__class_of(len);
 	uint32_t h = b->ix->class_head[c];
-	b->fnext[page] = h;
-	b->fprev[page] = 0;
+	b->pg[page].fnext = h;
+	b->pg[page].fprev = 0;
 	if (h != 0 && h <= b->g.npages)
-		b->fprev[h - 1] = page + 1;
+		b->pg[h - 1].fprev = page + 1;
 	b->ix->class_head[c] = page + 1;
 	b->ix->class_bits[c / 64] |= 1ULL << (c % 64);
 }
@@ -51,21 +51,21 @@ static int
 list_unlink(struct pmm__bank *b, uint32_t page, uint32_t len)
 {
 	unsigned c = pmm__class_of(len);
-	uint32_t p = b->fprev[page], n = b->fnext[page];
+	uint32_t p = b->pg[page].fprev, n = b->pg[page].fnext;
 	if (p > b->g.npages || n > b->g.npages)
 		return corrupt("free link out of range");
 	/* links that do not point back would corrupt the lists silently */
-	if ((p != 0 && b->fnext[p - 1] != page + 1) ||
-			(n != 0 && b->fprev[n - 1] != page + 1))
+	if ((p != 0 && b->pg[p - 1].fnext != page + 1) ||
+			(n != 0 && b->pg[n - 1].fprev != page + 1))
 		return corrupt("free links do not point back");
 	if (p != 0)
-		b->fnext[p - 1] = n;
+		b->pg[p - 1].fnext = n;
 	else if (b->ix->class_head[c] == page + 1)
 		b->ix->class_head[c] = n;
 	else
 		return corrupt("free extent not at its list head");
 	if (n != 0)
-		b->fprev[n - 1] = p;
+		b->pg[n - 1].fprev = p;
 	if (b->ix->class_head[c] == 0)
 		b->ix->class_bits[c / 64] &= ~(1ULL << (c % 64));
 	return K_OK;
@@ -91,9 +91,9 @@ free_extent_at(struct pmm__bank *b, uint32_t page, uint32_t *len)
 {
 	if (page >= b->g.npages)
 		return corrupt("extent outside the bank");
-	uint32_t t = b->tag[page], l = t >> 1;
+	uint32_t t = b->pg[page].tag, l = t >> 1;
 	if (!(t & 1) || l == 0 || (uint64_t)page + l > b->g.npages ||
-			b->tag[page + l - 1] != t)
+			b->pg[page + l - 1].tag != t)
 		return corrupt("bad boundary tag");
 	*len = l;
 	return K_OK;
@@ -123,7 +123,7 @@ pmm__space_alloc(struct pmm__bank *b, uint32_t npages, uint32_t *page)
 				return rc;
 			if (len >= npages)
 				break;
-			v = b->fnext[v - 1];
+			v = b->pg[v - 1].fnext;
 		}
 		if (v == 0 || len < npages)
 			return K_ENOMEM;
@@ -133,6 +133,11 @@ pmm__space_alloc(struct pmm__bank *b, uint32_t npages, uint32_t *page)
 	}
 	if ((rc = list_unlink(b, p, len)) != K_OK)
 		return rc;
+	/* the next allocation of this class checks the new head's tags and
+	 * links: start loading them now rather than then */
+	uint32_t nh = b->ix->class_head[cls < 0 ? c : (unsigned)cls];
+	if (nh != 0 && nh <= b->g.npages)
+		__builtin_prefetch(&b->pg[nh - 1], 1);
 	set_tags(b, p, npages, 0);
 	if (len > npages) {
 		set_tags(b, p + npages, len - npages, 1);
@@ -150,8 +155,8 @@ pmm__space_free(struct pmm__bank *b, uint32_t page, uint32_t npages)
 	int rc;
 	if ((uint64_t)page + npages > b->g.npages || npages == 0)
 		return corrupt("freed extent outside the bank");
-	if (page > 0 && (b->tag[page - 1] & 1)) {
-		l = b->tag[page - 1] >> 1;
+	if (page > 0 && (b->pg[page - 1].tag & 1)) {
+		l = b->pg[page - 1].tag >> 1;
 		if (l == 0 || l > page)
 			return corrupt("bad left neighbour");
 		if ((rc = free_extent_at(b, page - l, &l)) != K_OK ||
@@ -161,7 +166,7 @@ pmm__space_free(struct pmm__bank *b, uint32_t page, uint32_t npages)
 		len += l;
 	}
 	if ((uint64_t)page + npages < b->g.npages &&
-			(b->tag[page + npages] & 1)) {
+			(b->pg[page + npages].tag & 1)) {
 		if ((rc = free_extent_at(b, page + npages, &l)) != K_OK ||
 				(rc = list_unlink(b, page + npages, l)) != K_OK)
 			return rc;

@@ -18,7 +18,9 @@
  *                  recovery), and the rest of the workload goes on.
  *
  * Either way pmm__check() must pass and the set of blocks must equal the
- * model just before or just after the interrupted operation, with every
+ * model just before or just after the interrupted operation; a name that
+ * the lock-free lookup finds just after the crash (before anyone takes
+ * the lock) must be one of those blocks, at its page, with every
  * block at its address, reading its owner's pattern where the owner wrote
  * it and zero where nobody did.  Sampled instruction points do the same
  * for a worker stopped after N single-steps of one operation (ptrace).
@@ -345,12 +347,51 @@ summarize(const unsigned char *p, uint64_t len, unsigned name,
 	}
 }
 
+/* Lock-free lookups of every name the workload may use, before anyone
+ * takes the lock: peeked[n] = page + 1 of "blk-n" when found, else 0. */
+static void
+peek_names(struct pmm__bank *b, uint32_t peeked[MAXNAMES])
+{
+	for (unsigned n = 0; n < MAXNAMES; n++) {
+		char nm[64] = { 0 };
+		uint32_t pg;
+		snprintf(nm, sizeof(nm), "blk-%03u", n);
+		peeked[n] = pmm__name_peek(b, nm, pmm__name_hash(nm), &pg) ==
+			K_OK ? pg + 1 : 0;
+	}
+}
+
+/* Every name found lock-free is a block of the dump, at its page. */
+static void
+judge_peeks(const uint32_t peeked[MAXNAMES])
+{
+	for (unsigned n = 0; n < MAXNAMES && sh->check_rc == K_OK; n++) {
+		char nm[64] = { 0 };
+		unsigned i;
+		if (peeked[n] == 0)
+			continue;
+		snprintf(nm, sizeof(nm), "blk-%03u", n);
+		for (i = 0; i < sh->ndump; i++)
+			if (strcmp(sh->dump[i].name, nm) == 0)
+				break;
+		if (i < sh->ndump && sh->dump[i].page == peeked[n] - 1)
+			continue;
+		sh->check_rc = K_ECORRUPT;
+		snprintf(sh->report, sizeof(sh->report),
+				"lock-free lookup after the crash found %s at page %u: %s",
+				nm, peeked[n] - 1, i < sh->ndump ?
+				"the block is elsewhere" : "no such block");
+	}
+}
+
 /* Take the bank's lock, check it whole and list its blocks into sh. */
 static void
 dump_bank(struct pmm__bank *b)
 {
+	uint32_t peeked[MAXNAMES];
 	sh->ndump = 0;
 	sh->report[0] = 0;
+	peek_names(b, peeked);
 	int rc = pmm__lock(b);
 	if (rc != K_OK) {
 		sh->check_rc = rc;
@@ -379,6 +420,7 @@ dump_bank(struct pmm__bank *b)
 				(uint64_t)e->npages << b->page_shift, n, d);
 	}
 	pmm__unlock(b);
+	judge_peeks(peeked);
 }
 
 /* ------------------------------------------------------------- workers */

@@ -14,6 +14,15 @@
  * deadlock), and a fresh process takes the lock, runs pmm__check() and
  * compares every block with what its slot knew.
  *
+ * Retrievals of other slots' names go through libpmm's lock-free lookup
+ * while their owners allocate and free them; each worker also runs a
+ * thread doing only that.  Every name has a version, odd while its owner
+ * has an operation in flight: when it is even and the same before and
+ * after a retrieval (and a scan of the block), the retrieval must agree
+ * with the owner exactly: a block the owner has freed, or not yet
+ * allocated, is never found, and a block it has is found at its address,
+ * reading zero or its owner's pattern, nothing else.
+ *
  * tests/pmm_stress runs 5 seconds; tests/pmm_stress SECONDS runs longer.
  */
 #include <limits.h>
@@ -40,6 +49,7 @@ enum { S_UNKNOWN, S_ABSENT, S_PRESENT };
 
 /* What a slot knows of one of its names. */
 struct known {
+	_Atomic uint64_t ver;	/* odd while an operation is in flight */
 	_Atomic int st;
 	int full;		/* the pattern is written and persisted */
 	unsigned key;		/* 0: none, 1 or 2: the slot's keys */
@@ -51,6 +61,7 @@ struct slot {
 	struct known k[NNAMES];
 	_Atomic uint64_t ops, allocs, frees, freealls, retrieves, foreign;
 	_Atomic uint64_t zero_checks, pattern_checks, nomem;
+	_Atomic uint64_t lockfree_checks;
 };
 
 /* Everything the parent and the workers share. */
@@ -155,10 +166,15 @@ fill(unsigned char *p, uint64_t len, uint64_t gen)
 	pmem_persist(p, len);
 }
 
-/* Publish what the slot knows of a name (st last: it validates). */
+/* Publish what the slot knows of a name (st last: it validates); the
+ * version turns odd when an operation starts, even when it is known how
+ * it ended (only the slot's one thread writes it). */
 static void
 publish(struct known *k, int st)
 {
+	uint64_t v = atomic_load_explicit(&k->ver, memory_order_relaxed);
+	if ((st == S_UNKNOWN) != (v & 1))
+		atomic_store_explicit(&k->ver, v + 1, memory_order_seq_cst);
 	atomic_store_explicit(&k->st, st, memory_order_release);
 }
 
@@ -268,6 +284,59 @@ got_block(struct thr *x, unsigned j, uint64_t addr, uint64_t npages,
 	publish(k, S_PRESENT);
 }
 
+/* Retrieve someone else's name, racing with its owner (lock-free in
+ * libpmm); when the owner had no operation in flight throughout, the
+ * answer must be exactly what the owner knows (see the file comment). */
+static void
+foreign_read(struct thr *x, struct slot *s)
+{
+	unsigned p = (unsigned)(rnd(&x->rng) % sh->nprocs);
+	unsigned t = (unsigned)(rnd(&x->rng) % sh->nthreads);
+	unsigned j = (unsigned)(rnd(&x->rng) % NNAMES);
+	struct known *k = &sh->s[p][t].k[j];
+	PmmName nm;
+	VmAddr a = 0;
+	name_of(p, t, j, &nm);
+	uint64_t v1 = atomic_load(&k->ver);
+	int st = atomic_load(&k->st);
+	uint64_t addr = k->addr, npages = k->npages;
+	int rc = pmmAllocate(&a, &nm, 0, NULL, 0);
+	atomic_fetch_add(&s->foreign, 1);
+	if (rc != K_OK && rc != K_ESIZE) {
+		failf("retrieve %s: %d %s", nm.name, rc, pmmErrorMsg());
+		return;
+	}
+	struct content c = { 0 };
+	if (rc == K_OK && st == S_PRESENT && (uint64_t)a == addr)
+		scan((const unsigned char *)a, npages * sh->page_size, &c);
+	if ((v1 & 1) || atomic_load(&k->ver) != v1)
+		return;			/* the owner was at work: no verdict */
+	atomic_fetch_add(&s->lockfree_checks, 1);
+	if (st == S_ABSENT && rc == K_OK)
+		failf("%s found at 0x%llx while its owner had it freed", nm.name,
+				(unsigned long long)a);
+	else if (st == S_PRESENT && (rc != K_OK || (uint64_t)a != addr))
+		failf("%s: %d at 0x%llx while its owner had it at 0x%llx",
+				nm.name, rc, (unsigned long long)a,
+				(unsigned long long)addr);
+	else if (st == S_PRESENT && (c.bad || c.mixed))
+		failf("%s at 0x%llx read by another: %llu foreign words%s",
+				nm.name, (unsigned long long)a,
+				(unsigned long long)c.bad,
+				c.mixed ? ", generations mixed" : "");
+}
+
+/* A worker's reader thread: lock-free retrievals of others' names. */
+static void *
+reader_main(void *arg)
+{
+	struct thr *x = arg;
+	struct slot *s = &sh->s[x->p][0];
+	while (!atomic_load(&sh->stop) && !atomic_load(&sh->failed))
+		foreign_read(x, s);
+	return NULL;
+}
+
 /* One random operation of a thread slot. */
 static void
 one_op(struct thr *x)
@@ -347,14 +416,7 @@ one_op(struct thr *x)
 		else if (rc == K_ESIZE)
 			publish(k, S_ABSENT);
 	} else {
-		/* someone else's name: a lookup racing with its owner */
-		unsigned p = (unsigned)(rnd(&x->rng) % sh->nprocs);
-		unsigned t = (unsigned)(rnd(&x->rng) % sh->nthreads);
-		name_of(p, t, j, &nm);
-		rc = pmmAllocate(&a, &nm, 0, NULL, 0);
-		atomic_fetch_add(&s->foreign, 1);
-		if (rc != K_OK && rc != K_ESIZE)
-			failf("retrieve %s: %d %s", nm.name, rc, pmmErrorMsg());
+		foreign_read(x, s);
 	}
 	atomic_fetch_add(&s->ops, 1);
 }
@@ -373,10 +435,15 @@ thread_main(void *arg)
 static void
 worker(unsigned p)
 {
-	pthread_t th[MAXT];
-	struct thr x[MAXT];
+	pthread_t th[MAXT + 1];
+	struct thr x[MAXT + 1];
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	x[MAXT].p = p;
+	x[MAXT].t = 0;
+	x[MAXT].rng = (uint64_t)now.tv_nsec * 0x51ed + (uint64_t)getpid();
+	if (pthread_create(&th[MAXT], NULL, reader_main, &x[MAXT]) != 0)
+		_exit(80);
 	for (unsigned t = 0; t < sh->nthreads; t++) {
 		x[t].p = p;
 		x[t].t = t;
@@ -387,6 +454,7 @@ worker(unsigned p)
 	}
 	for (unsigned t = 0; t < sh->nthreads; t++)
 		pthread_join(th[t], NULL);
+	pthread_join(th[MAXT], NULL);
 	pmm__banks_reset();
 	_exit(0);
 }
@@ -639,22 +707,24 @@ START_TEST(test_stress)
 					st);
 	}
 	ck_assert_msg(!atomic_load(&sh->failed), "%s", sh->fail);
-	uint64_t zc = 0, pc = 0, nomem = 0, fa = 0;
+	uint64_t zc = 0, pc = 0, nomem = 0, fa = 0, lf = 0;
 	for (unsigned p = 0; p < sh->nprocs; p++)
 		for (unsigned t = 0; t < sh->nthreads; t++) {
 			zc += sh->s[p][t].zero_checks;
 			pc += sh->s[p][t].pattern_checks;
 			nomem += sh->s[p][t].nomem;
 			fa += sh->s[p][t].freealls;
+			lf += sh->s[p][t].lockfree_checks;
 		}
 	ck_assert_uint_gt(ops, 0);
 	ck_assert_uint_gt(kills, 0);
-	printf("stress: %u processes x %u threads, %.0f s: %llu operations (%llu freeAll, %llu out of memory), %llu SIGKILLs, %llu of them holding the bank lock; %llu new blocks read zero, %llu blocks kept their pattern; pmm__check passed\n",
+	ck_assert_uint_gt(lf, 0);
+	printf("stress: %u processes x %u threads, %.0f s: %llu operations (%llu freeAll, %llu out of memory), %llu SIGKILLs, %llu of them holding the bank lock; %llu new blocks read zero, %llu blocks kept their pattern; %llu retrievals by others checked exactly; pmm__check passed\n",
 			sh->nprocs, sh->nthreads, duration,
 			(unsigned long long)ops, (unsigned long long)fa,
 			(unsigned long long)nomem, (unsigned long long)kills,
 			(unsigned long long)held, (unsigned long long)zc,
-			(unsigned long long)pc);
+			(unsigned long long)pc, (unsigned long long)lf);
 	fflush(stdout);
 }
 END_TEST

@@ -150,15 +150,27 @@ sample_bank(void)
 	return b;
 }
 
-/* The name slot holding entry idx. */
+/* The bucket holding entry idx's name. */
 static uint64_t
+name_bucket_of(struct pmm__bank *b, uint32_t idx)
+{
+	for (uint64_t i = 0; i < b->g.name_buckets; i++)
+		for (int j = 0; j < PMM__NS_SLOTS; j++)
+			if ((b->nb[i].s[j].idx1 & ~PMM__NS_LONG) == idx + 1)
+				return i;
+	ck_abort_msg("entry %u not in the name buckets", idx);
+	return 0;
+}
+
+/* The slot holding entry idx's name. */
+static struct pmm__nslot *
 name_slot_of(struct pmm__bank *b, uint32_t idx)
 {
-	for (uint64_t i = 0; i < b->g.name_slots; i++)
-		if (b->name_slot[i] == idx + 1)
-			return i;
-	ck_abort_msg("entry %u not in the name hash", idx);
-	return 0;
+	struct pmm__nbucket *k = &b->nb[name_bucket_of(b, idx)];
+	for (int j = 0; j < PMM__NS_SLOTS; j++)
+		if ((k->s[j].idx1 & ~PMM__NS_LONG) == idx + 1)
+			return &k->s[j];
+	return NULL;
 }
 
 /* ------------------------------------------------------------ space */
@@ -174,10 +186,10 @@ tag(uint32_t len, int is_free)
 static int
 listed(struct pmm__bank *b, uint32_t pg)
 {
-	unsigned c = pmm__class_of(b->tag[pg] >> 1);
+	unsigned c = pmm__class_of(b->pg[pg].tag >> 1);
 	uint64_t n = 0;
 	for (uint32_t v = b->ix->class_head[c]; v != 0 && n <= b->g.npages;
-			v = b->fnext[v - 1], n++)
+			v = b->pg[v - 1].fnext, n++)
 		if (v == pg + 1)
 			return 1;
 	return 0;
@@ -191,9 +203,9 @@ expect_extent_at(struct pmm__bank *b, uint32_t pg, uint32_t len, int is_free,
 	int line)
 {
 	uint32_t t = tag(len, is_free);
-	ck_assert_msg(b->tag[pg] == t && b->tag[pg + len - 1] == t,
+	ck_assert_msg(b->pg[pg].tag == t && b->pg[pg + len - 1].tag == t,
 		"line %d: extent %u+%u: tags %#x %#x, want %#x", line, pg, len,
-		b->tag[pg], b->tag[pg + len - 1], t);
+		b->pg[pg].tag, b->pg[pg + len - 1].tag, t);
 	if (is_free)
 		ck_assert_msg(listed(b, pg), "line %d: free extent %u+%u "
 			"not on list %u", line, pg, len, pmm__class_of(len));
@@ -207,9 +219,9 @@ listed_count(struct pmm__bank *b)
 	for (unsigned c = 0; c < PMM__NCLASS; c++) {
 		int bit = (b->ix->class_bits[c / 64] >> (c % 64)) & 1;
 		REQUIRE(bit == (b->ix->class_head[c] != 0), "class %u bit", c);
-		for (uint32_t v = b->ix->class_head[c]; v != 0; v = b->fnext[v - 1]) {
+		for (uint32_t v = b->ix->class_head[c]; v != 0; v = b->pg[v - 1].fnext) {
 			REQUIRE(++n <= b->g.npages, "class %u list loops", c);
-			REQUIRE(pmm__class_of(b->tag[v - 1] >> 1) == c,
+			REQUIRE(pmm__class_of(b->pg[v - 1].tag >> 1) == c,
 				"page %u on list %u", v - 1, c);
 		}
 	}
@@ -431,8 +443,8 @@ space_matches(struct pmm__bank *b, const uint32_t *owner)
 {
 	uint32_t n = (uint32_t)b->g.npages, nfree = 0;
 	for (uint32_t p = 0; p < n;) {
-		uint32_t t = b->tag[p], l = t >> 1;
-		REQUIRE(l > 0 && p + l <= n && b->tag[p + l - 1] == t,
+		uint32_t t = b->pg[p].tag, l = t >> 1;
+		REQUIRE(l > 0 && p + l <= n && b->pg[p + l - 1].tag == t,
 			"bad tags at page %u", p);
 		for (uint32_t q = p; q < p + l; q++)
 			REQUIRE(owner[q] == owner[p], "extent at %u spans "
@@ -507,14 +519,14 @@ START_TEST(test_space_damage)
 {
 	struct pmm__bank *b = mem_bank(50, 8);
 	uint32_t p;
-	b->tag[49] = tag(7, 1);			/* end tag disagrees */
+	b->pg[49].tag = tag(7, 1);			/* end tag disagrees */
 	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "bad boundary tag"));
 	ck_assert_int_eq(pmm__recover(b), K_OK);
 	b->ix->class_head[pmm__class_of(50)] = 1000;	/* outside */
 	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
 	ck_assert_int_eq(pmm__recover(b), K_OK);
-	b->fprev[0] = 1000;			/* a link outside the bank */
+	b->pg[0].fprev = 1000;			/* a link outside the bank */
 	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "free link out of range"));
 	ck_assert_int_eq(pmm__recover(b), K_OK);
@@ -535,31 +547,41 @@ set_name(struct pmm__bank *b, uint32_t idx, const char *name)
 	memcpy(b->table[idx].name, name, n);
 }
 
-/* The home slot of entry idx's name, found by inserting it alone. */
+/* The home bucket of entry idx's name, found by inserting it alone. */
 static uint64_t
 name_home(struct pmm__bank *b, uint32_t idx)
 {
-	for (uint64_t i = 0; i < b->g.name_slots; i++)
-		REQUIRE(b->name_slot[i] == 0, "slot %llu in use",
-			(unsigned long long)i);
+	for (uint64_t i = 0; i < b->g.name_buckets; i++)
+		REQUIRE(b->nb[i].s[0].idx1 == 0 && b->nb[i].meta >> 24 == 0,
+			"bucket %llu in use", (unsigned long long)i);
 	REQUIRE(pmm__name_insert(b, idx) == K_OK, "insert %u", idx);
-	uint64_t h = name_slot_of(b, idx);
-	REQUIRE(pmm__name_remove(b, idx) == K_OK && b->name_slot[h] == 0,
-		"remove %u", idx);
+	uint64_t h = name_bucket_of(b, idx);
+	REQUIRE(pmm__name_remove(b, idx) == K_OK, "remove %u", idx);
 	return h;
 }
 
-/* Linear probing's invariant: no empty slot between home and member. */
+/* The buckets' invariant: every bucket between a name's home and its
+ * bucket counts it, and no bucket is left mid-change. */
 static void
-probe_invariant(const uint32_t *slots, uint64_t nslots, const uint64_t *home)
+probe_invariant(struct pmm__bank *b, const uint64_t *home)
 {
-	for (uint64_t i = 0; i < nslots; i++) {
-		if (slots[i] == 0)
-			continue;
-		for (uint64_t j = home[slots[i] - 1]; j != i; j = (j + 1) % nslots)
-			REQUIRE(slots[j] != 0, "gap at %llu before %llu",
-				(unsigned long long)j, (unsigned long long)i);
+	uint64_t nb = b->g.name_buckets;
+	uint32_t over[64] = { 0 };
+	ck_assert_uint_le(nb, 64);
+	for (uint64_t i = 0; i < nb; i++) {
+		REQUIRE((b->nb[i].meta & 1) == 0, "bucket %llu odd",
+			(unsigned long long)i);
+		for (int s = 0; s < PMM__NS_SLOTS; s++) {
+			uint32_t v = b->nb[i].s[s].idx1 & ~PMM__NS_LONG;
+			if (v == 0)
+				continue;
+			for (uint64_t j = home[v - 1]; j != i; j = (j + 1) % nb)
+				over[j]++;
+		}
 	}
+	for (uint64_t i = 0; i < nb; i++)
+		REQUIRE(b->nb[i].meta >> 24 == over[i], "bucket %llu counts %u, %u went past",
+			(unsigned long long)i, b->nb[i].meta >> 24, over[i]);
 }
 
 /* Shuffles v[0..n) with seed. */
@@ -579,29 +601,35 @@ names_agree(struct pmm__bank *b, const int *in, uint32_t n,
 	const uint64_t *home)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t idx = UINT32_MAX;
-		int rc = pmm__name_find(b, b->table[i].name, &idx);
+		uint32_t idx = UINT32_MAX, pg = UINT32_MAX;
+		const char *nm = b->table[i].name;
+		int rc = pmm__name_find(b, nm, &idx);
+		int peek = pmm__name_peek(b, nm, pmm__name_hash(nm), &pg);
 		if (in[i])
-			REQUIRE(rc == K_OK && idx == i, "name of %u: %d, %u", i,
-				rc, idx);
+			REQUIRE(rc == K_OK && idx == i &&
+				(peek == PMM__AGAIN ||
+				 (peek == K_OK && pg == b->table[i].page)),
+				"name of %u: %d, %u; peek %d", i, rc, idx, peek);
 		else
-			REQUIRE(rc == K_EUNKNOWN, "removed name of %u: %d", i, rc);
+			REQUIRE(rc == K_EUNKNOWN && peek != K_OK,
+				"removed name of %u: %d, peek %d", i, rc, peek);
 	}
-	probe_invariant(b->name_slot, b->g.name_slots, home);
+	probe_invariant(b, home);
 }
 
 /*
- * Names crowded at the end of the table wrap round to its start: inserts
- * and backward-shift removals in random orders keep every lookup right.
+ * Names crowded at the end of the buckets wrap round to their start:
+ * inserts and removals in random orders keep every lookup right, and
+ * the lock-free lookup agrees with the locked one.
  */
 START_TEST(test_name_hash)
 {
 	enum { MAXB = 32 };
 	struct pmm__bank *b = mem_bank(8, MAXB);
-	uint64_t ns = b->g.name_slots, home[MAXB];
+	uint64_t ns = b->g.name_buckets, home[MAXB];
 	uint32_t n = 0, order[MAXB];
 	int in[MAXB] = { 0 };
-	ck_assert_uint_eq(ns, 64);
+	ck_assert_uint_eq(ns, 16);
 	/* five names each at homes ns-2, ns-1 and 0, then ten anywhere */
 	uint64_t want[] = { ns - 2, ns - 1, 0 };
 	for (unsigned w = 0; w < 3; w++) {
@@ -652,22 +680,49 @@ START_TEST(test_name_hash)
 }
 END_TEST
 
-/* A full name hash and a slot value outside the table are reported. */
+/* Full name buckets and a slot value outside the table are reported;
+ * the lock-free lookup never trusts a bucket mid-change or a rebuild. */
 START_TEST(test_name_hash_damage)
 {
 	struct pmm__bank *b = mem_bank(8, 4);
-	char nm[64] = "ghost";
-	uint32_t idx;
-	for (uint64_t i = 0; i < b->g.name_slots; i++)
-		b->name_slot[i] = 1000;
+	char nm[64] = "ghost", lg[64] = "a-name-longer-than-twelve";
+	uint32_t idx, pg;
+	for (uint64_t i = 0; i < b->g.name_buckets; i++)
+		for (int j = 0; j < PMM__NS_SLOTS; j++) {
+			memcpy(b->nb[i].s[j].name, j ? nm : lg, PMM__NS_NAME);
+			b->nb[i].s[j].idx1 = 1000 | (j ? 0 : PMM__NS_LONG);
+		}
 	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_ECORRUPT);
-	for (uint64_t i = 0; i < b->g.name_slots; i++)
-		b->name_slot[i] = 1;		/* full of entry 0 */
+	ck_assert_int_eq(pmm__name_find(b, lg, &idx), K_ECORRUPT);
+	ck_assert_int_ne(pmm__name_peek(b, lg, pmm__name_hash(lg), &pg), K_OK);
+	for (uint64_t i = 0; i < b->g.name_buckets; i++) {
+		b->nb[i].meta = 1u << PMM__NB_OVER_SHIFT;
+		for (int j = 0; j < PMM__NS_SLOTS; j++) {
+			memcpy(b->nb[i].s[j].name, "x", 2);
+			b->nb[i].s[j].idx1 = 1;	/* full of entry 0 */
+		}
+	}
 	set_name(b, 0, "x");
 	set_name(b, 1, "y");
 	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_EUNKNOWN);
 	ck_assert_int_eq(pmm__name_insert(b, 1), K_ECORRUPT);
-	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "name hash full"));
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "name buckets full"));
+	/* a real name: found; not while its bucket or the index changes */
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	b->table[1].state = PMM__USED;
+	ck_assert_int_eq(pmm__name_insert(b, 1), K_OK);
+	memset(nm, 0, sizeof(nm));
+	strcpy(nm, "y");
+	uint64_t h = pmm__name_hash(nm);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), K_OK);
+	struct pmm__nbucket *k = &b->nb[name_bucket_of(b, 1)];
+	k->meta++;
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), PMM__AGAIN);
+	k->meta++;
+	pmm__ix_begin_rebuild(b);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), PMM__AGAIN);
+	pmm__ix_end_rebuild(b);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), K_OK);
 	mem_free(b);
 }
 END_TEST
@@ -822,11 +877,12 @@ START_TEST(test_geometry)
 			ck_assert_uint_ge(g.index_off, g.table_off + blocks[j] *
 				sizeof(struct pmm__entry));
 			ck_assert_uint_eq(g.index_off % ps, 0);
-			ck_assert_uint_eq(g.name_slots & (g.name_slots - 1), 0);
-			ck_assert_uint_ge(g.name_slots, 2 * blocks[j]);
-			ck_assert_uint_eq(g.key_slots, g.name_slots);
+			ck_assert_uint_ge(PMM__NS_SLOTS * g.name_buckets,
+				3 * blocks[j] / 2);
+			ck_assert_uint_eq(g.key_slots & (g.key_slots - 1), 0);
+			ck_assert_uint_ge(g.key_slots, 2 * blocks[j]);
 			ck_assert_uint_ge(g.ix_name, sizeof(struct pmm__ixhdr));
-			ck_assert_uint_le(g.ix_fprev + 4 * g.npages, g.ix_size);
+			ck_assert_uint_le(g.ix_pg + 12 * g.npages, g.ix_size);
 			ck_assert_uint_eq(g.index_off + g.ix_size <= g.data_off, 1);
 			ck_assert_uint_eq(g.data_off % ps, 0);
 			if (g.bank_size >= (64u << 20))
@@ -836,13 +892,11 @@ START_TEST(test_geometry)
 	/* the arrays are in order, none overlapping the next */
 	struct pmm__geom g;
 	ck_assert_int_eq(pmm__geom_compute(0x100000, 30, 4096, &g), K_OK);
-	ck_assert_uint_eq(g.ix_key, g.ix_name + 4 * g.name_slots);
+	ck_assert_uint_eq(g.ix_key, g.ix_name + 64 * g.name_buckets);
 	ck_assert_uint_eq(g.ix_knext, g.ix_key + 4 * g.key_slots);
 	ck_assert_uint_eq(g.ix_kprev, g.ix_knext + 4 * 30);
 	ck_assert_uint_eq(g.ix_fstack, g.ix_kprev + 4 * 30);
-	ck_assert_uint_eq(g.ix_tag, g.ix_fstack + 4 * 30);
-	ck_assert_uint_eq(g.ix_fnext, g.ix_tag + 4 * 256);
-	ck_assert_uint_eq(g.ix_fprev, g.ix_fnext + 4 * 256);
+	ck_assert_uint_eq(g.ix_pg, g.ix_fstack + 4 * 30);
 }
 END_TEST
 
@@ -886,7 +940,7 @@ make_header(struct pmm__hdr *h, const struct pmm__geom *g, uint64_t base)
 	h->index_off = g->index_off;
 	h->data_off = g->data_off;
 	h->npages = g->npages;
-	h->name_slots = g->name_slots;
+	h->name_buckets = g->name_buckets;
 	h->key_slots = g->key_slots;
 	h->created = 1234567890;
 	strcpy(h->medium, "RAM");
@@ -931,7 +985,7 @@ START_TEST(test_header_validate)
 	BAD(index_off, g.index_off + 4096, K_ECORRUPT, "inconsistent");
 	BAD(data_off, g.data_off - 4096, K_ECORRUPT, "inconsistent");
 	BAD(file_size, g.file_size + 4096, K_ECORRUPT, "inconsistent");
-	BAD(name_slots, 32, K_ECORRUPT, "inconsistent");
+	BAD(name_buckets, 32, K_ECORRUPT, "inconsistent");
 	BAD(key_slots, 128, K_ECORRUPT, "inconsistent");
 	BAD(bank_size, 0x100001, K_ECORRUPT, "inconsistent");
 	BAD(base, 0, K_ECORRUPT, "address 0x0 invalid");
@@ -1010,7 +1064,7 @@ START_TEST(test_check_table)
 	memset(b->table[1].name, 0, 64);
 	b->table[1].name[0] = 'a';
 	reseal(b, 1);
-	expect_damage(b, "not found by its name");
+	expect_damage(b, "disagrees with block 1");
 	ck_assert_int_eq(pmm__recover(b), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "have one name"));
 	mem_free(b);
@@ -1032,24 +1086,24 @@ START_TEST(test_check_index)
 		mem_free(b); \
 	} while (0)
 	/* tags */
-	INDEX_CASE(b->tag[5] = tag(2, 1), "bad boundary tag at page 5");
-	INDEX_CASE(b->tag[0] = 0, "bad boundary tag at page 0");
-	INDEX_CASE(b->tag[63] = tag(34, 0), "bad boundary tag at page 30");
-	INDEX_CASE((b->tag[0] = b->tag[1] = tag(2, 1)),
+	INDEX_CASE(b->pg[5].tag = tag(2, 1), "bad boundary tag at page 5");
+	INDEX_CASE(b->pg[0].tag = 0, "bad boundary tag at page 0");
+	INDEX_CASE(b->pg[63].tag = tag(34, 0), "bad boundary tag at page 30");
+	INDEX_CASE((b->pg[0].tag = b->pg[1].tag = tag(2, 1)),
 		"free extent at page 0 covers a block");
-	INDEX_CASE((b->tag[5] = b->tag[7] = tag(3, 0)),
+	INDEX_CASE((b->pg[5].tag = b->pg[7].tag = tag(3, 0)),
 		"used extent at page 5 has no block");
-	INDEX_CASE((b->tag[0] = b->tag[4] = tag(5, 0)),
+	INDEX_CASE((b->pg[0].tag = b->pg[4].tag = tag(5, 0)),
 		"used extent at page 0 has no block");
 	/* free extents 9-19 split in two, both listed: not merged */
-	INDEX_CASE((b->tag[9] = b->tag[10] = tag(2, 1),
-		b->tag[11] = b->tag[19] = tag(9, 1),
+	INDEX_CASE((b->pg[9].tag = b->pg[10].tag = tag(2, 1),
+		b->pg[11].tag = b->pg[19].tag = tag(9, 1),
 		b->ix->class_head[c11] = 0,
 		b->ix->class_bits[c11 / 64] &= ~(1ULL << (c11 % 64)),
-		b->fnext[9] = 0, b->fprev[9] = 0,
+		b->pg[9].fnext = 0, b->pg[9].fprev = 0,
 		b->ix->class_head[c2] = 10,
 		b->ix->class_bits[c2 / 64] |= 1ULL << (c2 % 64),
-		b->fnext[11] = 0, b->fprev[11] = 0,
+		b->pg[11].fnext = 0, b->pg[11].fprev = 0,
 		b->ix->class_head[pmm__class_of(9)] = 12,
 		b->ix->class_bits[0] |= 1ULL << pmm__class_of(9)),
 		"free extents not merged at page 11");
@@ -1057,24 +1111,28 @@ START_TEST(test_check_index)
 	INDEX_CASE(b->ix->class_bits[c3 / 64] &= ~(1ULL << (c3 % 64)),
 		"class 2 bit disagrees");
 	INDEX_CASE(b->ix->class_bits[0] |= 1ULL << 40, "class 40 bit disagrees");
-	INDEX_CASE(b->fnext[5] = 1000, "free list 2 runs wild");
-	INDEX_CASE(b->fnext[5] = 6, "free list 2 back link broken"); /* cycle */
-	INDEX_CASE(b->fnext[5] = 31, "page 30 on free list 2 is not a free");
-	INDEX_CASE(b->fnext[5] = 21, "page 20 on free list 2 is not a free");
+	INDEX_CASE(b->pg[5].fnext = 1000, "free list 2 runs wild");
+	INDEX_CASE(b->pg[5].fnext = 6, "free list 2 back link broken"); /* cycle */
+	INDEX_CASE(b->pg[5].fnext = 31, "page 30 on free list 2 is not a free");
+	INDEX_CASE(b->pg[5].fnext = 21, "page 20 on free list 2 is not a free");
 	INDEX_CASE((b->ix->class_head[c3] = 0,
 		b->ix->class_bits[c3 / 64] &= ~(1ULL << (c3 % 64))),
 		"3 free extents, 2 on lists");
-	INDEX_CASE(b->fprev[30] = 6, "free list 33 back link broken");
+	INDEX_CASE(b->pg[30].fprev = 6, "free list 33 back link broken");
 	INDEX_CASE((b->ix->class_head[c34] = 10,	/* the 11 on class 33 */
 		b->ix->class_head[c11] = 31),
 		"is not a free extent of it");
-	/* name hash */
-	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 0, "3 names hashed");
-	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 3, "name slot");
-	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 100, "name slot");
-	/* a slot holding another block's entry twice, the block lost */
-	INDEX_CASE(b->name_slot[name_slot_of(b, 5)] = 10,
-		"block 5 not found by its name");
+	/* name buckets */
+	INDEX_CASE(name_slot_of(b, 5)->idx1 = 0, "3 names hashed");
+	INDEX_CASE(name_slot_of(b, 5)->idx1 = 3, "name slot");
+	INDEX_CASE(name_slot_of(b, 5)->idx1 = 100, "name slot");
+	INDEX_CASE(name_slot_of(b, 5)->page++, "disagrees with block 5");
+	INDEX_CASE(name_slot_of(b, 5)->name[0]++, "disagrees with block 5");
+	INDEX_CASE(name_slot_of(b, 5)->idx1 |= PMM__NS_LONG,
+		"disagrees with block 5");
+	INDEX_CASE(b->nb[name_bucket_of(b, 5)].meta++, "mid-change");
+	INDEX_CASE(b->nb[name_bucket_of(b, 5)].meta += 1u << 24,
+		"names past it");
 	/* key lists: entries 0 and 1 share k1, 5 alone has k2 */
 	INDEX_CASE(b->kprev[b->knext[1] ? 1 : 0] = 7, "key list back link");
 	/* (whether a foreign member or the count trips first depends on
@@ -1528,6 +1586,67 @@ START_TEST(test_threads_check)
 }
 END_TEST
 
+/* What a lock-free lookup of the watched name says at each persist
+ * point of an allocation and a free (see test_lockfree_points). */
+static struct pmm__bank *watch_b;
+static char watch_nm[64];
+static unsigned watch_live_free, watch_dead_found, watch_points;
+static void (*real_flush)(const void *, size_t);
+
+/* A flush: peek at the watched name; a found block must be a block. */
+static void
+watch_flush(const void *addr, size_t len)
+{
+	uint32_t pg;
+	real_flush(addr, len);
+	watch_points++;
+	if (pmm__name_peek(watch_b, watch_nm, pmm__name_hash(watch_nm),
+			&pg) != K_OK)
+		return;
+	for (uint64_t i = 0; i < watch_b->g.max_blocks; i++) {
+		const struct pmm__entry *e = &watch_b->table[i];
+		if (e->page == pg && strcmp(e->name, watch_nm) == 0) {
+			if (e->state != PMM__USED)
+				watch_dead_found++;
+			return;
+		}
+	}
+	watch_live_free++;
+}
+
+/*
+ * At every flush of an allocation, a free and a pmmFreeAll, a lock-free
+ * lookup of the block's name finds nothing, or the block with its state
+ * word committed: never a half-made block, never a freed one.
+ */
+START_TEST(test_lockfree_points)
+{
+	VmAddr a;
+	static const char key[] = "lf-key";
+	PmmName n = pname("RAM", "lf-block");
+	struct pmm__bank *b = ram_bank();
+	watch_b = b;
+	memset(watch_nm, 0, sizeof(watch_nm));
+	strcpy(watch_nm, n.name);
+	real_flush = pmm__pers.flush;
+	pmm__pers.flush = watch_flush;
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(pmmAllocate(&a, &n, 5000, key, sizeof(key)),
+			K_OK);
+		ck_assert_int_eq(pmmAllocate(&a, &n, 0, NULL, 0), K_OK);
+		if (round == 1)
+			ck_assert_int_eq(pmmFreeAll(key, sizeof(key)), K_OK);
+		else
+			ck_assert_int_eq(pmmFree(&n), K_OK);
+	}
+	pmm__pers.flush = real_flush;
+	ck_assert_uint_gt(watch_points, 0);
+	ck_assert_uint_eq(watch_dead_found, 0);
+	ck_assert_uint_eq(watch_live_free, 0);
+	locked_sound(b);
+}
+END_TEST
+
 /* A process that dies holding the lock: the next locker recovers. */
 START_TEST(test_dead_owner)
 {
@@ -1542,7 +1661,7 @@ START_TEST(test_dead_owner)
 		/* tear the index under the lock, then die */
 		if (pmm__lock(b) != K_OK)
 			_exit(1);
-		memset(b->name_slot, 0, 4 * b->g.name_slots);
+		memset(b->nb, 0, 64 * b->g.name_buckets);
 		b->ix->used_blocks = 77;
 		_exit(0);
 	}
@@ -1555,8 +1674,10 @@ START_TEST(test_dead_owner)
 END_TEST
 
 /*
- * A name slot repeating one block where another's was: the open-time
- * check must see it, or that block is lost and its name allocated twice.
+ * A name slot repeating one block where another's was, left by a writer
+ * that died mid-change (the index marked dirty) in a bank nobody else
+ * has open: the open must rebuild, or that block is lost and its name
+ * allocated twice.
  */
 START_TEST(test_reopen_repairs_lost_name)
 {
@@ -1574,7 +1695,11 @@ START_TEST(test_reopen_repairs_lost_name)
 	memset(nm, 0, sizeof(nm));
 	strcpy(nm, "three");
 	ck_assert_int_eq(pmm__name_find(b, nm, &i2), K_OK);
-	b->name_slot[name_slot_of(b, i2)] = i0 + 1;
+	struct pmm__nslot *s2 = name_slot_of(b, i2);
+	memcpy(s2->name, b->table[i0].name, PMM__NS_NAME);
+	s2->idx1 = i0 + 1;
+	s2->page = b->table[i0].page;
+	b->ix->dirty = 1;
 	pmm__banks_reset();			/* as a new process would */
 	PmmName n = pname("RAM", "three");
 	ck_assert_int_eq(pmmAllocate(&again, &n, 0, NULL, 0), K_OK);
@@ -1649,6 +1774,7 @@ core_suite(void)
 	tcase_add_test(tc, test_threads_check);
 	tcase_add_test(tc, test_dead_owner);
 	tcase_add_test(tc, test_reopen_repairs_lost_name);
+	tcase_add_test(tc, test_lockfree_points);
 	tcase_add_test(tc, test_create_busy);
 	return s;
 }

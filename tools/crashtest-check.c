@@ -1,14 +1,15 @@
 /*
  * crashtest-check.c -- runs the user's check on crash images, -j at a
  * time: each job slot has a directory the check runs on and a pristine
- * copy of the same image, kept as the evidence when the check fails.
+ * copy of the same image, kept as the evidence when the check fails
+ * (crashtest-copy.c keeps both).
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,8 +25,8 @@
 /* A job slot: its directories and the image it checks. */
 struct slot {
 	pid_t pid;		/* 0 when free */
-	char wdir[PATH_MAX];	/* what the check runs on */
-	char pdir[PATH_MAX];	/* the same image, untouched */
+	struct ct_dir wd;	/* what the check runs on */
+	struct ct_dir pd;	/* the same image, untouched */
 	char log[PATH_MAX];
 	double start;
 	struct ct_fail f;	/* filled in case it fails */
@@ -42,106 +43,6 @@ now(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* nftw callback: removes one entry, depth first. */
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	if (ftw->level == 0)
-		return 0;	/* the directory itself stays */
-	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* Empties directory dir (whatever a check left in it); 0 or -1. */
-static int
-empty_dir(const char *dir)
-{
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Writes all of n bytes at offset off; 0 or -1. */
-static int
-pwrite_all(int fd, const void *p, size_t n, off_t off)
-{
-	const unsigned char *c = p;
-	while (n > 0) {
-		ssize_t w = pwrite(fd, c, n, off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
-/* 1 when the n bytes at p are all zero. */
-static int
-all_zero(const unsigned char *p, size_t n)
-{
-	static const unsigned char zero[4096];
-	return memcmp(p, zero, n) == 0;
-}
-
-/* Writes a file's content, leaving holes for its zero pages (most of a
- * fresh pool): a third of the writing on tmpfs; 0 or -1. */
-static int
-write_sparse(int fd, const unsigned char *img, uint64_t size)
-{
-	const uint64_t pg = 4096;
-	uint64_t run = 0, off;
-	for (off = 0; off < size; off += pg) {
-		size_t n = size - off < pg ? (size_t)(size - off) : pg;
-		if (!all_zero(img + off, n))
-			continue;
-		if (off > run && pwrite_all(fd, img + run, off - run,
-				(off_t)run) != 0)
-			return -1;
-		run = off + n;
-	}
-	if (size > run && pwrite_all(fd, img + run, size - run,
-			(off_t)run) != 0)
-		return -1;
-	return ftruncate(fd, (off_t)size);
-}
-
-/* Writes the image's files into dir; 0 or -1 (message printed). */
-static int
-write_image(const struct ct_state *s, const struct ct_image *im,
-	const char *dir)
-{
-	char path[PATH_MAX];
-	if (empty_dir(dir) != 0) {
-		ct_err("cannot empty %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	for (uint32_t i = s->file_base; i < s->nfiles; i++) {
-		const struct ct_file *f = &s->files[i];
-		snprintf(path, sizeof(path), "%s/%s", dir, f->name);
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-			O_NOFOLLOW, 0600);
-		int bad = fd < 0 || write_sparse(fd, f->img, f->size) != 0;
-		for (uint32_t k = 0; !bad && k < im->nlines; k++) {
-			const struct pmem__trace_line *l = &im->lines[k];
-			if (l->file != i || l->off >= f->size)
-				continue;
-			size_t n = f->size - l->off < PMEM_CACHELINE ?
-				(size_t)(f->size - l->off) : PMEM_CACHELINE;
-			bad = pwrite_all(fd, l->data, n, (off_t)l->off) != 0;
-		}
-		if (fd >= 0 && close(fd) != 0)
-			bad = 1;
-		if (bad) {
-			ct_err("cannot write %s: %s", path, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* CMD with every {} replaced by dir, single-quoted for the shell. */
@@ -223,12 +124,14 @@ finish(struct ct_state *s, struct slot *sl, int status, int timed_out)
 	snprintf(keep, sizeof(keep), "%s/fail-%lu", s->dir,
 		(unsigned long)sl->f.image);
 	/* a broken check fails everywhere: keep the first ones only */
-	if (s->failed <= SAVED_MAX && rename(sl->pdir, keep) == 0) {
+	if (s->failed <= SAVED_MAX && rename(sl->pd.path, keep) == 0) {
 		sl->f.saved = strdup(keep);
-		snprintf(sl->pdir, sizeof(sl->pdir), "%s/p%u", s->dir,
+		ct_dir_close(&sl->pd);
+		snprintf(sl->pd.path, sizeof(sl->pd.path), "%s/p%u", s->dir,
 			nfail_dirs++ + nslots);
-		if (mkdir(sl->pdir, 0700) != 0)
-			ct_err("cannot make %s: %s", sl->pdir, strerror(errno));
+		if (mkdir(sl->pd.path, 0700) != 0)
+			ct_err("cannot make %s: %s", sl->pd.path,
+				strerror(errno));
 	}
 	if (s->nfails == s->capfails) {
 		size_t cap = s->capfails ? 2 * s->capfails : 16;
@@ -242,22 +145,54 @@ finish(struct ct_state *s, struct slot *sl, int status, int timed_out)
 	memset(&sl->f, 0, sizeof(sl->f));
 }
 
-/* Reaps finished checks (blocking until one ends when block is set) and
- * kills those past the timeout. */
+/* How long reap may sleep: until the first timeout falls due. */
+static struct timespec
+nap(const struct ct_state *s)
+{
+	double t = now(), wait = 1.0;
+	for (unsigned i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 && s->o->timeout &&
+				!slots[i].f.timed_out &&
+				slots[i].start + s->o->timeout - t < wait)
+			wait = slots[i].start + s->o->timeout - t;
+	if (wait < 0.001)
+		wait = 0.001;
+	struct timespec ts = { (time_t)wait,
+		(long)((wait - (double)(time_t)wait) * 1e9) };
+	return ts;
+}
+
+/* Reaps a finished check (blocking until one ends when block is set) and
+ * kills those past the timeout.  SIGCHLD is blocked (ct_check_init): it
+ * stays pending until sigtimedwait takes it, so no exit is missed. */
 static void
 reap(struct ct_state *s, int block)
 {
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 	for (;;) {
-		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
-		if (pid > 0) {
-			for (unsigned i = 0; i < nslots; i++)
-				if (slots[i].pid == pid)
-					finish(s, &slots[i], status,
-						slots[i].f.timed_out);
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+			return;		/* no children */
+		for (unsigned i = 0; si.si_pid > 0 && i < nslots; i++) {
+			if (slots[i].pid != si.si_pid)
+				continue;
+			/* while it is a zombie its group id cannot be reused:
+			 * what it left running would change the next image */
+			kill(-si.si_pid, SIGKILL);
+			int status;
+			if (waitpid(si.si_pid, &status, 0) == si.si_pid)
+				finish(s, &slots[i], status,
+					slots[i].f.timed_out);
 			return;
 		}
-		if (pid < 0 || !block)
+		if (si.si_pid > 0) {
+			waitpid(si.si_pid, NULL, 0);	/* not a check */
+			continue;
+		}
+		if (!block)
 			return;
 		double t = now();
 		for (unsigned i = 0; i < nslots; i++)
@@ -267,8 +202,8 @@ reap(struct ct_state *s, int block)
 				slots[i].f.timed_out = 1;
 				kill(-slots[i].pid, SIGKILL);
 			}
-		struct timespec ts = { 0, 500000 };
-		nanosleep(&ts, NULL);
+		struct timespec ts = nap(s);
+		sigtimedwait(&chld, NULL, &ts);
 	}
 }
 
@@ -282,48 +217,86 @@ ct_check_init(struct ct_state *s)
 		return -1;
 	for (unsigned i = 0; i < nslots; i++) {
 		struct slot *sl = &slots[i];
-		snprintf(sl->wdir, sizeof(sl->wdir), "%s/w%u", s->dir, i);
-		snprintf(sl->pdir, sizeof(sl->pdir), "%s/p%u", s->dir, i);
+		snprintf(sl->wd.path, sizeof(sl->wd.path), "%s/w%u", s->dir, i);
+		snprintf(sl->pd.path, sizeof(sl->pd.path), "%s/p%u", s->dir, i);
 		snprintf(sl->log, sizeof(sl->log), "%s/w%u.log", s->dir, i);
-		if ((mkdir(sl->wdir, 0700) != 0 && errno != EEXIST) ||
-				(mkdir(sl->pdir, 0700) != 0 && errno != EEXIST)) {
-			ct_err("cannot make %s: %s", sl->wdir, strerror(errno));
+		if ((mkdir(sl->wd.path, 0700) != 0 && errno != EEXIST) ||
+				(mkdir(sl->pd.path, 0700) != 0 &&
+				errno != EEXIST)) {
+			ct_err("cannot make %s: %s", sl->wd.path,
+				strerror(errno));
 			return -1;
 		}
 	}
+	/* reap waits for SIGCHLD with sigtimedwait */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	return 0;
 }
 
-/* Runs the check on slot sl's directory. */
+/* The environment of the checks: the tool's, without PMEM_TRACK_ENV (a
+ * check is not traced); a new array (of the same strings) or NULL. */
+static char **
+check_env(void)
+{
+	extern char **environ;
+	size_t n = 0, k = 0, len = strlen(PMEM_TRACK_ENV);
+	while (environ[n] != NULL)
+		n++;
+	char **env = malloc((n + 1) * sizeof(*env));
+	for (size_t i = 0; env != NULL && i < n; i++)
+		if (strncmp(environ[i], PMEM_TRACK_ENV, len) != 0 ||
+				environ[i][len] != '=')
+			env[k++] = environ[i];
+	if (env != NULL)
+		env[k] = NULL;
+	return env;
+}
+
+/* Runs the check on slot sl's directory: spawned (no copy of the tool's
+ * page tables, as fork would make), in a process group of its own, which
+ * a timeout kills whole; 0 or -1. */
 static int
 spawn(struct ct_state *s, struct slot *sl)
 {
-	char *cmd = expand(s->o->check, sl->wdir);
-	if (cmd == NULL)
-		return -1;
-	sl->start = now();
-	pid_t pid = fork();
-	if (pid < 0) {
-		ct_err("fork: %s", strerror(errno));
-		free(cmd);
-		return -1;
+	char *cmd = expand(s->o->check, sl->wd.path);
+	char **env = check_env();
+	char *argv[] = { "sh", "-c", cmd, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, def;
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);	/* ignored by the tool, not by checks */
+	int err = cmd == NULL || env == NULL ? ENOMEM : 0;
+	if (err == 0 && (err = posix_spawn_file_actions_init(&fa)) == 0) {
+		if ((err = posix_spawnattr_init(&at)) == 0) {
+			posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+				O_RDONLY, 0);
+			posix_spawn_file_actions_addopen(&fa, 1, sl->log,
+				O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			posix_spawn_file_actions_adddup2(&fa, 1, 2);
+			posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+				POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+			posix_spawnattr_setpgroup(&at, 0);
+			posix_spawnattr_setsigmask(&at, &none);
+			posix_spawnattr_setsigdefault(&at, &def);
+			sl->start = now();
+			err = posix_spawn(&sl->pid, "/bin/sh", &fa, &at, argv,
+				env);
+			posix_spawnattr_destroy(&at);
+		}
+		posix_spawn_file_actions_destroy(&fa);
 	}
-	if (pid == 0) {
-		setpgid(0, 0);	/* a timeout kills the check's whole group */
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(sl->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (in < 0 || out < 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(out, 1);
-		dup2(out, 2);
-		unsetenv(PMEM_TRACK_ENV);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	sl->pid = pid;
 	free(cmd);
+	free(env);
+	if (err != 0) {
+		sl->pid = 0;
+		ct_err("cannot run the check: %s", strerror(err));
+		return -1;
+	}
 	return 0;
 }
 
@@ -342,8 +315,8 @@ ct_check_image(struct ct_state *s, const struct ct_image *im)
 		reap(s, 1);
 	}
 	s->unique++;
-	if (write_image(s, im, sl->pdir) != 0 ||
-			write_image(s, im, sl->wdir) != 0)
+	if (ct_dir_image(s, &sl->pd, im) != 0 ||
+			ct_dir_mirror(s, &sl->wd, &sl->pd) != 0)
 		return -1;
 	sl->f = (struct ct_fail){ .image = im->id, .seq = im->seq,
 		.kind = im->kind, .stack = im->stack, .nlines = im->nlines,
@@ -366,6 +339,8 @@ ct_check_fini(void)
 		free(slots[i].f.dropped);
 		free(slots[i].f.output);
 		free(slots[i].f.saved);
+		ct_dir_close(&slots[i].wd);
+		ct_dir_close(&slots[i].pd);
 	}
 	free(slots);
 	slots = NULL;

@@ -6,9 +6,11 @@
 #ifndef CRASHTEST_H
 #define CRASHTEST_H 1
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "track.h"
 
@@ -100,6 +102,37 @@ struct ct_image {
 	const struct pmem__trace_line *dropped;
 	uint32_t ndropped;
 };
+/* A file of an image directory, kept open and mapped between images. */
+struct ct_copy {
+	uint32_t file;		/* its index in ct_state.files */
+	char *name;		/* the name it was made under */
+	int fd;
+	unsigned char *map;
+	uint64_t size;
+	dev_t dev;		/* the file we made, to tell it from */
+	ino_t ino;		/* one put in its place */
+	int seen;
+};
+
+/* A directory holding an image's files. */
+struct ct_dir {
+	char path[PATH_MAX];
+	struct ct_copy *c;
+	uint32_t n;
+};
+
+/* crashtest-copy.c: makes d hold exactly the image im (the durable files
+ * plus its lines), patching what it held; 0 or -1 (message printed). */
+int ct_dir_image(struct ct_state *s, struct ct_dir *d,
+	const struct ct_image *im);
+/* Makes d hold exactly what from holds; 0 or -1 (message printed). */
+int ct_dir_mirror(struct ct_state *s, struct ct_dir *d,
+	const struct ct_dir *from);
+/* Unmaps and closes d's copies (the files stay). */
+void ct_dir_close(struct ct_dir *d);
+/* Removes path, a directory tree or not; 0 or -1. */
+int ct_rm_tree(const char *path);
+
 /* Starts CMD on the image (waiting for a free job slot); 0 or -1. */
 int ct_check_image(struct ct_state *s, const struct ct_image *im);
 /* Waits for every check under way. */

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -159,6 +158,9 @@ run_program(const struct ct_state *s, uint64_t stop, int *status)
 		return -1;
 	}
 	if (pid == 0) {
+		sigset_t none;	/* the tool blocks SIGCHLD (crashtest-check.c) */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 			0600);
 		if (out >= 0) {
@@ -184,16 +186,6 @@ run_program(const struct ct_state *s, uint64_t stop, int *status)
 		}
 	program_pid = 0;
 	return pid;
-}
-
-/* nftw callback: removes everything. */
-static int
-rm_all(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* Seconds on the monotonic clock. */
@@ -304,7 +296,7 @@ main(int argc, char **argv)
 	ct_progress(&s, s.points, 1);
 	ct_report(&s, stdout, now() - t0, ret);
 	if (ret == 0 && !o.keep)
-		nftw(s.dir, rm_all, 16, FTW_DEPTH | FTW_PHYS);
+		ct_rm_tree(s.dir);
 	else if (!o.json)
 		printf("pmem-crashtest: images and traces kept in %s\n",
 			s.dir);

@@ -133,7 +133,7 @@ open_bank(struct ctl *c, int ro, struct pmm__bank **bp)
 {
 	pmm__fail(K_OK, "%s", "");
 	int rc = ro ? pmm__bank_open_ro(c->path, bp) :
-		pmm__bank_open(c->path, bp);
+		pmm__bank_open_checked(c->path, bp);
 	if (rc != K_OK)
 		return rc;
 	if (c->medium == NULL)

@@ -1,0 +1,243 @@
+/*
+ * pmm-scale.c -- what a bank costs beyond one call: a new process's first
+ * call, threads retrieving at once, processes allocating at once, and the
+ * metadata bytes of a block.
+ *
+ * The driver runs "--scale N reps" after the worker of population N, on
+ * the bank the worker filled (PMM_DIR), in a fresh process:
+ *
+ *   first-alone  the first call (a retrieval) of this process, nobody
+ *                else having the bank open
+ *   first-shared the same in a process it starts with fork + exec while
+ *                it holds the bank (the common case of many processes)
+ *   retr-t1/t2   retrievals of random existing names by 1 thread, then
+ *                by 2 threads at once: ns per call of the total (wall
+ *                time / all the calls)
+ *   af-p1/p2     4 KiB allocate + free pairs by 1 process, then by 2
+ *                processes at once (fork: the same bank), likewise
+ *   meta-bytes   bytes before the first data page / pmm.maxBlocks
+ *                (header, table, index), from the bank file's header
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pmm/chPmm.h"
+#include "pmm-bench.h"
+#include "layout.h"
+
+#define RETR_CALLS 100000
+#define AF_PAIRS 20000
+
+/* Names built before the timed loops: random members of the population
+ * for each retrieving thread. */
+static PmmName *retr_names[2];
+
+struct retr {
+	const PmmName *names;
+	int bad;
+};
+
+/* Stop: a failed call makes the figures meaningless. */
+static void
+fail(const char *what, int rc)
+{
+	fprintf(stderr, "pmm-bench scale: %s: %s (%s)\n", what,
+		pmmStrError(rc), pmmErrorMsg());
+	exit(1);
+}
+
+static void
+pop_name(PmmName *n, unsigned long i)
+{
+	memset(n, 0, sizeof(*n));
+	strcpy(n->medium, "RAM");
+	snprintf(n->name, sizeof(n->name), "pop-%lu-0", i);
+}
+
+/* Time one retrieval: the first call when the process is new. */
+static double
+timed_first(void)
+{
+	PmmName n;
+	VmAddr a;
+	pop_name(&n, 0);
+	double t0 = pb_now_ns();
+	int rc = pmmAllocate(&a, &n, PB_BLOCK, NULL, 0);
+	double t = pb_now_ns() - t0;
+	if (rc != K_OK)
+		fail("first call", rc);
+	return t;
+}
+
+/* RETR_CALLS retrievals of random members of the population. */
+static void *
+retriever(void *arg)
+{
+	struct retr *r = arg;
+	VmAddr a;
+	for (int i = 0; i < RETR_CALLS; i++)
+		r->bad |= pmmAllocate(&a, (PmmName *)&r->names[i], PB_BLOCK,
+			NULL, 0) != K_OK;
+	return NULL;
+}
+
+/* Wall time per call of nthreads retrieving at once. */
+static double
+timed_retrieve(int nthreads)
+{
+	pthread_t th[2];
+	struct retr r[2];
+	double t0 = pb_now_ns();
+	for (int i = 0; i < nthreads; i++) {
+		r[i] = (struct retr){ retr_names[i], 0 };
+		if (pthread_create(&th[i], NULL, retriever, &r[i]) != 0)
+			fail("pthread_create", K_ESYS);
+	}
+	int bad = 0;
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		bad |= r[i].bad;
+	}
+	double t = pb_now_ns() - t0;
+	if (bad)
+		fail("retrieval", K_ECORRUPT);
+	return t / ((double)RETR_CALLS * nthreads);
+}
+
+/* AF_PAIRS allocate + free pairs of names of its own. */
+static int
+alloc_free(int who, unsigned long s)
+{
+	VmAddr a;
+	static PmmName nm[64];
+	for (int i = 0; i < 64; i++) {
+		memset(&nm[i], 0, sizeof(nm[i]));
+		strcpy(nm[i].medium, "RAM");
+		snprintf(nm[i].name, sizeof(nm[i].name), "af-%d-%lu-%d", who,
+			s, i);
+	}
+	for (int i = 0; i < AF_PAIRS; i++)
+		if (pmmAllocate(&a, &nm[i % 64], PB_BLOCK, NULL, 0) != K_OK ||
+				pmmFree(&nm[i % 64]) != K_OK)
+			return 1;
+	return 0;
+}
+
+/* Wall time per pair of nprocs processes at once. */
+static double
+timed_alloc_free(int nprocs, unsigned long s)
+{
+	pid_t pid[2];
+	fflush(NULL);
+	double t0 = pb_now_ns();
+	for (int i = 0; i < nprocs; i++) {
+		pid[i] = fork();
+		if (pid[i] < 0)
+			fail("fork", K_ESYS);
+		if (pid[i] == 0)
+			_exit(alloc_free(i, s));
+	}
+	int bad = 0;
+	for (int i = 0; i < nprocs; i++) {
+		int st;
+		bad |= waitpid(pid[i], &st, 0) < 0 || !WIFEXITED(st) ||
+			WEXITSTATUS(st) != 0;
+	}
+	double t = pb_now_ns() - t0;
+	if (bad)
+		fail("allocate + free in a child", K_ECORRUPT);
+	return t / ((double)AF_PAIRS * nprocs);
+}
+
+/* The first call of a process started now (fork + exec of self). */
+static double
+first_in_child(const char *self)
+{
+	int fds[2];
+	double ns = -1;
+	if (pipe(fds) != 0)
+		fail("pipe", K_ESYS);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		fail("fork", K_ESYS);
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		execl(self, "pmm-bench", "--first", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *in = fdopen(fds[0], "r");
+	if (in == NULL || fscanf(in, "%lf", &ns) != 1)
+		ns = -1;
+	if (in != NULL)
+		fclose(in);
+	int st;
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+			WEXITSTATUS(st) != 0 || ns < 0)
+		fail("the first call of a new process", K_ESYS);
+	return ns;
+}
+
+/* "--first": print the first call's time (ns) and exit. */
+int
+pb_first(void)
+{
+	printf("%.0f\n", timed_first());
+	return 0;
+}
+
+/* Metadata bytes per block of the bank file in PMM_DIR. */
+static double
+meta_bytes(void)
+{
+	char path[4096];
+	struct pmm__hdr h;
+	snprintf(path, sizeof(path), "%s/RAM.pmm", getenv("PMM_DIR"));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		fail(path, K_ESYS);
+	close(fd);
+	return (double)h.data_off / (double)h.max_blocks;
+}
+
+/* See the file comment. */
+int
+pb_scale(unsigned long pop, int reps, const char *self)
+{
+	pb_sample("first-alone", pop, 1, timed_first());
+	pb_sample("meta-bytes", pop, 1, meta_bytes());
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	for (int t = 0; t < 2; t++) {
+		retr_names[t] = calloc(RETR_CALLS, sizeof(PmmName));
+		if (retr_names[t] == NULL)
+			fail("no memory", K_ESYS);
+		for (int i = 0; i < RETR_CALLS; i++)
+			pop_name(&retr_names[t][i], pb_rand(&seed) % pop);
+	}
+	/* every page of the index mapped in this process first, as in one
+	 * that has run a while */
+	PmmName n;
+	VmAddr a;
+	for (unsigned long i = 0; i < pop; i++) {
+		pop_name(&n, i);
+		if (pmmAllocate(&a, &n, PB_BLOCK, NULL, 0) != K_OK)
+			fail("warm-up retrieval", K_ECORRUPT);
+	}
+	for (int s = 0; s < reps; s++) {
+		pb_sample("first-shared", pop, 1, first_in_child(self));
+		pb_sample("retr-t1", pop, 1, timed_retrieve(1));
+		pb_sample("retr-t2", pop, 1, timed_retrieve(2));
+		pb_sample("af-p1", pop, 1, timed_alloc_free(1, 2 * s));
+		pb_sample("af-p2", pop, 1, timed_alloc_free(2, 2 * s + 1));
+	}
+	free(retr_names[0]);
+	free(retr_names[1]);
+	return 0;
+}
