@@ -7,7 +7,8 @@
 # `hrctl status` answers within 5 s, and no crashed member stays a zombie.
 # Then bench/hr-bench under all of them: the median restart latency stays
 # at most 5 ms (or, on a machine too busy to give 5 ms without hostile
-# clients, at most 1.5 times the same run's figure without them).
+# clients, at most 1.5 times the same run's figure without them; no
+# bound in a sanitizer build, where a process start is the latency).
 set -eu
 me=hr-hostile
 . "$top_srcdir/tests/hr-lib.sh"
@@ -76,6 +77,14 @@ no_lasting_zombie() {
 # the member that crashes in a loop, 200 ms after each start
 run 1 start L sleep 200 crash segv
 wait_log "^L start 2 " 30
+# its pace without hostile clients (slow where starts are slow: ASan,
+# valgrind, a busy machine); under them it must keep at least half
+r0=$(restarts_now)
+sleep 2
+r1=$(restarts_now)
+need=$(((r1 - r0) / 2))
+[ $need -ge 1 ] || need=1
+ok "$((r1 - r0)) restarts in 2 s without hostile clients"
 
 # under WHAT ARGS...: hostile clients ARGS; restarts go on, the
 # controller answers, no zombie stays
@@ -95,10 +104,10 @@ under() {
 	r1=$(restarts_now)
 	s1=$(starts L)
 	[ -n "$r0" ] && [ -n "$r1" ] || fail "$what: no group 1 in the report"
-	[ "$r1" -ge $((r0 + 3)) ] ||
-		fail "$what: the group restarted $((r1 - r0)) times in 2 s (restarts $r0 -> $r1)"
-	[ "$s1" -ge $((s0 + 3)) ] ||
-		fail "$what: the member started $((s1 - s0)) times in 2 s"
+	[ "$r1" -ge $((r0 + need)) ] ||
+		fail "$what: the group restarted $((r1 - r0)) times in 2 s (restarts $r0 -> $r1, want $need)"
+	[ "$s1" -ge $((s0 + need)) ] ||
+		fail "$what: the member started $((s1 - s0)) times in 2 s (want $need)"
 	no_lasting_zombie
 	kill -TERM "$a"
 	wait "$a" || fail "$what: hr_hostile failed: $(cat "$tmp/attack.out")"
@@ -129,8 +138,13 @@ m0=$(median "$tmp/bench0.out")
 m1=$(median "$tmp/bench1.out")
 [ -n "$m0" ] && [ -n "$m1" ] || fail "no median: $(cat "$tmp/bench0.out" "$tmp/bench1.out")"
 sed 's/^/  /' "$tmp/bench0.out" "$tmp/bench1.out"
-bound=$(awk -v m="$m0" 'BEGIN { b = 1.5 * m; if (b < 5) b = 5; print b }')
-awk -v m="$m1" -v b="$bound" 'BEGIN { exit !(m <= b) }' ||
-	fail "hr-bench median $m1 ms under hostile clients, bound $bound ms (without them: $m0 ms)"
-ok "hr-bench median: $m0 ms without, $m1 ms with hostile clients (bound $bound ms)"
+if [ -n "${SAN_CFLAGS:-}" ]; then
+	# a sanitizer's process start is the latency; the clients' CPU adds to it
+	ok "hr-bench median: $m0 ms without, $m1 ms with hostile clients (sanitizer build: no bound)"
+else
+	bound=$(awk -v m="$m0" 'BEGIN { b = 1.5 * m; if (b < 5) b = 5; print b }')
+	awk -v m="$m1" -v b="$bound" 'BEGIN { exit !(m <= b) }' ||
+		fail "hr-bench median $m1 ms under hostile clients, bound $bound ms (without them: $m0 ms)"
+	ok "hr-bench median: $m0 ms without, $m1 ms with hostile clients (bound $bound ms)"
+fi
 hr_done

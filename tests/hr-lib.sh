@@ -94,6 +94,10 @@ cleanup() {
 			live "$_p" && kill -KILL "$_p" 2>/dev/null || :
 		done
 	fi
+	# the watchdog first: its sleep, killed below, would wake it
+	[ -z "${watchdog:-}" ] || kill "$watchdog" 2>/dev/null || :
+	watchdog=
+	sleep 0.1
 	# and whatever else runs with our bank directory: descendants of
 	# members, members of a controller that was killed, clients
 	for _e in $(grep -lzxF "PMM_DIR=$PMM_DIR" /proc/[0-9]*/environ 2>/dev/null); do
@@ -101,7 +105,6 @@ cleanup() {
 		_p=${_p%/environ}
 		[ "$_p" = $$ ] || kill -KILL "$_p" 2>/dev/null || :
 	done
-	[ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

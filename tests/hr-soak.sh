@@ -18,7 +18,7 @@ pmmctl=$top_builddir/tools/pmmctl
 [ -x "$hostile" ] || fail "$hostile is missing: build it first"
 [ -x "$pmmctl" ] || fail "$pmmctl is missing: build it first"
 command -v timeout > /dev/null || { echo "$me: SKIP: no timeout(1)"; exit 77; }
-secs=5
+secs=3
 [ "${HR_SOAK_LONG:-0}" = 1 ] && secs=60
 secs=${HR_SOAK_SECONDS:-$secs}
 seed=${HR_SOAK_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
