@@ -283,8 +283,8 @@ other_user_missing() {
 
 # other_user: make a second unix user, removed on exit: $eve (its name),
 # $euid, $egid; as_eve CMD... runs CMD as that user.  Resets the EXIT
-# trap to cleanup and then userdel: call it after any trap of your own,
-# or add userdel to yours.
+# trap to cleanup and other_user_del: call it after any trap of your own,
+# or add other_user_del to yours.
 other_user() {
 	eve=hre$$
 	for _i in 1 2 3 4 5 6 7 8 9 10; do
@@ -294,7 +294,18 @@ other_user() {
 	id "$eve" > /dev/null 2>&1 || fail "useradd $eve"
 	euid=$(id -u "$eve")
 	egid=$(id -g "$eve")
-	trap 'cleanup; userdel "$eve" 2>/dev/null || :' EXIT
+	trap 'cleanup; other_user_del' EXIT
+}
+
+# other_user_del: remove the user other_user made, waiting for a lock on
+# /etc/passwd that a parallel test holds.
+other_user_del() {
+	for _i in 1 2 3 4 5 6 7 8 9 10; do
+		userdel "$eve" 2> /dev/null || :
+		id "$eve" > /dev/null 2>&1 || return 0
+		sleep 1
+	done
+	echo "$me: cannot remove the user $eve" >&2
 }
 
 # as_eve CMD...: CMD as the user other_user made.

@@ -116,7 +116,10 @@ PMM_DIR=$tmp/eve "$hrctl" run -g 1 -- "$member" "$out" start V 2> "$tmp/e5" || s
 [ "$st" = 1 ] && grep -q "belongs to uid $euid" "$tmp/e5" ||
 	fail "another user's directory: $st $(cat "$tmp/e5")"
 # eve's controller, its socket open to all
-PMM_DIR=$tmp/eve as_eve "$evehrctl" daemon --foreground > /dev/null 2> "$tmp/eve.err" &
+# not through the as_eve function: $! must be the controller itself, not
+# a subshell whose end would leave it running (and its user undeletable)
+PMM_DIR=$tmp/eve setpriv --reuid="$euid" --regid="$egid" --clear-groups -- \
+	"$evehrctl" daemon --foreground > /dev/null 2> "$tmp/eve.err" &
 evectl=$!
 controllers="$controllers $evectl"
 wait_for 30 "eve's socket" test -S "$tmp/eve/hrctl.sock"
