@@ -251,16 +251,64 @@ lookup() {
 	sed -n "s/^? lookup $1 //p" "$out/log" | tail -n 1
 }
 
-# record_request FILE: a real request to replay, however the protocol
-# looks: what hrctl status sends to a socket that only listens (of the
-# type of the running controller's socket).  Needs tests/hr_hostile.
+# record_request FILE [ARG...]: a real request to replay, however the
+# protocol looks: what `hrctl ARG...` (default: status) sends to a socket
+# that only listens (of the type of the running controller's socket).
+# Needs tests/hr_hostile.
 record_request() {
 	_h=$top_builddir/tests/hr_hostile
-	"$_h" record "$PMM_DIR/hrctl.sock" "$tmp/fake.sock" "$1" \
+	_f=$1
+	shift
+	[ $# -gt 0 ] || set -- status
+	"$_h" record "$PMM_DIR/hrctl.sock" "$tmp/fake.sock" "$_f" \
 		> "$tmp/record.out" 2>&1 &
 	_r=$!
 	wait_for 10 "the recorder's socket" test -S "$tmp/fake.sock"
-	HRCTL_SOCK=$tmp/fake.sock timeout 15 "$hrctl" status > /dev/null 2>&1 || :
+	HRCTL_SOCK=$tmp/fake.sock timeout 15 "$hrctl" "$@" > /dev/null 2>&1 || :
 	wait "$_r" || fail "no request recorded: $(cat "$tmp/record.out")"
-	ok "$(cat "$tmp/record.out")"
+	ok "hrctl $*: $(cat "$tmp/record.out")"
+}
+
+# other_user_missing: why a second unix user cannot be made here, or
+# nothing (and false) if it can.
+other_user_missing() {
+	if [ "$(id -u)" != 0 ] || ! command -v useradd > /dev/null ||
+			! command -v userdel > /dev/null ||
+			! command -v setpriv > /dev/null; then
+		echo "needs root, useradd, userdel and setpriv"
+		return 0
+	fi
+	return 1
+}
+
+# other_user: make a second unix user, removed on exit: $eve (its name),
+# $euid, $egid; as_eve CMD... runs CMD as that user.  Resets the EXIT
+# trap to cleanup and other_user_del: call it after any trap of your own,
+# or add other_user_del to yours.
+other_user() {
+	eve=hre$$
+	for _i in 1 2 3 4 5 6 7 8 9 10; do
+		useradd -M -N -s /bin/sh "$eve" 2> /dev/null && break
+		sleep 1	# /etc/passwd is locked by a parallel test
+	done
+	id "$eve" > /dev/null 2>&1 || fail "useradd $eve"
+	euid=$(id -u "$eve")
+	egid=$(id -g "$eve")
+	trap 'cleanup; other_user_del' EXIT
+}
+
+# other_user_del: remove the user other_user made, waiting for a lock on
+# /etc/passwd that a parallel test holds.
+other_user_del() {
+	for _i in 1 2 3 4 5 6 7 8 9 10; do
+		userdel "$eve" 2> /dev/null || :
+		id "$eve" > /dev/null 2>&1 || return 0
+		sleep 1
+	done
+	echo "$me: cannot remove the user $eve" >&2
+}
+
+# as_eve CMD...: CMD as the user other_user made.
+as_eve() {
+	setpriv --reuid="$euid" --regid="$egid" --clear-groups -- "$@"
 }

@@ -100,24 +100,12 @@ done
 ok "linked, shared, foreign and damaged registries are not used"
 
 # 5. another user: its directory, its server, our socket
-if [ "$(id -u)" != 0 ] || ! command -v useradd > /dev/null ||
-		! command -v setpriv > /dev/null; then
-	echo "$me: the other-user checks need root, useradd and setpriv: not run"
+if why=$(other_user_missing); then
+	echo "$me: the other-user checks $why: not run"
 	hr_done
 	exit 0
 fi
-eve=hre$$
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	useradd -M -N -s /bin/sh "$eve" 2> /dev/null && break
-	sleep 1
-done
-id "$eve" > /dev/null 2>&1 || fail "useradd $eve"
-euid=$(id -u "$eve")
-egid=$(id -g "$eve")
-trap 'cleanup; userdel "$eve" 2>/dev/null || :' EXIT
-as_eve() {
-	setpriv --reuid="$euid" --regid="$egid" --clear-groups -- "$@"
-}
+other_user
 # eve runs hrctl itself, never under our valgrind (its logs are ours)
 evehrctl=$top_builddir/tools/hrctl
 chmod 711 "$tmp"
@@ -128,7 +116,10 @@ PMM_DIR=$tmp/eve "$hrctl" run -g 1 -- "$member" "$out" start V 2> "$tmp/e5" || s
 [ "$st" = 1 ] && grep -q "belongs to uid $euid" "$tmp/e5" ||
 	fail "another user's directory: $st $(cat "$tmp/e5")"
 # eve's controller, its socket open to all
-PMM_DIR=$tmp/eve as_eve "$evehrctl" daemon --foreground > /dev/null 2> "$tmp/eve.err" &
+# not through the as_eve function: $! must be the controller itself, not
+# a subshell whose end would leave it running (and its user undeletable)
+PMM_DIR=$tmp/eve setpriv --reuid="$euid" --regid="$egid" --clear-groups -- \
+	"$evehrctl" daemon --foreground > /dev/null 2> "$tmp/eve.err" &
 evectl=$!
 controllers="$controllers $evectl"
 wait_for 30 "eve's socket" test -S "$tmp/eve/hrctl.sock"

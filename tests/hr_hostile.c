@@ -21,6 +21,12 @@
  *      A client the controller drops connects again 100 ms later; so
  *      does one that could not connect (no controller, for instance).
  *      At the end it prints its counts on standard output and exits 0.
+ *   hr_hostile ask SOCK FILE
+ *        one client: connect, send the request in FILE (from record)
+ *        whole, and copy what comes back to standard output until the
+ *        controller closes the connection; exits 0 once it is closed, 3
+ *        if it is still open after 10 s (tests/hr-peer.sh sends it as
+ *        another user)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -323,6 +329,49 @@ attack(int argc, char **argv)
 	return 0;
 }
 
+/* ask SOCK FILE */
+static int
+ask(char **argv)
+{
+	set_addr(argv[0]);
+	load(argv[1]);
+	probe_type();
+	int fd = socket(AF_UNIX, socktype | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		die(argv[0]);
+	/* a server that closed at once may refuse the request itself */
+	ssize_t s = send(fd, req, reqlen, MSG_NOSIGNAL);
+	int errno0 = errno;
+	if (s < 0 && errno != EPIPE && errno != ECONNRESET)
+		die("send");
+	size_t back = 0;
+	int64_t end = now_ms() + 10000;
+	struct pollfd p = { fd, POLLIN, 0 };
+	for (;;) {
+		int64_t left = end - now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) != 1) {
+			fprintf(stderr, "hr_hostile: %zu bytes back, the connection still open after 10 s\n",
+					back);
+			return 3;
+		}
+		char buf[4096];
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r == 0 || (r < 0 && errno == ECONNRESET))
+			break;
+		if (r < 0)
+			die("recv");
+		if (fwrite(buf, 1, (size_t)r, stdout) != (size_t)r)
+			die("stdout");
+		back += (size_t)r;
+	}
+	if (s < 0)
+		fprintf(stderr, "hr_hostile: the request refused (%s), ", strerror(errno0));
+	else
+		fprintf(stderr, "hr_hostile: sent %zd of %zu bytes, ", s, reqlen);
+	fprintf(stderr, "%zu bytes back, closed by the server\n", back);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -330,9 +379,12 @@ main(int argc, char **argv)
 		return record(argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "attack") == 0)
 		return attack(argc - 2, argv + 2);
+	if (argc == 4 && strcmp(argv[1], "ask") == 0)
+		return ask(argv + 2);
 	fprintf(stderr, "usage: hr_hostile record SOCK FAKE FILE\n"
 			"       hr_hostile attack SOCK [--silent N] [--slow N] "
 			"[--many N] [--deaf N]\n"
-			"            [--request FILE] [--ready FILE] [--for S]\n");
+			"            [--request FILE] [--ready FILE] [--for S]\n"
+			"       hr_hostile ask SOCK FILE\n");
 	return 2;
 }
