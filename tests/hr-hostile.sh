@@ -7,8 +7,9 @@
 # `hrctl status` answers within 5 s, and no crashed member stays a zombie.
 # Then bench/hr-bench under all of them: the median restart latency stays
 # at most 5 ms (or, on a machine too busy to give 5 ms without hostile
-# clients, at most 1.5 times the same run's figure without them; no
-# bound in a sanitizer build, where a process start is the latency).
+# clients, at most 1.5 times the same run's figure without them, in one
+# of three alternating pairs; no bound in a sanitizer build, where a
+# process start is the latency).
 set -eu
 me=hr-hostile
 . "$top_srcdir/tests/hr-lib.sh"
@@ -123,28 +124,47 @@ under "all of them" --silent 1 --slow 1 --many 100 --deaf 2
 stop_daemon
 [ "$daemon_status" = 0 ] || fail "daemon status $daemon_status"
 
-# the latency under hostile clients, against the same run without them
+# the latency under hostile clients, against the same run without them.
+# The pair is taken up to three times, alternating, and passes at the
+# first pair within the bound: a test running beside this one in
+# `make -j` can slow either half of one pair, but a controller that the
+# clients slow down (a stall is 100 ms to 2 s, not a fraction) fails all
+# three.
 n=${HR_HOSTILE_BENCH_N:-50}
 median() {
 	sed -n 's/^crash -> restarted main (hrctl) *n=[0-9]* *median *\([0-9.]*\) ms.*/\1/p' "$1"
 }
-timeout -k 5 120 "$bench" -n "$n" -t 60 > "$tmp/bench0.out" 2>&1 ||
-	fail "hr-bench without hostile clients: $(cat "$tmp/bench0.out")"
-timeout -k 5 120 "$bench" -n "$n" -t 60 --hostile "$hostile" attack @SOCK \
-	--request "$tmp/req" --ready @READY --silent 1 --slow 1 --many 100 \
-	--deaf 2 > "$tmp/bench1.out" 2>&1 ||
-	fail "hr-bench with hostile clients: $(cat "$tmp/bench1.out")"
-m0=$(median "$tmp/bench0.out")
-m1=$(median "$tmp/bench1.out")
-[ -n "$m0" ] && [ -n "$m1" ] || fail "no median: $(cat "$tmp/bench0.out" "$tmp/bench1.out")"
-sed 's/^/  /' "$tmp/bench0.out" "$tmp/bench1.out"
+# pair: one run without hostile clients, one with; sets m0 and m1
+pair() {
+	timeout -k 5 120 "$bench" -n "$n" -t 60 > "$tmp/bench0.out" 2>&1 ||
+		fail "hr-bench without hostile clients: $(cat "$tmp/bench0.out")"
+	timeout -k 5 120 "$bench" -n "$n" -t 60 --hostile "$hostile" attack @SOCK \
+		--request "$tmp/req" --ready @READY --silent 1 --slow 1 --many 100 \
+		--deaf 2 > "$tmp/bench1.out" 2>&1 ||
+		fail "hr-bench with hostile clients: $(cat "$tmp/bench1.out")"
+	m0=$(median "$tmp/bench0.out")
+	m1=$(median "$tmp/bench1.out")
+	[ -n "$m0" ] && [ -n "$m1" ] ||
+		fail "no median: $(cat "$tmp/bench0.out" "$tmp/bench1.out")"
+	sed 's/^/  /' "$tmp/bench0.out" "$tmp/bench1.out"
+}
 if [ -n "${SAN_CFLAGS:-}" ]; then
+	pair
 	# a sanitizer's process start is the latency; the clients' CPU adds to it
 	ok "hr-bench median: $m0 ms without, $m1 ms with hostile clients (sanitizer build: no bound)"
 else
-	bound=$(awk -v m="$m0" 'BEGIN { b = 1.5 * m; if (b < 5) b = 5; print b }')
-	awk -v m="$m1" -v b="$bound" 'BEGIN { exit !(m <= b) }' ||
-		fail "hr-bench median $m1 ms under hostile clients, bound $bound ms (without them: $m0 ms)"
-	ok "hr-bench median: $m0 ms without, $m1 ms with hostile clients (bound $bound ms)"
+	try=1
+	while :; do
+		pair
+		bound=$(awk -v m="$m0" 'BEGIN { b = 1.5 * m; if (b < 5) b = 5; print b }')
+		if awk -v m="$m1" -v b="$bound" 'BEGIN { exit !(m <= b) }'; then
+			break
+		fi
+		[ $try -lt 3 ] ||
+			fail "hr-bench median under hostile clients above the bound in 3 pairs (last: $m1 ms, bound $bound ms, without them $m0 ms)"
+		echo "$me: pair $try: $m1 ms under hostile clients, bound $bound ms: again"
+		try=$((try + 1))
+	done
+	ok "hr-bench median: $m0 ms without, $m1 ms with hostile clients (bound $bound ms, pair $try)"
 fi
 hr_done
