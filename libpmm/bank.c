@@ -215,29 +215,63 @@ make_temp(int dfd, const char *base, char tmp[NAME_MAX + 1], int *fd)
 	return K_OK;
 }
 
+/* Give the open file fd the name dst in dfd (never over another file). */
+static int
+link_fd(int dfd, int fd, const char *dst)
+{
+	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not */
+	int r = linkat(fd, "", dfd, dst, AT_EMPTY_PATH);
+	if (r != 0 && errno != EEXIST) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		r = linkat(AT_FDCWD, proc, dfd, dst, AT_SYMLINK_FOLLOW);
+	}
+	return r;
+}
+
 /* Give the finished temporary its name; K_EBUSY if taken meanwhile. */
 static int
 name_temp(int dfd, int fd, const char *tmp, const char *base,
 		const char *path)
 {
-	int r;
-	if (tmp[0] != 0) {
-		r = linkat(dfd, tmp, dfd, base, 0);
-	} else {
-		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not */
-		r = linkat(fd, "", dfd, base, AT_EMPTY_PATH);
-		if (r != 0 && errno != EEXIST) {
-			char proc[64];
-			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-			r = linkat(AT_FDCWD, proc, dfd, base,
-					AT_SYMLINK_FOLLOW);
-		}
-	}
+	int r = tmp[0] != 0 ? linkat(dfd, tmp, dfd, base, 0) :
+		link_fd(dfd, fd, base);
 	if (r == 0)
 		return K_OK;
 	return errno == EEXIST ?
 		pmm__fail(K_EBUSY, "bank %s appeared meanwhile", path) :
 		pmm__fail_errno(K_ESYS, "cannot create %s", path);
+}
+
+/* Put the finished temporary in place of the file base, atomically and
+ * durably (upgrade): a nameless one gets tmp's name first. */
+static int
+replace_with_temp(int dfd, int fd, char tmp[NAME_MAX + 1], const char *base,
+		const char *path)
+{
+	if (tmp[0] == 0) {
+		if (snprintf(tmp, NAME_MAX + 1, "%s.new.%d", base,
+					(int)getpid()) > NAME_MAX) {
+			tmp[0] = 0;
+			return pmm__fail(K_EINVAL, "bank file name %s too long",
+					base);
+		}
+		unlinkat(dfd, tmp, 0);
+		if (link_fd(dfd, fd, tmp) != 0) {
+			tmp[0] = 0;
+			return pmm__fail_errno(K_ESYS, "cannot name a new bank beside %s",
+					path);
+		}
+	}
+	if (renameat(dfd, tmp, dfd, base) != 0)
+		return pmm__fail_errno(K_ESYS, "cannot put the new bank in place of %s",
+				path);
+	tmp[0] = 0;
+	if (fsync(dfd) != 0)
+		return pmm__fail_errno(K_ESYS,
+				"%s replaced, but its directory cannot be synced",
+				path);
+	return K_OK;
 }
 
 /* Write a fresh header and an empty, recovered index at m. */
@@ -285,18 +319,14 @@ new_address(int fd, const char *path, uint64_t size, uint64_t *addr)
 	return rc;
 }
 
-/* Create a bank file at path; K_EBUSY if one appeared there meanwhile. */
-int
-pmm__bank_create(const char *path, const char *medium, uint64_t bank_size,
-		uint64_t max_blocks)
+/* Write a bank of geometry g beside path: at a new address (addr 0),
+ * named path; or at addr, its blocks put in by fill, renamed over path. */
+static int
+build(const char *path, const char *medium, const struct pmm__geom *g,
+		uint64_t addr, pmm__fill_fn fill, void *arg)
 {
-	struct pmm__geom g;
 	char base[NAME_MAX + 1], tmp[NAME_MAX + 1];
-	long ps = sysconf(_SC_PAGESIZE);
-	int rc = pmm__geom_compute(bank_size, max_blocks, (uint64_t)ps, &g);
-	int dfd, fd;
-	if (rc != K_OK)
-		return rc;
+	int dfd, fd, rc;
 	if (strlen(medium) >= PMM_MEDIUM_MAX)
 		return pmm__fail(K_EINVAL, "medium name too long");
 	if (strlen(path) >= PATH_MAX)
@@ -309,35 +339,69 @@ pmm__bank_create(const char *path, const char *medium, uint64_t bank_size,
 		return rc;
 	}
 	void *m = NULL;
-	uint64_t addr = 0;
-	int e = posix_fallocate(fd, 0, (off_t)g.file_size);
+	int e = posix_fallocate(fd, 0, (off_t)g->file_size);
 	if (e == EOPNOTSUPP || e == EINVAL)
-		e = ftruncate(fd, (off_t)g.file_size) == 0 ? 0 : errno;
+		e = ftruncate(fd, (off_t)g->file_size) == 0 ? 0 : errno;
 	if (e != 0) {
 		errno = e;
 		rc = pmm__fail_errno(e == ENOSPC ? K_ENOMEM : K_ESYS,
 				"cannot size bank %s to %llu bytes", path,
-				(unsigned long long)g.file_size);
+				(unsigned long long)g->file_size);
 		goto out;
 	}
-	if ((rc = new_address(fd, path, g.file_size, &addr)) != K_OK ||
-			(rc = map_fixed(fd, addr, g.file_size, 0, &m)) != K_OK ||
-			(rc = init_bank(m, &g, addr, medium)) != K_OK)
+	if ((addr == 0 &&
+			(rc = new_address(fd, path, g->file_size, &addr)) != K_OK) ||
+			(rc = map_fixed(fd, addr, g->file_size, 0, &m)) != K_OK ||
+			(rc = init_bank(m, g, addr, medium)) != K_OK)
 		goto out;
+	if (fill != NULL) {
+		struct pmm__bank b;
+		memset(&b, 0, sizeof(b));
+		pmm__bank_bind(&b, m, g);
+		if ((rc = fill(&b, arg)) != K_OK ||
+				(rc = pmm__recover(&b)) != K_OK)
+			goto out;
+		pmm__persist(m, g->index_off);
+	}
 	if (fsync(fd) != 0) {
 		rc = pmm__fail_errno(K_ESYS, "cannot sync the new bank %s",
 				path);
 		goto out;
 	}
-	rc = name_temp(dfd, fd, tmp, base, path);
+	rc = fill == NULL ? name_temp(dfd, fd, tmp, base, path) :
+		replace_with_temp(dfd, fd, tmp, base, path);
+	if (rc == K_OK && fill != NULL)
+		pmm__addr_register(fd, path, addr, g->file_size);
 out:
 	if (m != NULL)
-		munmap(m, g.file_size);
+		munmap(m, g->file_size);
 	if (tmp[0] != 0)
 		unlinkat(dfd, tmp, 0);
 	close(fd);
 	close(dfd);
 	return rc;
+}
+
+/* Create a bank file at path; K_EBUSY if one appeared there meanwhile. */
+int
+pmm__bank_create(const char *path, const char *medium, uint64_t bank_size,
+		uint64_t max_blocks)
+{
+	struct pmm__geom g;
+	long ps = sysconf(_SC_PAGESIZE);
+	int rc = pmm__geom_compute(bank_size, max_blocks, (uint64_t)ps, &g);
+	return rc != K_OK ? rc : build(path, medium, &g, 0, NULL, NULL);
+}
+
+/* Replace the bank file at path by a new bank of geometry g at addr, its
+ * table and blocks written by fill (upgrade.c; the caller holds path's
+ * lock): the old file stays whole until the rename. */
+int
+pmm__bank_replace(const char *path, const char *medium,
+		const struct pmm__geom *g, uint64_t addr, pmm__fill_fn fill,
+		void *arg)
+{
+	return build(path, medium, g, addr, fill, arg);
 }
 
 /* Under the robust lock: a read-only copy, or any bank when full (the

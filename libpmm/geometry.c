@@ -118,7 +118,7 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 				sizeof(struct pmm__hdr));
 	if (h->layout == PMM__LAYOUT_V1)
 		return pmm__fail(K_EVERSION,
-				"bank layout version 1 (libpmm before the one-line name buckets), this libpmm reads %u: no in-place conversion exists yet; copy its blocks out with the libpmm that made it, then recreate the bank (pmmctl create --force; libpmm(7), The bank file)",
+				"bank layout version 1 (libpmm before the one-line name buckets), this libpmm reads %u: migrate it with pmmctl upgrade, which keeps every block at its address (pmmctl(1))",
 				PMM__LAYOUT);
 	if (h->layout != PMM__LAYOUT)
 		return pmm__fail(K_EVERSION,

@@ -106,6 +106,21 @@ int pmm__bank_get_existing(const char *medium, struct pmm__bank **bp);
 int pmm__bank_create(const char *path, const char *medium,
 		uint64_t bank_size, uint64_t max_blocks);
 
+/* Replace the bank file at path by a new one of geometry g at addr whose
+ * table and blocks fill writes (before its index is rebuilt). */
+typedef int (*pmm__fill_fn)(struct pmm__bank *b, void *arg);
+int pmm__bank_replace(const char *path, const char *medium,
+		const struct pmm__geom *g, uint64_t addr, pmm__fill_fn fill,
+		void *arg);
+/* Migrate a layout-1 bank file to layout 2, every block at its address
+ * (upgrade.c): its tunables before and after in *r.  PMM__CURRENT (never
+ * returned by the API) when it is layout 2 already. */
+#define PMM__CURRENT (-1001)
+struct pmm__upgrade {
+	uint64_t from_mb, to_mb, from_size, to_size, nblocks;
+};
+int pmm__bank_upgrade(const char *path, struct pmm__upgrade *r);
+
 /* Open and map an existing bank file (not registered): nothing
  * proportional to the bank unless its last writer died mid-change. */
 int pmm__bank_open(const char *path, struct pmm__bank **bp);

@@ -31,6 +31,8 @@ usage(FILE *f)
 		"                             create the bank (--force replaces it)\n"
 		"  move                       give the bank a free address, keeping\n"
 		"                             its blocks (stored pointers go stale)\n"
+		"  upgrade                    migrate a layout-1 bank to layout 2,\n"
+		"                             every block at its address\n"
 		"Options:\n"
 		"  -m, --medium NAME          the bank of medium NAME (default RAM)\n"
 		"  -f, --file PATH            the bank file PATH\n"
@@ -53,7 +55,8 @@ static const char *const opt_names[] = {
 	"--max-blocks",
 };
 
-enum cmd { C_LIST, C_INFO, C_FREE, C_FREEALL, C_CHECK, C_CREATE, C_MOVE };
+enum cmd { C_LIST, C_INFO, C_FREE, C_FREEALL, C_CHECK, C_CREATE, C_MOVE,
+	C_UPGRADE };
 
 static const struct command {
 	const char *name;
@@ -68,6 +71,7 @@ static const struct command {
 	{ "check", C_CHECK, 0, 0 },
 	{ "create", C_CREATE, O_FORCE | O_SIZE | O_MAX, 0 },
 	{ "move", C_MOVE, 0, 0 },
+	{ "upgrade", C_UPGRADE, 0, 0 },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -261,6 +265,8 @@ run(struct ctl *c, enum cmd id, char **ops)
 		return ctl_create(c);
 	case C_MOVE:
 		return ctl_move(c);
+	case C_UPGRADE:
+		return ctl_upgrade(c);
 	}
 	return CTL_EXIT_ERROR;
 }

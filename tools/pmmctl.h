@@ -14,6 +14,7 @@
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_DAMAGED 1	/* damaged, truncated, foreign, other layout */
 #define CTL_EXIT_ERROR 2	/* usage, missing file, refusal, ... */
+#define CTL_EXIT_CURRENT 3	/* upgrade: layout 2 already */
 
 struct ctl {
 	/* global options */
@@ -56,6 +57,7 @@ int ctl_free(struct ctl *c, const char *name);
 int ctl_freeall(struct ctl *c, const char *key);
 int ctl_create(struct ctl *c);
 int ctl_move(struct ctl *c);
+int ctl_upgrade(struct ctl *c);
 
 /* ----------------------------------------------- pmmctl-out.c */
 void ctl_out_json_str(FILE *f, const void *s, size_t n);
