@@ -117,6 +117,7 @@ reap(struct ctl *c)
 void
 reap_all(struct ctl *c)
 {
+	cg_kill_all(c, 0);
 	for (int i = 0; i < 5000; i++) {
 		if (i % 50 == 0)
 			sweep(c, 1);
