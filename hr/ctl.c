@@ -123,7 +123,7 @@ ctl_open(struct ctl *c, int embedded)
 {
 	memset(c, 0, sizeof(*c));
 	c->lsock = c->sigfd = c->timerfd = c->lockfd = -1;
-	c->dirfd = c->imgfd = -1;
+	c->dirfd = c->imgfd = c->cgfd = -1;
 	c->embedded_gid = embedded ? -2 : -1;
 	if (pmm__config_load(&c->cfg) != K_OK) {
 		fprintf(stderr, "hrctl: %s\n", pmmErrorMsg());
@@ -147,6 +147,8 @@ ctl_open(struct ctl *c, int embedded)
 	/* descendants that leave their member come back to us */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 		perror("hrctl: PR_SET_CHILD_SUBREAPER");
+	/* and, where we may make cgroups, they cannot leave at all */
+	cg_open(c);
 	if (open_images(c) != 0 || open_events(c) != 0 || open_socket(c) != 0)
 		return -1;
 	return 0;
@@ -176,7 +178,12 @@ ctl_close(struct ctl *c)
 		unlinkat(c->dirfd, "hrctl.reg", 0);
 		unlinkat(c->dirfd, "hrctl.images", AT_REMOVEDIR);
 	}
-	int fds[] = { c->sigfd, c->timerfd, c->lockfd, c->imgfd, c->dirfd };
+	/* the cgroups go with the controller that ran them; a failed start
+	 * leaves a dead controller's (and what runs there) alone */
+	if (c->owner)
+		cg_kill_all(c, 1);
+	int fds[] = { c->sigfd, c->timerfd, c->lockfd, c->imgfd, c->cgfd,
+		c->dirfd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

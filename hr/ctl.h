@@ -85,6 +85,8 @@ struct ctl {
 	int stopping;
 	int quit;
 	char regerr[200];	/* why the registry could not be written */
+	int cgfd;		/* the groups' cgroups (cgroup.c), or -1 */
+	char cgwhy[200];	/* why there are none */
 };
 
 /* ctl.c */
@@ -130,6 +132,13 @@ void recover(struct ctl *c);
 int alive_in(struct ctl *c, int gid);
 int count_members(struct ctl *c);
 int count_groups(struct ctl *c);
+
+/* cgroup.c */
+void cg_open(struct ctl *c);
+int cg_procs_fd(struct ctl *c, int gid);
+void cg_kill(struct ctl *c, int gid);
+void cg_remove(struct ctl *c, int gid);
+void cg_kill_all(struct ctl *c, int remove);
 
 /* reaper.c */
 void member_kill(struct member *m);

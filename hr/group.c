@@ -72,6 +72,7 @@ group_new(struct ctl *c, int gid)
 void
 group_end(struct ctl *c, struct group *g, int status)
 {
+	cg_kill(c, g->id);	/* nothing of the group outlives its keys */
 	free_group_keys(c, g);
 	for (struct member **pm = &c->members; *pm != NULL;) {
 		struct member *m = *pm;
@@ -92,6 +93,7 @@ group_end(struct ctl *c, struct group *g, int status)
 			*pg = g->next;
 			break;
 		}
+	cg_remove(c, g->id);
 	free(g);
 	c->dirty = 1;
 	sweep(c, 0);
@@ -176,6 +178,7 @@ group_stop(struct ctl *c, struct group *g, enum grp_state state)
 	for (struct member *m = c->members; m != NULL; m = m->next)
 		if (m->gid == g->id && m->pid > 0)
 			member_kill(m);
+	cg_kill(c, g->id);
 	sweep(c, 0);
 	if (alive_in(c, g->id) == 0)
 		group_settled(c, g);
@@ -291,6 +294,7 @@ recover(struct ctl *c)
 {
 	int loaded = reg_load(c) == 0;
 	kill_strays(c);
+	cg_kill_all(c, 0);
 	int any = 0;
 	for (struct member *m = c->members; m != NULL; m = m->next) {
 		if (m->pid > 0 && m->start != 0 &&

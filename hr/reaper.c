@@ -117,6 +117,7 @@ reap(struct ctl *c)
 void
 reap_all(struct ctl *c)
 {
+	cg_kill_all(c, 0);
 	for (int i = 0; i < 5000; i++) {
 		if (i % 50 == 0)
 			sweep(c, 1);
@@ -134,15 +135,62 @@ reap_all(struct ctl *c)
 	}
 }
 
+/* A group that a killed stray belonged to, and the media its
+ * environment declared (PMM_DIR=, PMM_CONF=, PMM_TUNABLES=: the strings,
+ * NULL-ended). */
+struct lost {
+	int gid;
+	char *env[4];
+};
+
+#define MAX_LOST 64
+
+static const char *const media_vars[] = { "PMM_DIR=", "PMM_CONF=",
+	"PMM_TUNABLES=" };
+
+static int same_media(char **a, char **b);
+static void free_in(char **env, const char *key, size_t ks, int gid);
+
+/* Note stray pid's group and media in lost[*n] unless known already;
+ * only groups the registry no longer has (its groups restart, and keep
+ * their blocks). */
+static void
+note_lost(struct ctl *c, pid_t pid, struct lost *lost, int *n)
+{
+	char v[PATH_MAX], *end;
+	if (*n == MAX_LOST || env_of(pid, "HRCTL_GROUP=", v, sizeof(v)) != 0)
+		return;
+	long gid = strtol(v, &end, 10);
+	if (*end != 0 || gid < 0 || gid > 0x7fffffff ||
+			group_find(c, (int)gid) != NULL)
+		return;
+	struct lost l = { .gid = (int)gid };
+	for (int i = 0, k = 0; i < 3; i++)
+		if (env_of(pid, media_vars[i], v, sizeof(v)) == 0 &&
+				asprintf(&l.env[k], "%s%s", media_vars[i], v) > 0)
+			k++;
+	for (int i = 0; i < *n; i++)
+		if (lost[i].gid == l.gid && same_media(lost[i].env, l.env)) {
+			for (int k = 0; l.env[k] != NULL; k++)
+				free(l.env[k]);
+			return;
+		}
+	lost[(*n)++] = l;
+}
+
 /* Kill every process of this user that a member of this controller's
  * socket started and that is not one of ours now: what the members of a
- * dead controller left. */
+ * dead controller left.  A group of theirs that the registry does not
+ * have (it was damaged or lost) has ended: its HR_GROUP_KEY blocks are
+ * freed in the media its members declared, as at any group's end. */
 void
 kill_strays(struct ctl *c)
 {
 	DIR *d = opendir("/proc");
 	if (d == NULL)
 		return;
+	struct lost lost[MAX_LOST];
+	int nlost = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		char *end;
@@ -157,10 +205,20 @@ kill_strays(struct ctl *c)
 			continue;
 		if (env_of((pid_t)pid, "HRCTL_SOCK=", sock, sizeof(sock)) == 0 &&
 				strcmp(sock, c->sock) == 0 &&
-				env_of((pid_t)pid, "HRCTL_GEN=", path, sizeof(path)) == 0)
+				env_of((pid_t)pid, "HRCTL_GEN=", path, sizeof(path)) == 0) {
+			note_lost(c, (pid_t)pid, lost, &nlost);
 			kill((pid_t)pid, SIGKILL);
+		}
 	}
 	closedir(d);
+	for (int i = 0; i < nlost; i++) {
+		char key[48];
+		int kn = snprintf(key, sizeof(key), PMM__HRG_PREFIX "%d",
+				lost[i].gid);
+		free_in(lost[i].env, key, (size_t)kn + 1, lost[i].gid);
+		for (int k = 0; lost[i].env[k] != NULL; k++)
+			free(lost[i].env[k]);
+	}
 }
 
 /* The value of var (with its '=') in env, or NULL; env NULL: ours. */
@@ -178,9 +236,6 @@ env_get(char **env, const char *var)
 			return *p + vl;
 	return NULL;
 }
-
-static const char *const media_vars[] = { "PMM_DIR=", "PMM_CONF=",
-	"PMM_TUNABLES=" };
 
 /* Whether two environments declare the same media. */
 static int

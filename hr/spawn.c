@@ -55,11 +55,19 @@ close_from(int lo)
 		close((int)fd);
 }
 
-/* In the child: its own process group, its stdio, the image at 3 and
- * the error pipe at 4, nothing else; then exec. */
+/* In the child: its group's cgroup (cg >= 0), its own process group,
+ * its stdio, the image at 3 and the error pipe at 4, nothing else; then
+ * exec. */
 static void __attribute__((noreturn))
-child(const struct member *m, int img, int errw, char **env)
+child(const struct member *m, int img, int errw, int cg, char **env)
 {
+	/* first: before any descriptor it names is reused */
+	if (cg >= 0 && write(cg, "0", 1) != 1) {
+		int err = errno;
+		if (write(errw, &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -97,11 +105,11 @@ child(const struct member *m, int img, int errw, char **env)
  * signal handler that could run in it.  Not inlined: no local of the
  * caller lives in a frame the child shares. */
 static pid_t __attribute__((noinline))
-start_child(const struct member *m, int img, int errw, char **env)
+start_child(const struct member *m, int img, int errw, int cg, char **env)
 {
 	pid_t pid = vfork();
 	if (pid == 0)
-		child(m, img, errw, env);
+		child(m, img, errw, cg, env);
 	return pid;
 }
 
@@ -119,10 +127,13 @@ spawn_member(struct ctl *c, struct member *m)
 			close(img);
 		goto out;
 	}
-	pid_t pid = start_child(m, img, p[1], env);
+	int cg = cg_procs_fd(c, m->gid);
+	pid_t pid = start_child(m, img, p[1], cg, env);
 	err = errno;
 	close(p[1]);
 	close(img);
+	if (cg >= 0)
+		close(cg);
 	if (pid < 0) {
 		close(p[0]);
 		goto out;

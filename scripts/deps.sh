@@ -7,7 +7,7 @@
 # binutils (addr2line) for pmem-crashtest's backtraces.
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config check
-	libndctl-dev libdaxctl-dev valgrind libpmemobj-dev pmdk-tools
+	libndctl-dev libdaxctl-dev valgrind libpmemobj-dev libpmempool-dev pmdk-tools
 	libpmem1 libpmem-dev fio clang libclang-rt-14-dev man-db git
 	binutils"
 missing=""

@@ -107,4 +107,22 @@ rc=0; "$tool" -q --dir "$tmp/f" --check true -- /bin/sh -c 'exit 3' \
 [ "$rc" = 2 ] && grep -q 'exited with status 3' "$tmp/u.out" ||
 	{ cat "$tmp/u.out" >&2; fail "a failing program: exit $rc, want 2"; }
 echo "$me: usage errors: ok"
+
+# a check of plain words runs without a shell, a builtin (exit) or a
+# missing program falls back to one, anything else is the shell's: the
+# verdicts are those of sh -c
+verdict() {
+	rc=0
+	"$tool" -q --dir "$tmp/v$2" --check "$1" -- "$corpus/pointer" run \
+		"$tmp/v$2.pool" >"$tmp/v.out" 2>&1 || rc=$?
+	[ "$rc" = "$3" ] || { cat "$tmp/v.out" >&2; fail "--check '$1': exit $rc, want $3"; }
+}
+verdict 'exit 0' 1 0
+verdict 'exit 1' 2 1
+verdict 'false' 3 1
+verdict 'test -d {}' 4 0
+verdict 'test ! -d {}' 5 1
+verdict 'no-such-program-here {}' 6 1
+verdict 'test -d {} && exit 0' 7 0
+echo "$me: plain and shell checks: ok"
 exit 0

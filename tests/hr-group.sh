@@ -5,7 +5,9 @@
 # exits cleanly early leaves the group running until the last one.
 # hrGetActorGroup names the group of a process; an indirect member runs
 # once per name at a time.  The blocks are freed also in a medium that
-# only a member's environment declares (its own PMM_DIR).
+# only a member's environment declares (its own PMM_DIR).  A controller
+# that dies and leaves a damaged registry has lost its groups: the next
+# one kills what they left and frees their HR_GROUP_KEY blocks too.
 set -eu
 me=hr-group
 . "$top_srcdir/tests/hr-lib.sh"
@@ -106,6 +108,30 @@ sed -n 's/^? lookup gm //p' "$out/log" | tail -n 1 | grep -q absent ||
 sed -n 's/^? lookup km //p' "$out/log" | tail -n 1 | grep -q found ||
 	fail "block km (another key) freed"
 ok "HR_GROUP_KEY blocks freed in a medium only the member's environment declares"
+
+# a dead controller, a damaged registry: group 8 is lost
+run 8 start L alloc gl group alloc kl keyl pause
+PMM_DIR=$tmp/other HRCTL_SOCK=$sock "$hrctl" run -g 9 -- "$member" "$out" \
+	start N alloc gn group pause 2>> "$tmp/run.err" || fail "run -g 9"
+wait_log "^L alloc kl new"
+wait_log "^N alloc gn new"
+l1=$(pid_of L 1)
+n1=$(pid_of N 1)
+kill -KILL "$daemon"
+wait "$daemon" 2>/dev/null || :
+size=$(wc -c < "$PMM_DIR/hrctl.reg")
+printf 'Z' | dd of="$PMM_DIR/hrctl.reg" bs=1 seek=$((size - 3)) conv=notrunc 2>/dev/null
+start_daemon d8
+grep -q "damaged" "$tmp/d8.err" || fail "damaged registry: $(cat "$tmp/d8.err")"
+wait_for 10 "the lost member L to be killed" eval "! kill -0 $l1 2>/dev/null"
+wait_for 10 "the lost member N to be killed" eval "! kill -0 $n1 2>/dev/null"
+no_group 8 || fail "group 8 recovered from a damaged registry"
+wait_for 10 "gl to be freed" eval '[ "$(lookup gl)" = absent ]'
+case $(lookup kl) in found*) ;; *) fail "block kl (another key) freed" ;; esac
+PMM_DIR=$tmp/other "$member" "$out" lookup gn
+sed -n 's/^? lookup gn //p' "$out/log" | tail -n 1 | grep -q absent ||
+	fail "lost group 9: gn not freed in the member's own medium"
+ok "a damaged registry: the lost groups' members killed, their HR_GROUP_KEY blocks freed"
 
 stop_daemon
 hr_done

@@ -28,6 +28,10 @@
  *   escape NAME        a grandchild that leaves the process group
  *                      (setsid) and whose parent exits at once; it logs
  *                      "TAG escape NAME pid=P" and pauses
+ *   hide NAME          as escape, but the grandchild then runs
+ *                      /bin/sleep 300 with an empty environment (no
+ *                      HRCTL_GROUP/HRCTL_GEN to know it by); it logs
+ *                      "TAG hide NAME pid=P" first
  *   fds                logs "TAG fds N..." (this process's descriptors)
  *   clean              HR_EXIT_HDL; logs "TAG clean 0" or "TAG clean errno=E"
  *   group [PID]        logs "TAG group G" (hrGetActorGroup) or "errno=E"
@@ -477,9 +481,10 @@ cmd_spawnbig(const char *name, const char *path, long bytes)
 	free(big);
 }
 
-/* A grandchild that leaves the process group and is orphaned at once. */
+/* A grandchild that leaves the process group and is orphaned at once;
+ * with hide, it also sheds the environment it could be known by. */
 static void
-cmd_escape(const char *name)
+cmd_escape(const char *name, int hide)
 {
 	pid_t p = fork();
 	if (p < 0)
@@ -487,7 +492,14 @@ cmd_escape(const char *name)
 	if (p == 0) {
 		if (fork() == 0) {
 			setsid();
-			logline("%s escape %s pid=%d", tag, name, (int)getpid());
+			logline("%s %s %s pid=%d", tag, hide ? "hide" : "escape",
+					name, (int)getpid());
+			if (hide) {
+				char *none[] = { NULL };
+				execle("/bin/sleep", "sleep", "300", (char *)NULL,
+						none);
+				_exit(127);
+			}
 			for (;;)
 				pause();
 		}
@@ -570,7 +582,10 @@ main(int argc, char **argv)
 			i += 3;
 		} else if (strcmp(c, "escape") == 0) {
 			NEED(1);
-			cmd_escape(argv[i++]);
+			cmd_escape(argv[i++], 0);
+		} else if (strcmp(c, "hide") == 0) {
+			NEED(1);
+			cmd_escape(argv[i++], 1);
 		} else if (strcmp(c, "fds") == 0) {
 			cmd_fds();
 		} else if (strcmp(c, "touch") == 0) {

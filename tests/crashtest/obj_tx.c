@@ -9,6 +9,12 @@
  *				PMDK's pool creation is not crash-safe)
  *	obj_tx run POOL N	opens POOL and runs N transactions
  *	obj_tx check POOL	opens POOL (recovering it) and checks
+ *
+ * Built with -DOBJ_TX_POOLCHECK -lpmempool, check first runs libpmempool's
+ * consistency check on POOL, the same calls with the same arguments as
+ * `pmempool check` (which is a front end to them), so that one process
+ * does what `pmempool check -q POOL && obj_tx check POOL` does with
+ * three (sh, pmempool, obj_tx): pmem-crashtest runs it on every image.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +22,9 @@
 #include <string.h>
 
 #include <libpmemobj.h>
+#ifdef OBJ_TX_POOLCHECK
+#include <libpmempool.h>
+#endif
 
 #define RING 64
 
@@ -81,10 +90,50 @@ run(const char *path, long n)
 	return 0;
 }
 
+#ifdef OBJ_TX_POOLCHECK
+/* libpmempool's check of path, as `pmempool check -q` runs it (no
+ * repair, no questions): 0 when consistent, else 1 with its messages. */
+static int
+pool_check(const char *path)
+{
+	struct pmempool_check_args a = {
+		.path = path,
+		.backup_path = NULL,
+		.pool_type = PMEMPOOL_POOL_TYPE_DETECT,
+		.flags = PMEMPOOL_CHECK_FORMAT_STR,
+	};
+	PMEMpoolcheck *c = pmempool_check_init(&a, sizeof(a));
+	if (c == NULL) {
+		printf("pmempool_check_init %s: %s\n", path,
+			pmempool_errormsg());
+		return 1;
+	}
+	struct pmempool_check_status *st;
+	int bad = 0;
+	while ((st = pmempool_check(c)) != NULL) {
+		if (st->type == PMEMPOOL_CHECK_MSG_TYPE_ERROR)
+			printf("pmempool check %s: %s\n", path, st->str.msg);
+		else if (st->type == PMEMPOOL_CHECK_MSG_TYPE_QUESTION)
+			bad = 1;	/* asks to repair: not consistent */
+	}
+	enum pmempool_check_result r = pmempool_check_end(c);
+	if (r != PMEMPOOL_CHECK_RESULT_CONSISTENT || bad) {
+		printf("pmempool check %s: not consistent (result %d)\n",
+			path, (int)r);
+		return 1;
+	}
+	return 0;
+}
+#endif
+
 /* Opens the pool (a crashed one is recovered) and checks the invariant. */
 static int
 check(const char *path)
 {
+#ifdef OBJ_TX_POOLCHECK
+	if (pool_check(path) != 0)
+		return 1;
+#endif
 	PMEMobjpool *pop = pmemobj_open(path, "crashtest");
 	if (pop == NULL) {
 		printf("pmemobj_open %s: %s\n", path, pmemobj_errormsg());
