@@ -926,7 +926,7 @@ START_TEST(test_version)
 	v = PMM__LAYOUT_V1;
 	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
 	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
-		"recreate the bank (pmmctl create --force");
+		"migrate it with pmmctl upgrade");
 }
 END_TEST
 
