@@ -133,13 +133,13 @@ v1_log(const struct v1 *o, int *on)
 	return K_OK;
 }
 
-static const struct v1 *sort_bank;
-
+/* Order entry indices by their first page (qsort_r with the table). */
 static int
-by_page(const void *a, const void *b)
+by_page(const void *a, const void *b, void *table)
 {
-	uint32_t pa = sort_bank->table[*(const uint32_t *)a].page;
-	uint32_t pb = sort_bank->table[*(const uint32_t *)b].page;
+	const struct pmm__entry *t = table;
+	uint32_t pa = t[*(const uint32_t *)a].page;
+	uint32_t pb = t[*(const uint32_t *)b].page;
 	return pa < pb ? -1 : pa > pb;
 }
 
@@ -172,8 +172,8 @@ v1_blocks(struct v1 *o)
 					memcmp(e->key, l->key, sizeof(e->key)) == 0))
 			o->live[o->nlive++] = (uint32_t)i;
 	}
-	sort_bank = o;
-	qsort(o->live, o->nlive, sizeof(*o->live), by_page);
+	qsort_r(o->live, o->nlive, sizeof(*o->live), by_page,
+			(void *)o->table);
 	for (uint64_t k = 1; k < o->nlive; k++) {
 		const struct pmm__entry *a = &o->table[o->live[k - 1]];
 		const struct pmm__entry *b = &o->table[o->live[k]];
