@@ -96,6 +96,11 @@ struct pmm__bank {
 void pmm__bank_bind(struct pmm__bank *b, void *base,
 		const struct pmm__geom *g);
 
+/* bank.c: map fd at exactly addr, never over anything already there
+ * (populate < 0: a private read-only copy); K_OK with *out. */
+int pmm__map_fixed(int fd, uint64_t addr, uint64_t size, int populate,
+		void **out);
+
 /* The open bank of a medium, opening (or creating) it on first use. */
 int pmm__bank_get(const char *medium, struct pmm__bank **bp);
 
