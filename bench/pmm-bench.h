@@ -40,6 +40,14 @@ uint64_t pb_rand(uint64_t *state);
 /* Shuffle idx[0..n) in place. */
 void pb_shuffle(uint32_t *idx, size_t n, uint64_t *state);
 
+/* A tmpfs file of len bytes in dir, mapped shared and populated (and
+ * unlinked); NULL on failure, said on stderr. */
+void *pb_map_scratch(const char *dir, const char *what, size_t len);
+
+/* Link the 64-byte lines of region r (len bytes) into one random cycle
+ * of pointers; 0, or -1 without memory. */
+int pb_link_cycle(unsigned char *r, size_t len);
+
 /* Print one sample line (see above). */
 void pb_sample(const char *op, unsigned long pop, unsigned long k,
 	double ns);

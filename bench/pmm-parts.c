@@ -104,51 +104,6 @@ time_commit(int reload)
 static const size_t chase_mib[] = { 1, 16, 128 };
 #define NCHASE (sizeof(chase_mib) / sizeof(chase_mib[0]))
 
-/* A tmpfs file of len bytes in dir, mapped shared and populated. */
-static void *
-map_scratch(const char *dir, const char *what, size_t len)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s-%d", dir, what, (int)getpid());
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)len) != 0) {
-		perror(path);
-		if (fd >= 0) {
-			close(fd);
-			unlink(path);
-		}
-		return NULL;
-	}
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED |
-		MAP_POPULATE, fd, 0);
-	close(fd);
-	unlink(path);
-	if (m == MAP_FAILED) {
-		perror("pmm-bench: mmap");
-		return NULL;
-	}
-	return m;
-}
-
-/* Link the lines of region r (len bytes) into one random cycle. */
-static int
-link_cycle(unsigned char *r, size_t len)
-{
-	size_t n = len / 64;
-	uint32_t *order = malloc(n * sizeof(*order));
-	uint64_t rng = 0x853c49e6748fea9bULL;
-	if (order == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		order[i] = (uint32_t)i;
-	pb_shuffle(order, n, &rng);
-	for (size_t i = 0; i < n; i++)
-		*(unsigned char **)(r + (size_t)order[i] * 64) =
-			r + (size_t)order[(i + 1) % n] * 64;
-	free(order);
-	return 0;
-}
-
 /* Time PB_BATCH dependent loads along the cycle from *pos, per load. */
 static double
 time_chase(unsigned char **pos)
@@ -168,12 +123,12 @@ pb_parts(const char *dir, int reps)
 {
 	size_t len = 4096 + PB_BATCH * ENTRY + (size_t)PB_BATCH * PB_BLOCK;
 	unsigned char *chase[NCHASE], *pos[NCHASE];
-	map = map_scratch(dir, "parts", len);
+	map = pb_map_scratch(dir, "parts", len);
 	if (map == NULL)
 		return 1;
 	for (size_t c = 0; c < NCHASE; c++) {
-		chase[c] = map_scratch(dir, "chase", chase_mib[c] << 20);
-		if (chase[c] == NULL || link_cycle(chase[c],
+		chase[c] = pb_map_scratch(dir, "chase", chase_mib[c] << 20);
+		if (chase[c] == NULL || pb_link_cycle(chase[c],
 				chase_mib[c] << 20) != 0)
 			return 1;
 		pos[c] = chase[c];

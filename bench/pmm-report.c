@@ -180,6 +180,7 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 			verdict(!isnan(r), r <= RETR_MISS_MAX) : "-");
 	}
 	double t1 = row("retr-t1", big, 1).med, t2 = row("retr-t2", big, 1).med;
+	double c1 = row("chase-t1", big, 1).med, c2 = row("chase-t2", big, 1).med;
 	double p1 = row("af-p1", big, 1).med, p2 = row("af-p2", big, 1).med;
 	double cr = row("open", big, 1).med, fa = row("first-alone", big, 1).med;
 	double fs = row("first-shared", big, 1).med;
@@ -192,6 +193,12 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 		{ "retrieve, 2 threads at once (ns per call of the total)", t2,
 			NAN, 0, 0 },
 		{ "retrieve throughput, 2 threads / 1", t1 / t2, 1.8, 1, 0 },
+		{ "machine: dependent loads in 128 MiB, 1 thread (ns per load)",
+			c1, NAN, 0, 0 },
+		{ "machine: the same, 2 threads at once (ns per load of the "
+			"total)", c2, NAN, 0, 0 },
+		{ "machine: dependent-load throughput, 2 threads / 1", c1 / c2,
+			NAN, 1, 0 },
 		{ "4 KiB allocate + free, 1 process (ns per pair)", p1, NAN,
 			0, 0 },
 		{ "4 KiB allocate + free, 2 processes at once (ns per pair of "

@@ -13,6 +13,11 @@
  *   retr-t1/t2   retrievals of random existing names by 1 thread, then
  *                by 2 threads at once: ns per call of the total (wall
  *                time / all the calls)
+ *   chase-t1/t2  the machine's own answer for the threads: dependent
+ *                loads at random lines of 128 MiB (tmpfs, 4 KiB
+ *                pages, the same as pmm-parts' miss) by 1 thread, then
+ *                by 2 at once, each on its own part of one cycle: ns per
+ *                load of the total
  *   af-p1/p2     4 KiB allocate + free pairs by 1 process, then by 2
  *                processes at once (fork: the same bank), likewise
  *   meta-bytes   bytes before the first data page / pmm.maxBlocks
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +38,8 @@
 
 #define RETR_CALLS 100000
 #define AF_PAIRS 20000
+#define CHASE_MIB 128
+#define CHASE_LOADS 200000
 
 /* Names built before the timed loops: random members of the population
  * for each retrieving thread. */
@@ -84,6 +92,31 @@ retriever(void *arg)
 		r->bad |= pmmAllocate(&a, (PmmName *)&r->names[i], PB_BLOCK,
 			NULL, 0) != K_OK;
 	return NULL;
+}
+
+/* CHASE_LOADS dependent loads from *(unsigned char **)arg. */
+static void *
+chaser(void *arg)
+{
+	unsigned char *p = *(unsigned char **)arg;
+	for (int i = 0; i < CHASE_LOADS; i++)
+		p = *(unsigned char *volatile *)p;
+	*(unsigned char **)arg = p;
+	return NULL;
+}
+
+/* Wall time per load of nthreads chasing at once, from pos[]. */
+static double
+timed_chase(int nthreads, unsigned char *pos[2])
+{
+	pthread_t th[2];
+	double t0 = pb_now_ns();
+	for (int i = 0; i < nthreads; i++)
+		if (pthread_create(&th[i], NULL, chaser, &pos[i]) != 0)
+			fail("pthread_create", K_ESYS);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	return (pb_now_ns() - t0) / ((double)CHASE_LOADS * nthreads);
 }
 
 /* Wall time per call of nthreads retrieving at once. */
@@ -230,13 +263,25 @@ pb_scale(unsigned long pop, int reps, const char *self)
 		if (pmmAllocate(&a, &n, PB_BLOCK, NULL, 0) != K_OK)
 			fail("warm-up retrieval", K_ECORRUPT);
 	}
+	/* the machine's misses, 1 and 2 threads, for scale */
+	size_t clen = (size_t)CHASE_MIB << 20;
+	unsigned char *region = pb_map_scratch(getenv("PMM_DIR"), "chase",
+			clen), *pos[2];
+	if (region == NULL || pb_link_cycle(region, clen) != 0)
+		fail("the chase region", K_ESYS);
+	pos[0] = pos[1] = region;
+	for (size_t i = 0; i < clen / 128; i++)
+		pos[1] = *(unsigned char **)pos[1];	/* half a lap on */
 	for (int s = 0; s < reps; s++) {
 		pb_sample("first-shared", pop, 1, first_in_child(self));
+		pb_sample("chase-t1", pop, 1, timed_chase(1, pos));
+		pb_sample("chase-t2", pop, 1, timed_chase(2, pos));
 		pb_sample("retr-t1", pop, 1, timed_retrieve(1));
 		pb_sample("retr-t2", pop, 1, timed_retrieve(2));
 		pb_sample("af-p1", pop, 1, timed_alloc_free(1, 2 * s));
 		pb_sample("af-p2", pop, 1, timed_alloc_free(2, 2 * s + 1));
 	}
+	munmap(region, clen);
 	free(retr_names[0]);
 	free(retr_names[1]);
 	return 0;

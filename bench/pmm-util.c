@@ -2,9 +2,13 @@
  * pmm-util.c -- timing, pinning, shuffling and the sample line, shared by
  * pmm-bench and pmm-anchors (which links no library of ours).
  */
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pmm-bench.h"
 
@@ -72,4 +76,49 @@ pb_sample(const char *op, unsigned long pop, unsigned long k, double ns)
 {
 	printf("S\t%s\t%lu\t%lu\t%.2f\n", op, pop, k, ns);
 	fflush(stdout);
+}
+
+/* A tmpfs file of len bytes in dir, mapped shared and populated. */
+void *
+pb_map_scratch(const char *dir, const char *what, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s-%d", dir, what, (int)getpid());
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)len) != 0) {
+		perror(path);
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		return NULL;
+	}
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED |
+		MAP_POPULATE, fd, 0);
+	close(fd);
+	unlink(path);
+	if (m == MAP_FAILED) {
+		perror("pmm-bench: mmap");
+		return NULL;
+	}
+	return m;
+}
+
+/* Link the lines of region r (len bytes) into one random cycle. */
+int
+pb_link_cycle(unsigned char *r, size_t len)
+{
+	size_t n = len / 64;
+	uint32_t *order = malloc(n * sizeof(*order));
+	uint64_t rng = 0x853c49e6748fea9bULL;
+	if (order == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	pb_shuffle(order, n, &rng);
+	for (size_t i = 0; i < n; i++)
+		*(unsigned char **)(r + (size_t)order[i] * 64) =
+			r + (size_t)order[(i + 1) % n] * 64;
+	free(order);
+	return 0;
 }

@@ -17,6 +17,13 @@
  * The holder marks the index dirty while it holds the lock: a bank opened
  * by nobody else (no robust mutex to report a dead holder then) is
  * rebuilt only when the mark says its last writer died mid-change.
+ *
+ * A locker that finds the lock taken tries again for a few microseconds
+ * before it sleeps: the holder keeps it for well under a microsecond, and
+ * a futex sleep and wake-up cost several (more on a virtual machine), so
+ * two processes allocating at once went 2.4 times slower than one alone
+ * (bench/pmm-bench, "2 processes / 1").  Only trylock is used to spin:
+ * the mutex's own word is glibc's to read.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,11 +42,34 @@ pmm__lock_init(struct pmm__bank *b)
 	pthread_mutexattr_destroy(&a);
 }
 
+/* Tries of trylock before sleeping, and pauses between two tries. */
+#define SPIN_TRIES 200
+#define SPIN_PAUSES 8
+
+/* pthread_mutex_lock, after a short spin on trylock. */
+static int
+lock_spin(pthread_mutex_t *m)
+{
+	for (int i = 0; i < SPIN_TRIES; i++) {
+		int r = pthread_mutex_trylock(m);
+		if (r != EBUSY)
+			return r;
+		for (int k = 0; k < SPIN_PAUSES; k++) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#else
+			__asm__ __volatile__("" ::: "memory");
+#endif
+		}
+	}
+	return pthread_mutex_lock(m);
+}
+
 /* Take the bank lock, recovering from a holder that died. */
 int
 pmm__lock(struct pmm__bank *b)
 {
-	int r = pthread_mutex_lock(&b->hdr->lock);
+	int r = lock_spin(&b->hdr->lock);
 	if (r == 0) {
 		b->ix->dirty = 1;
 		return K_OK;
