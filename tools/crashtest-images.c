@@ -341,8 +341,23 @@ point_images(struct ct_state *s, const struct pmem__trace_point *pt,
 	unsigned char *mask = calloc(ncand + 1, 1);
 	if (mask == NULL)
 		return -1;
-	int ret = one_image(s, pt, cand, ncand, mask);	/* durable only */
-	if (s->o->durable_only || ncand == 0)
+	int ret = 0;
+	if (s->o->durable_only) {
+		/* one image a point: what its fence leaves durable, so that a
+		 * state is named at the fence that made it (a crash before
+		 * this fence is the previous point's image); the first point
+		 * also gives the state before any fence */
+		if (s->points == 1)
+			ret = one_image(s, pt, cand, ncand, mask);
+		for (uint32_t i = 0; i < ncand; i++)
+			mask[i] = pt->kind != PMEM_POINT_EXIT &&
+				i < pt->npending;
+		if (ret == 0)
+			ret = one_image(s, pt, cand, ncand, mask);
+		goto out;
+	}
+	ret = one_image(s, pt, cand, ncand, mask);	/* durable only */
+	if (ncand == 0)
 		goto out;
 	if (ncand <= s->o->bound) {
 		for (uint64_t m = 1; ret == 0 && m < (1ULL << ncand); m++) {
