@@ -14,8 +14,10 @@
  * 0 in the order given) fires in the i-th restart of the group
  * (HRCTL_RESTARTS = i), at the first step from STEP on: so each restart
  * has exactly one cause, and a run with N crash points restarts N times
- * (provided ROLE still has steps to do by then).  A process marks the
- * point in persistent memory before it fires it, so it fires once.
+ * (STEP is at most the role's steps: a point due when ROLE has already
+ * done them, because the other process ran late, fires then, at the end).  A
+ * process marks the point in persistent memory before it fires it, so it
+ * fires once.
  * --expect prints the crash-free result, computed in ordinary memory.
  *
  * The parent allocates its state block, then starts the child with
@@ -133,8 +135,8 @@ advance(struct state *s, const struct opts *o, int child)
 	for (;;) {
 		uint64_t c = s->commit, step = c >> 1;
 		unsigned slot = (unsigned)(c & 1);
-		if (step >= total)
-			return;
+		/* a point due in this restart fires even if the role has
+		 * done its steps meanwhile (the other process ran late) */
 		for (int i = 0; i < o->ncrash; i++) {
 			const struct crash *k = &o->crash[i];
 			if (k->child != child || step < k->step ||
@@ -149,6 +151,8 @@ advance(struct state *s, const struct opts *o, int child)
 			fflush(stdout);
 			crash_now(k->kind);
 		}
+		if (step >= total)
+			return;
 		s->value[slot ^ 1] = next_value(s->value[slot], step, child);
 		pmem_persist(&s->value[slot ^ 1], sizeof(uint64_t));
 		s->commit = ((step + 1) << 1) | (slot ^ 1);
@@ -330,6 +334,16 @@ main(int argc, char **argv)
 			parse_crash(&o, argv[++i]);
 		} else {
 			fprintf(stderr, "usage: restart-spawn [--expect] [-n STEPS] [-m CHILD_STEPS] [-d DELAY_US] [-c parent|child:STEP:segv|abort|exit|kill]...\n");
+			return 2;
+		}
+	}
+	for (int i = 0; i < o.ncrash; i++) {
+		uint64_t total = o.crash[i].child ? o.child_steps : o.steps;
+		if (o.crash[i].step > total) {
+			fprintf(stderr, "restart-spawn: crash point %d is at step %llu, past the %s's %llu steps\n",
+					i, (unsigned long long)o.crash[i].step,
+					o.crash[i].child ? "child" : "parent",
+					(unsigned long long)total);
 			return 2;
 		}
 	}

@@ -63,6 +63,21 @@ grep -q '^child: start [2-5] at step [1-9]' "$tmp/inject.out" ||
 	fail "the child never resumed from a checkpoint"
 ok "4 injected crashes: the same result"
 
+# a point due after its role has done every step fires at the end (the
+# other process ran late): its restart happens all the same
+want=$("$rs" --expect -n 100 -m 100)
+st=0
+"$hrctl" run -g 1 -- "$rs" -n 100 -m 100 -d 100 -c parent:100:exit \
+	> "$tmp/late.out" 2> "$tmp/late.err" || st=$?
+check "$st" late 1
+grep -q '^parent: crash 0 (exit) before step 100$' "$tmp/late.out" ||
+	fail "late: the point at the last step did not fire"
+st=0
+"$rs" -n 100 -c parent:101:exit > "$tmp/past.out" 2>&1 || st=$?
+[ "$st" = 2 ] && grep -q "past the parent's 100 steps" "$tmp/past.out" ||
+	fail "a point past the role's steps: status $st, $(cat "$tmp/past.out")"
+ok "a point at the last step fires; one past it is refused"
+
 # 3. SIGKILL from outside, at random moments, to either process
 # children N: true once the child has started more than N times
 children() {
