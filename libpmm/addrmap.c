@@ -79,10 +79,19 @@ open_user_dir(int *dfd)
 	return K_OK;
 }
 
-/* Parse the map file's text into m->v. */
+/* Parse the map file's text into m->v, sized for its lines: a new
+ * process's first call reads the map, and a table for MAX_LINES would be
+ * 192 KiB mapped, faulted in and unmapped each time. */
 static int
 parse(struct map *m, char *text)
 {
+	size_t lines = 1;
+	for (const char *q = text; (q = strchr(q, '\n')) != NULL; q++)
+		lines++;
+	if (lines > MAX_LINES)
+		lines = MAX_LINES;
+	if ((m->v = calloc(lines, sizeof(*m->v))) == NULL)
+		return pmm__fail_errno(K_ESYS, "address map");
 	for (char *ln = text, *next; ln != NULL && *ln != 0; ln = next) {
 		next = strchr(ln, '\n');
 		if (next != NULL)
@@ -92,7 +101,7 @@ parse(struct map *m, char *text)
 		int off = 0;
 		if (sscanf(ln, "%llx %llx %llu %llu %ld %n", &a, &s, &d, &i,
 					&l.pid, &off) != 5 || off == 0 ||
-				ln[off] != '/' || m->n == MAX_LINES)
+				ln[off] != '/' || m->n == lines)
 			continue;		/* a damaged line steers nothing */
 		l.addr = a;
 		l.size = s;
@@ -110,9 +119,7 @@ static int
 load(struct map *m)
 {
 	m->n = 0;
-	m->v = calloc(MAX_LINES, sizeof(*m->v));
-	if (m->v == NULL)
-		return pmm__fail_errno(K_ESYS, "address map");
+	m->v = NULL;
 	int fd = openat(m->dfd, "addrmap", O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 			O_NONBLOCK);
 	if (fd < 0)

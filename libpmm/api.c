@@ -238,6 +238,7 @@ pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
 		unsigned flags)
 {
 	uint32_t idx;
+	pmm__name_prefetch(b, nm);
 	int rc = pmm__lock(b);
 	if (rc != K_OK)
 		return rc;

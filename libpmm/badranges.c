@@ -20,10 +20,12 @@
 
 #define CACHE_BANKS 16
 
-/* The list of a bank as read once by this process. */
+/* The list of a bank as read once by this process.  The path is
+ * allocated: sixteen PATH_MAX arrays here would be sixteen pages whose
+ * first touch (a fault each) is a third of a new process's first call. */
 struct cached {
 	const struct pmm__bank *b;
-	char path[PATH_MAX];
+	char *path;
 	struct pmem_badblock *v;
 	size_t n;
 };
@@ -65,7 +67,8 @@ bank_list(struct pmm__bank *b, const struct pmem_badblock **v, size_t *n)
 	pthread_mutex_lock(&cache_lock);
 	struct cached *c = NULL, *freec = NULL;
 	for (int i = 0; i < CACHE_BANKS && c == NULL; i++) {
-		if (cache[i].b == b && strcmp(cache[i].path, b->path) == 0)
+		if (cache[i].b == b && cache[i].path != NULL &&
+				strcmp(cache[i].path, b->path) == 0)
 			c = &cache[i];
 		else if (cache[i].b == NULL && freec == NULL)
 			freec = &cache[i];
@@ -75,11 +78,16 @@ bank_list(struct pmm__bank *b, const struct pmem_badblock **v, size_t *n)
 	if (c == NULL) {
 		c = freec;
 		free(c->v);
+		free(c->path);
 		memset(c, 0, sizeof(*c));
 		rc = read_list(b->path, &c->v, &c->n);
+		if (rc == K_OK && (c->path = strdup(b->path)) == NULL)
+			rc = pmm__fail_errno(K_ESYS, "bad ranges of %s", b->path);
 		if (rc == K_OK) {
 			c->b = b;
-			snprintf(c->path, sizeof(c->path), "%s", b->path);
+		} else {
+			free(c->v);
+			memset(c, 0, sizeof(*c));
 		}
 	}
 	*v = c->v;

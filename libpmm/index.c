@@ -206,6 +206,32 @@ pmm__name_peek(struct pmm__bank *b, const char name[64], uint64_t h,
 	return rc;
 }
 
+/* Without the lock, before a free takes it: load the name's home bucket,
+ * then start loading what the free will read under the lock (the entry,
+ * the page records around its first page), so that these misses are
+ * not spent holding the lock.  Only hints: nothing read here is trusted,
+ * and every address is within the bank. */
+void
+pmm__name_prefetch(const struct pmm__bank *b, const char name[64])
+{
+	const struct pmm__nbucket *k = &b->nb[home(b, pmm__name_hash(name))];
+	for (int j = 0; j < PMM__NS_SLOTS; j++) {
+		uint32_t v = LD(&k->s[j].idx1), p = LD(&k->s[j].page);
+		if (v == 0 || memcmp(k->s[j].name, name, PMM__NS_NAME) != 0)
+			continue;
+		v = (v & ~PMM__NS_LONG) - 1;
+		if (v < b->g.max_blocks) {
+			__builtin_prefetch(&b->table[v], 1);
+			__builtin_prefetch((const char *)&b->table[v] + 64, 1);
+		}
+		if (p < b->g.npages) {
+			__builtin_prefetch(&b->pg[p > 0 ? p - 1 : 0], 1);
+			__builtin_prefetch(&b->pg[p + 1 < b->g.npages ?
+					p + 1 : p], 1);
+		}
+	}
+}
+
 /* Enter entry idx (whose name hashes to h) in the name buckets. */
 static int
 name_insert_h(struct pmm__bank *b, uint32_t idx, uint64_t h)

@@ -199,6 +199,8 @@ uint64_t pmm__name_hash(const char name[64]);
 int pmm__name_find(struct pmm__bank *b, const char name[64], uint32_t *idx);
 int pmm__name_insert(struct pmm__bank *b, uint32_t idx);
 int pmm__name_remove(struct pmm__bank *b, uint32_t idx);
+/* Without the lock: start loading what freeing name will read. */
+void pmm__name_prefetch(const struct pmm__bank *b, const char name[64]);
 /* Without the bank lock: K_OK and *page when name is surely a block at
  * this moment; anything else means "ask under the lock". */
 int pmm__name_peek(struct pmm__bank *b, const char name[64], uint64_t h,
