@@ -91,6 +91,7 @@ int pb_report_add(const char *line);
 struct pb_report_info {
 	int reps;
 	int anchors_pmdk;		/* pmm-anchors ran */
+	int flushed;			/* libpmm ran with PMEM_IS_PMEM_FORCE=1 */
 	const unsigned long *pops;	/* populations measured, ascending */
 	size_t npops;
 	const unsigned long *ks;	/* pmmFreeAll sizes */

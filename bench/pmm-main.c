@@ -40,6 +40,7 @@ static const unsigned long all_pops[] = { 30, 1000, 100000, 1000000 };
 
 struct opts {
 	int quick, csv, reps;
+	int flushed;			/* --flushed */
 	unsigned long max_blocks;
 	const char *dir, *anchors;
 };
@@ -62,8 +63,8 @@ static const char prog[] = "pmm-bench";
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [--quick] [--csv] [--max-blocks N] [--reps N]\n"
-		"       [--dir DIR] [--anchors PATH]\n"
+	fprintf(f, "usage: %s [--quick] [--csv] [--flushed] [--max-blocks N]\n"
+		"       [--reps N] [--dir DIR] [--anchors PATH]\n"
 		"Measures libpmm (new 4 KiB pmmAllocate, retrieve of an "
 		"existing name, pmmFree,\npmmFreeAll of k blocks) on banks of "
 		"30, 1000, 100000 and 1000000 blocks, and\nits anchors in the "
@@ -71,6 +72,8 @@ usage(FILE *f)
 		"  --quick         3 samples, populations up to 100000, "
 		"k up to 1000\n"
 		"  --csv           the medians as CSV on stdout\n"
+		"  --flushed       libpmm with PMEM_IS_PMEM_FORCE=1: flushed "
+		"as on a DAX bank\n"
 		"  --max-blocks N  largest population (also measured itself "
 		"when not in the list)\n"
 		"  --reps N        samples per measurement (default 9, "
@@ -248,7 +251,8 @@ run_population(const struct opts *o, unsigned long pop)
 		pop + PB_HEADROOM, (pop + PB_HEADROOM + 64) * PB_BLOCK);
 	snprintf(env_dir, sizeof(env_dir), "PMM_DIR=%s", dir);
 	snprintf(env_tun, sizeof(env_tun), "PMM_TUNABLES=%s", tun);
-	char *extra[] = { env_dir, env_tun, "PMM_CONF=", NULL };
+	char *extra[] = { env_dir, env_tun, "PMM_CONF=",
+		o->flushed ? "PMEM_IS_PMEM_FORCE=1" : NULL, NULL };
 	snprintf(reps, sizeof(reps), "%d", o->reps);
 	snprintf(popstr, sizeof(popstr), "%lu", pop);
 	char *argv[] = { "pmm-bench", "--worker", popstr, reps,
@@ -379,8 +383,12 @@ header(FILE *f, const struct opts *o, int argc, char **argv)
 	fprintf(f, "anchors: %s\n", o->anchors != NULL ? o->anchors :
 		"pmm-anchors not found: PMDK anchors skipped");
 	fprintf(f, "method:  %d samples of %d calls per row (the first, "
-		"warm-up, dropped), medians; banks and pools in %s; no PMEM_* "
-		"variable\n", o->reps, PB_BATCH, o->dir);
+		"warm-up, dropped), medians; banks and pools in %s; %s\n",
+		o->reps, PB_BATCH, o->dir, o->flushed ?
+		"libpmm with PMEM_IS_PMEM_FORCE=1 (--flushed: every change "
+		"flushed and fenced, as on a DAX bank), no other PMEM_* "
+		"variable" : "no PMEM_* variable (libpmm on tmpfs: no "
+		"flushes, see libpmm(7); --flushed for the DAX path)");
 }
 
 /* Remove one file or directory of the private tree (nftw callback). */
@@ -429,13 +437,15 @@ main(int argc, char **argv)
 	if (argc >= 4 && strcmp(argv[1], "--parts") == 0)
 		return pb_parts(argv[2], atoi(argv[3]));
 
-	struct opts o = { 0, 0, 9, 0, "/dev/shm", NULL };
+	struct opts o = { 0, 0, 9, 0, 0, "/dev/shm", NULL };
 	int reps_set = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int more = i + 1 < argc;
 		if (strcmp(a, "--quick") == 0) {
 			o.quick = 1;
+		} else if (strcmp(a, "--flushed") == 0) {
+			o.flushed = 1;
 		} else if (strcmp(a, "--csv") == 0) {
 			o.csv = 1;
 		} else if (strcmp(a, "--max-blocks") == 0 && more) {
@@ -528,7 +538,7 @@ main(int argc, char **argv)
 	fprintf(out, "load:    %s (at end)\nruntime: %.0f s\n", load,
 		(double)(t1.tv_sec - t0.tv_sec) +
 		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	struct pb_report_info info = { o.reps, pmdk_ok, done, measured, ks,
+	struct pb_report_info info = { o.reps, pmdk_ok, o.flushed, done, measured, ks,
 		nks };
 	if (o.csv)
 		pb_report_csv(stdout, &info);

@@ -12,6 +12,9 @@
  *   part-entry    the same without the zero fill
  *   part-commit   an 8-byte store to the entry + pmem_persist of it: the
  *                 second fence (the commit)
+ *   part-plain    memset(page, 0, 4 KiB) and the entry written with plain
+ *                 stores, no flush, no fence: what a tmpfs bank does
+ *                 (libpmm(7)) where the three parts above are flushed
  *   part-reload   reading the entry's two lines right after the commit
  *                 (as the index updates do: the next address depends on
  *                 what is read), minus part-commit: what a flush that
@@ -74,6 +77,19 @@ time_first_fence(int zero)
 		write_entry(entries + i * ENTRY, i);
 		pmem_flush(entries + i * ENTRY, ENTRY);
 		pmem_drain();
+	}
+	return (pb_now_ns() - t0) / PB_BATCH;
+}
+
+/* Time a tmpfs bank's fill: the zero fill and the entry, plain stores. */
+static double
+time_plain(void)
+{
+	double t0 = pb_now_ns();
+	for (size_t i = 0; i < PB_BATCH; i++) {
+		memset(pages + i * PB_BLOCK, 0, PB_BLOCK);
+		write_entry(entries + i * ENTRY, i);
+		__asm__ __volatile__("" ::: "memory");
 	}
 	return (pb_now_ns() - t0) / PB_BATCH;
 }
@@ -152,6 +168,7 @@ pb_parts(const char *dir, int reps)
 		double entry = time_first_fence(0);
 		double commit = time_commit(0);
 		double reload = time_commit(1) - commit;
+		double plain = time_plain();
 		double ch[NCHASE];
 		for (size_t c = 0; c < NCHASE; c++)
 			ch[c] = time_chase(&pos[c]);
@@ -166,6 +183,7 @@ pb_parts(const char *dir, int reps)
 		pb_sample("part-entry", 0, 1, entry);
 		pb_sample("part-commit", 0, 1, commit);
 		pb_sample("part-reload", 0, 1, reload > 0 ? reload : 0);
+		pb_sample("part-plain", 0, 1, plain);
 		for (size_t c = 0; c < NCHASE; c++)
 			pb_sample("chase", 0, chase_mib[c], ch[c]);
 	}

@@ -288,6 +288,62 @@ verdict(int known, int ok)
 	return !known ? "n/a" : ok ? "yes" : "**no**";
 }
 
+/* Where a new allocate's time goes: the parts of the path libpmm took
+ * in this run (flushed, or plain stores on tmpfs), then the misses. */
+static void
+parts_text(FILE *f, const struct pb_report_info *info)
+{
+	static const struct {
+		const char *op, *what;
+		int flushed;
+	} parts[] = {
+		{ "part-lock", "bank lock + unlock (robust, process-shared "
+			"mutex)", -1 },
+		{ "part-zero", "zero fill of 4 KiB + entry written and "
+			"flushed + first fence", 1 },
+		{ "part-commit", "state word stored + persisted (second "
+			"fence, the commit)", 1 },
+		{ "part-reload", "entry read back after the commit (the "
+			"index updates read it)", 1 },
+		{ "part-plain", "zero fill of 4 KiB + entry written, plain "
+			"stores (tmpfs: no flush, no fence)", 0 },
+	};
+	char b1[32], b2[32];
+	unsigned long p0 = info->pops[0];
+	double alloc = row("alloc", p0, 1).med, sum = 0;
+	fprintf(f, "\n### Where a new allocate's time goes (parts timed "
+		"alone in the same run, ns; the %s path)\n\n| part | ns | "
+		"share of the allocate at %s blocks |\n|---|---:|---:|\n",
+		info->flushed ? "flushed (--flushed, a DAX bank)" :
+		"tmpfs (no flushes)", fmt_pop(p0, b1));
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (parts[i].flushed >= 0 && parts[i].flushed != info->flushed)
+			continue;
+		double m = row(parts[i].op, 0, 1).med;
+		sum += m;
+		fprintf(f, "| %s | %s | %.0f%% |\n", parts[i].what,
+			fmt_ns(m, b1), 100 * m / alloc);
+	}
+	if (info->flushed) {
+		double z = row("part-zero", 0, 1).med -
+			row("part-entry", 0, 1).med;
+		fprintf(f, "| (of which the zero fill: part-zero - the same "
+			"without it) | %s | %.0f%% |\n", fmt_ns(z, b1),
+			100 * z / alloc);
+	} else {
+		fprintf(f, "| (the flushed path's parts in this run: first "
+			"fence with the zero fill %s, commit %s) | | |\n",
+			fmt_ns(row("part-zero", 0, 1).med, b1),
+			fmt_ns(row("part-commit", 0, 1).med, b2));
+	}
+	fprintf(f, "| the rest: checks, hashing, index, call | %s | %.0f%% "
+		"|\n", fmt_ns(alloc - sum, b1), 100 * (alloc - sum) / alloc);
+	for (size_t p = 1; p < info->npops; p++)
+		fprintf(f, "| added at %s blocks (index and table cache/TLB "
+			"misses) | %s | |\n", fmt_pop(info->pops[p], b1),
+			fmt_ns(row("alloc", info->pops[p], 1).med - alloc, b2));
+}
+
 /* The Markdown report. */
 void
 pb_report_text(FILE *f, const struct pb_report_info *info)
@@ -327,10 +383,13 @@ pb_report_text(FILE *f, const struct pb_report_info *info)
 		}
 	}
 	fprintf(f, "\nAnchors: PMDK = `pmemobj_zalloc` 4 KiB / `pmemobj_free` "
-		"(PMEM_IS_PMEM_FORCE=1: cache flushes, as libpmm), %zu / %zu "
+		"(PMEM_IS_PMEM_FORCE=1: cache flushes%s), %zu / %zu "
 		"samples; shm = `shm_open`+`ftruncate`+`mmap` (new), "
 		"`shm_open`+`mmap` (existing), `munmap`+`close`+`shm_unlink` "
-		"(free), %zu samples.\n", pz.n, pf.n, row("shm-create", 0, 1).n);
+		"(free), %zu samples.\n", info->flushed ? ", as libpmm in this "
+		"run" : "; libpmm flushes nothing on tmpfs, where PMDK's own "
+		"default is msync: see \"PMDK's default on tmpfs\" below",
+		pz.n, pf.n, row("shm-create", 0, 1).n);
 
 	fprintf(f, "\n### Flat from the smallest to the largest population "
 		"(slowest median / fastest; flat when <= %.1f)\n\n", FLAT_MAX);
@@ -439,47 +498,8 @@ pb_report_text(FILE *f, const struct pb_report_info *info)
 				"line of %lu MiB (tmpfs, 4 KiB pages) | - | %s "
 				"|\n", chase_mib[i], fmt_ns(o.med, b1));
 	}
-	if (info->npops > 0 && row("part-lock", 0, 1).n > 0) {
-		static const struct {
-			const char *op, *what;
-		} parts[] = {
-			{ "part-lock", "bank lock + unlock (robust, "
-				"process-shared mutex)" },
-			{ "part-zero", "zero fill of 4 KiB + entry written and "
-				"flushed + first fence" },
-			{ "part-commit", "state word stored + persisted (second "
-				"fence, the commit)" },
-			{ "part-reload", "entry read back after the commit (the "
-				"index updates read it)" },
-		};
-		unsigned long p0 = info->pops[0];
-		double alloc = row("alloc", p0, 1).med, sum = 0;
-		fprintf(f, "\n### Where a new allocate's time goes (parts "
-			"timed alone in the same run, ns)\n\n| part | ns | "
-			"share of the allocate at %s blocks |\n|---|---:|---:|"
-			"\n", fmt_pop(p0, b1));
-		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-			double m = row(parts[i].op, 0, 1).med;
-			sum += m;
-			fprintf(f, "| %s | %s | %.0f%% |\n", parts[i].what,
-				fmt_ns(m, b1), 100 * m / alloc);
-		}
-		fprintf(f, "| (of which the zero fill: part-zero - the same "
-			"without it) | %s | %.0f%% |\n",
-			fmt_ns(row("part-zero", 0, 1).med -
-				row("part-entry", 0, 1).med, b1),
-			100 * (row("part-zero", 0, 1).med -
-				row("part-entry", 0, 1).med) / alloc);
-		fprintf(f, "| the rest: checks, hashing, index, call | %s | "
-			"%.0f%% |\n", fmt_ns(alloc - sum, b1),
-			100 * (alloc - sum) / alloc);
-		for (size_t p = 1; p < info->npops; p++)
-			fprintf(f, "| added at %s blocks (index and table "
-				"cache/TLB misses) | %s | |\n",
-				fmt_pop(info->pops[p], b1),
-				fmt_ns(row("alloc", info->pops[p], 1).med -
-					alloc, b2));
-	}
+	if (info->npops > 0 && row("part-lock", 0, 1).n > 0)
+		parts_text(f, info);
 	all_met &= scaling_text(f, info);
 	if (!info->anchors_pmdk)
 		fprintf(f, "\nPMDK anchors not measured (pmm-anchors missing "

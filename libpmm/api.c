@@ -188,7 +188,7 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 		goto out;
 	}
 	unsigned char *p = b->data + ((uint64_t)page << b->page_shift);
-	pmm__pers.memset_nodrain(p, 0, (size_t)npages << b->page_shift);
+	pmm__fill_nodrain(b, p, 0, (size_t)npages << b->page_shift);
 	struct pmm__entry *e = &b->table[idx];
 	e->page = page;
 	e->npages = npages;
@@ -197,10 +197,10 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 	memcpy(e->name, nm, sizeof(e->name));
 	memcpy(e->key, key, sizeof(e->key));
 	e->checksum = pmm__entry_checksum(e, idx);
-	pmm__flush(e, sizeof(*e));
-	pmm__drain();
+	pmm__flush(b, e, sizeof(*e));
+	pmm__drain(b);
 	e->state = PMM__USED;			/* the commit */
-	pmm__persist(&e->state, sizeof(e->state));
+	pmm__persist(b, &e->state, sizeof(e->state));
 	b->ix->used_blocks++;
 	b->ix->used_pages += npages;
 	if (pmm__name_insert(b, idx) != K_OK ||
@@ -271,7 +271,7 @@ pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
 	if (torn)
 		pmm__ix_begin_rebuild(b);
 	e->state = PMM__FREE;			/* the commit */
-	pmm__persist(&e->state, sizeof(e->state));
+	pmm__persist(b, &e->state, sizeof(e->state));
 	if (torn || unindex(b, idx) != K_OK)
 		rc = repair(b);
 out:
@@ -356,10 +356,10 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 	memcpy(l->key, key, sizeof(l->key));
 	l->seq++;
 	l->checksum = pmm__log_checksum(l);
-	pmm__flush(l, sizeof(*l));
-	pmm__drain();
+	pmm__flush(b, l, sizeof(*l));
+	pmm__drain(b);
 	l->valid = PMM__LOG_FREEALL;		/* the commit */
-	pmm__persist(&l->valid, sizeof(l->valid));
+	pmm__persist(b, &l->valid, sizeof(l->valid));
 	/* every block freed is counted, even the one whose link out of the
 	 * list turns out damaged; a damaged list is never trusted further */
 	uint64_t n = 0;
@@ -375,7 +375,7 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 			break;
 		}
 		e->state = PMM__FREE;
-		pmm__flush(&e->state, sizeof(e->state));
+		pmm__flush(b, &e->state, sizeof(e->state));
 		n++;
 		idx = b->knext[idx - 1];
 		if (idx > b->g.max_blocks) {
@@ -383,7 +383,7 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 			break;
 		}
 	}
-	pmm__drain();
+	pmm__drain(b);
 	if (damaged) {
 		/* the list lost blocks: the committed redo record frees them
 		 * all by a scan of the table, then the index is rebuilt */
@@ -393,7 +393,7 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 		goto out;
 	}
 	l->valid = 0;
-	pmm__persist(&l->valid, sizeof(l->valid));
+	pmm__persist(b, &l->valid, sizeof(l->valid));
 	/* the key's list is intact until now: unindex from its head on */
 	uint64_t m = 0;
 	for (idx = head + 1; !damaged && idx != 0 && m < n; m++) {

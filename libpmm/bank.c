@@ -236,6 +236,7 @@ map_bank(struct pmm__bank *b, const struct stat *st, int ro)
 	if (rc != K_OK)
 		return rc;
 	pmm__bank_bind(b, m, &g);
+	b->cached = pmm__medium_cached(b->fd);
 	snprintf(b->medium, sizeof(b->medium), "%s", h.medium);
 	return K_OK;
 }
@@ -275,7 +276,7 @@ open_bank(const char *path, int ro_ok, int full, struct pmm__bank **bp)
 		}
 		memcpy(b->hdr->boot_id, id, sizeof(id));
 		if (!ro)
-			pmm__persist(b->hdr->boot_id, sizeof(id));
+			pmm__persist(b, b->hdr->boot_id, sizeof(id));
 	}
 	if ((rc = validate_contents(b, alone, full)) != K_OK) {
 		char msg[512];

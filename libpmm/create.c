@@ -188,11 +188,12 @@ replace_with_temp(int dfd, int fd, char tmp[NAME_MAX + 1], const char *base,
 /* Write a fresh header and an empty, recovered index at m. */
 static int
 init_bank(void *m, const struct pmm__geom *g, uint64_t addr,
-		const char *medium)
+		const char *medium, int cached)
 {
 	struct pmm__bank b;
 	memset(&b, 0, sizeof(b));
 	pmm__bank_bind(&b, m, g);
+	b.cached = cached;
 	struct pmm__hdr *h = b.hdr;
 	memcpy(h->magic, PMM__MAGIC, 8);
 	h->layout = PMM__LAYOUT;
@@ -215,7 +216,7 @@ init_bank(void *m, const struct pmm__geom *g, uint64_t addr,
 	pmm__lock_init(&b);
 	int rc = pmm__recover(&b);
 	if (rc == K_OK)
-		pmm__persist(m, g->index_off);
+		pmm__persist(&b, m, g->index_off);
 	return rc;
 }
 
@@ -250,6 +251,7 @@ build(const char *path, const char *medium, const struct pmm__geom *g,
 		return rc;
 	}
 	void *m = NULL;
+	int cached = pmm__medium_cached(fd);
 	int e = posix_fallocate(fd, 0, (off_t)g->file_size);
 	if (e == EOPNOTSUPP || e == EINVAL)
 		e = ftruncate(fd, (off_t)g->file_size) == 0 ? 0 : errno;
@@ -263,16 +265,17 @@ build(const char *path, const char *medium, const struct pmm__geom *g,
 	if ((addr == 0 &&
 			(rc = new_address(fd, path, g->file_size, &addr)) != K_OK) ||
 			(rc = pmm__map_fixed(fd, addr, g->file_size, 0, &m)) != K_OK ||
-			(rc = init_bank(m, g, addr, medium)) != K_OK)
+			(rc = init_bank(m, g, addr, medium, cached)) != K_OK)
 		goto out;
 	if (fill != NULL) {
 		struct pmm__bank b;
 		memset(&b, 0, sizeof(b));
 		pmm__bank_bind(&b, m, g);
+		b.cached = cached;
 		if ((rc = fill(&b, arg)) != K_OK ||
 				(rc = pmm__recover(&b)) != K_OK)
 			goto out;
-		pmm__persist(m, g->index_off);
+		pmm__persist(&b, m, g->index_off);
 	}
 	if (fsync(fd) != 0) {
 		rc = pmm__fail_errno(K_ESYS, "cannot sync the new bank %s",

@@ -1,12 +1,55 @@
 /*
- * persist.c -- how libpmm makes its stores durable: through libpmem.
+ * persist.c -- how libpmm makes its stores durable: through libpmem on a
+ * medium that survives a power failure, by their order alone on one
+ * that survives only process crashes (tmpfs, the RAM medium).
  *
  * The table is reached through pmm__pers so that the crash campaign can
  * watch every flush and drain (and stop the world at any of them).
  */
+#include <stdlib.h>
+#include <sys/vfs.h>
+
 #include <libpmem.h>
 
 #include "pmm.h"
+
+#define TMPFS_MAGIC_ 0x01021994
+#define RAMFS_MAGIC_ 0x858458f6
+/* pmem-crashtest's variable (libpmem/track.h) in the programs it runs */
+#define CRASHTEST_ENV "PMEM_CRASHTEST"
+
+/* PMDK's PMEM_IS_PMEM_FORCE=1: treat every mapping as persistent memory. */
+static int
+forced_pmem(void)
+{
+	const char *e = secure_getenv("PMEM_IS_PMEM_FORCE");
+	return e != NULL && atoi(e) == 1;
+}
+
+/* A cached medium's large fill: non-temporal stores, then the fence
+ * that orders them before the commit's plain store (whole pages: no
+ * partial line is left to flush). */
+void
+pmm__fill_streaming(void *a, int c, size_t n)
+{
+	pmem_memset(a, c, n, PMEM_F_MEM_NONTEMPORAL);
+}
+
+int
+pmm__medium_cached(int fd)
+{
+	struct statfs s;
+	/* a store a killed process made is in the page cache, which the
+	 * next process maps; a power failure or reboot empties tmpfs
+	 * whatever was flushed: write-backs would cost ~200 ns a call and
+	 * keep nothing more.  Anything else (DAX, or a file system whose
+	 * DAX we cannot tell) is flushed, the safe side. */
+	if (fstatfs(fd, &s) != 0 || ((unsigned long)s.f_type != TMPFS_MAGIC_ &&
+			(unsigned long)s.f_type != RAMFS_MAGIC_))
+		return 0;
+	const char *ct = secure_getenv(CRASHTEST_ENV);
+	return !forced_pmem() && (ct == NULL || ct[0] == 0);
+}
 
 /* Fill with libpmem's non-temporal or flushed stores, without the fence. */
 static void

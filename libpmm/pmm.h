@@ -90,6 +90,8 @@ struct pmm__bank {
 	int page_shift;
 	int readonly;			/* a private copy of a read-only file */
 	int _Atomic bad_none;		/* its medium has no bad range */
+	int cached;			/* its medium keeps what the CPU
+					 * stored: see pmm__medium_cached */
 };
 
 /* Point the bank's pointers into a mapping of g's geometry. */
@@ -181,13 +183,58 @@ struct pmm__persist_ops {
 };
 extern struct pmm__persist_ops pmm__pers;
 
-static inline void pmm__flush(const void *a, size_t n) { pmm__pers.flush(a, n); }
-static inline void pmm__drain(void) { pmm__pers.drain(); }
+/* Whether the medium of fd keeps every store a killed process made and
+ * loses everything at a power failure (tmpfs), so that flushing the CPU's
+ * caches to it buys nothing; PMEM_IS_PMEM_FORCE=1 and a run under
+ * pmem-crashtest (which model a power failure) answer 0. */
+int pmm__medium_cached(int fd);
+
+/* Write back a range of b (on a cached medium, only keep the compiler
+ * from moving stores across the call: the order of stores is all a
+ * process crash can observe). */
 static inline void
-pmm__persist(const void *a, size_t n)
+pmm__flush(const struct pmm__bank *b, const void *a, size_t n)
 {
-	pmm__pers.flush(a, n);
-	pmm__pers.drain();
+	if (b->cached)
+		__asm__ __volatile__("" ::: "memory");
+	else
+		pmm__pers.flush(a, n);
+}
+
+/* Wait for b's write-backs to be durable. */
+static inline void
+pmm__drain(const struct pmm__bank *b)
+{
+	if (b->cached)
+		__asm__ __volatile__("" ::: "memory");
+	else
+		pmm__pers.drain();
+}
+
+/* Make a range of b durable. */
+static inline void
+pmm__persist(const struct pmm__bank *b, const void *a, size_t n)
+{
+	pmm__flush(b, a, n);
+	pmm__drain(b);
+}
+
+/* Beyond this, a cached medium's fill bypasses the caches as well. */
+#define PMM__FILL_CACHED_MAX (1u << 20)
+void pmm__fill_streaming(void *a, int c, size_t n);
+
+/* Fill a range of b, durable at the next drain (cached: plain stores,
+ * which also leave a new block in the cache its owner writes next; a
+ * fill larger than the caches streams, fenced before it returns). */
+static inline void
+pmm__fill_nodrain(const struct pmm__bank *b, void *a, int c, size_t n)
+{
+	if (!b->cached)
+		pmm__pers.memset_nodrain(a, c, n);
+	else if (n <= PMM__FILL_CACHED_MAX)
+		memset(a, c, n);
+	else
+		pmm__fill_streaming(a, c, n);
 }
 
 /* ------------------------------------------------------------- index */

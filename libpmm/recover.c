@@ -52,12 +52,12 @@ finish_log(struct pmm__bank *b)
 		if (e->state == PMM__USED && e->keysize == l->keysize &&
 				memcmp(e->key, l->key, sizeof(e->key)) == 0) {
 			e->state = PMM__FREE;
-			pmm__flush(&e->state, sizeof(e->state));
+			pmm__flush(b, &e->state, sizeof(e->state));
 		}
 	}
-	pmm__drain();
+	pmm__drain(b);
 	l->valid = 0;
-	pmm__persist(&l->valid, sizeof(l->valid));
+	pmm__persist(b, &l->valid, sizeof(l->valid));
 	return K_OK;
 }
 

@@ -273,18 +273,18 @@ fill(struct pmm__bank *b, void *arg)
 		uint64_t off = (uint64_t)e->page * o->page_size;
 		uint64_t len = (uint64_t)e->npages * o->page_size;
 		memcpy(b->data + off, src + off, len);
-		pmm__flush(b->data + off, len);
+		pmm__flush(b, b->data + off, len);
 	}
-	pmm__flush(b->table, o->nlive * sizeof(*b->table));
-	pmm__drain();
+	pmm__flush(b, b->table, o->nlive * sizeof(*b->table));
+	pmm__drain(b);
 	for (uint64_t k = 0; k < o->nlive; k++) {
 		b->table[k].state = PMM__USED;
-		pmm__flush(&b->table[k].state, sizeof(b->table[k].state));
+		pmm__flush(b, &b->table[k].state, sizeof(b->table[k].state));
 	}
 	/* the bank's birth is the old one's */
 	b->hdr->created = o->h->created;
 	b->hdr->checksum = pmm__hdr_checksum(b->hdr);
-	pmm__persist(b->hdr, sizeof(*b->hdr));
+	pmm__persist(b, b->hdr, sizeof(*b->hdr));
 	return K_OK;
 }
 

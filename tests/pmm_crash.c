@@ -39,6 +39,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/user.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -101,6 +102,7 @@ struct shared {
 	int crashed, crash_kind, crash_held, variant;
 	uint64_t crash_point;
 	uint64_t unlocked_points;	/* persist calls without the lock */
+	int _Atomic bank_cached;	/* a worker's bank took the tmpfs path */
 	/* a traced operation's result */
 	int res_rc;
 	uint64_t res_addr;
@@ -599,6 +601,7 @@ worker(int fd)
 	struct pmm__bank *b;
 	if (pmm__bank_get("RAM", &b) != K_OK)
 		_exit(97);
+	atomic_store(&sh->bank_cached, b->cached);
 	for (;;) {
 		struct cmd c;
 		struct reply rp;
@@ -1363,8 +1366,67 @@ make_ops(const struct cfg *c, struct op *ops)
 
 /* Totals over a campaign. */
 struct totals {
-	uint64_t points, ipoints, runs, applied, nested, skipped_ptrace;
+	uint64_t points, ipoints, ipoints_cached, runs, applied, nested,
+		 skipped_ptrace;
 };
+
+/* Whether dir is on tmpfs (where a bank is kept by its stores' order). */
+static int
+tmpfs_dir(const char *dir)
+{
+	struct statfs s;
+	return dir != NULL && statfs(dir, &s) == 0 &&
+		(unsigned long)s.f_type == 0x01021994UL;
+}
+
+/* c->ipoints / 2 sampled instruction points of the workload (cached:
+ * on the path of a tmpfs bank, where no persist call is made). */
+static void
+ipoints(const struct cfg *c, const struct op *ops, int cached, uint64_t *s,
+		struct totals *t, int dbg)
+{
+	struct spec sp = { 0, 0, -1, 0, 1, 0 };
+	struct outcome *out = malloc(sizeof(*out));
+	char fail[1024];
+	ck_assert_ptr_nonnull(out);
+	run_one(c, ops, &sp, out, fail, sizeof(fail));
+	if (out->no_ptrace) {
+		t->skipped_ptrace = 1;
+		free(out);
+		return;
+	}
+	ck_assert_msg(fail[0] == 0, "seed %llu, traced (%s): %s",
+			(unsigned long long)c->seed,
+			cached ? "tmpfs path" : "flushed", fail);
+	/* the path asked for is the one that ran */
+	ck_assert_msg(atomic_load(&sh->bank_cached) == cached,
+			"seed %llu: the bank took the %s path, not the %s one",
+			(unsigned long long)c->seed,
+			cached ? "flushed" : "tmpfs", cached ? "tmpfs" : "flushed");
+	long icount[MAXOPS];
+	memcpy(icount, out->icount, sizeof(icount));
+	if (dbg)
+		for (unsigned i = 0; i < c->nops; i++)
+			fprintf(stderr, "op %u %s: %ld instructions (%s)\n", i,
+					op_names[ops[i].kind], icount[i],
+					cached ? "tmpfs" : "flushed");
+	for (unsigned j = 0; j < (c->ipoints + 1) / 2; j++) {
+		unsigned i = (unsigned)(rnd(s) % c->nops);
+		if (icount[i] < 2)
+			continue;
+		sp = (struct spec){ 0, 0, (int)i, 1 + (long)(rnd(s) %
+				(uint64_t)(icount[i] - 1)), 0, (int)(j % 2) };
+		run_one(c, ops, &sp, out, fail, sizeof(fail));
+		ck_assert_msg(fail[0] == 0,
+				"seed %llu, op %u (%s) killed after %ld of %ld instructions (%s path): %s",
+				(unsigned long long)c->seed, i,
+				op_names[ops[i].kind], sp.steps, icount[i],
+				cached ? "tmpfs" : "flushed", fail);
+		t->ipoints += out->crashed;
+		t->ipoints_cached += cached && out->crashed;
+	}
+	free(out);
+}
 
 /* Every (or every c->every-th) persist point of a workload, each under
  * both models, then c->ipoints sampled instruction points. */
@@ -1427,33 +1489,18 @@ campaign(const struct cfg *c, struct totals *t, int expect_fail,
 	if (c->ipoints == 0 || expect_fail || test_under_valgrind())
 		goto out;
 	/* instruction points: count each op's instructions, then kill ops
-	 * at random instructions */
-	sp = (struct spec){ 0, 0, -1, 0, 1, 0 };
-	run_one(c, ops, &sp, out, fail, sizeof(fail));
-	if (out->no_ptrace) {
-		t->skipped_ptrace = 1;
-		goto out;
-	}
-	ck_assert_msg(fail[0] == 0, "seed %llu, traced: %s",
-			(unsigned long long)c->seed, fail);
-	long icount[MAXOPS];
-	memcpy(icount, out->icount, sizeof(icount));
-	if (dbg)
-		for (unsigned i = 0; i < c->nops; i++)
-			fprintf(stderr, "op %u %s: %ld instructions\n", i,
-					op_names[ops[i].kind], icount[i]);
-	for (unsigned j = 0; j < c->ipoints; j++) {
-		unsigned i = (unsigned)(rnd(&s) % c->nops);
-		if (icount[i] < 2)
-			continue;
-		sp = (struct spec){ 0, 0, (int)i, 1 + (long)(rnd(&s) %
-				(uint64_t)(icount[i] - 1)), 0, (int)(j % 2) };
-		run_one(c, ops, &sp, out, fail, sizeof(fail));
-		ck_assert_msg(fail[0] == 0,
-				"seed %llu, op %u (%s) killed after %ld of %ld instructions: %s",
-				(unsigned long long)c->seed, i,
-				op_names[ops[i].kind], sp.steps, icount[i], fail);
-		t->ipoints += out->crashed;
+	 * at random instructions; half on the flushed path, half on the
+	 * path of a medium that keeps the CPU's stores (tmpfs), whose
+	 * only crash is a process's */
+	for (int cached = 0; cached < 2; cached++) {
+		if (cached && !tmpfs_dir(getenv("PMM_DIR")))
+			break;
+		if (cached)
+			unsetenv("PMEM_IS_PMEM_FORCE");
+		ipoints(c, ops, cached, &s, t, dbg);
+		setenv("PMEM_IS_PMEM_FORCE", "1", 1);
+		if (t->skipped_ptrace)
+			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (dbg)
@@ -1503,6 +1550,9 @@ setup(void)
 {
 	setenv("PMM_DIR", workdir, 1);
 	setenv("PMM_CONF", "", 1);
+	/* the durable-image model is a power failure: the bank takes the
+	 * flushed path even on tmpfs (the instruction points try both) */
+	setenv("PMEM_IS_PMEM_FORCE", "1", 1);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(sh, MAP_FAILED);
@@ -1554,9 +1604,10 @@ START_TEST(test_campaign)
 		set_tunables(&c);
 		campaign(&c, &t, 0, &nfailed);
 	}
-	printf("crash campaign: %llu persist points x 2 models, %llu instruction points, all passed",
+	printf("crash campaign: %llu persist points x 2 models, %llu instruction points (%llu on the tmpfs path), all passed",
 			(unsigned long long)t.points,
-			(unsigned long long)t.ipoints);
+			(unsigned long long)t.ipoints,
+			(unsigned long long)t.ipoints_cached);
 	printf(" (%llu runs; the interrupted op took effect in %llu; %llu more power failures during the recovery)%s\n",
 			(unsigned long long)t.runs, (unsigned long long)t.applied,
 			(unsigned long long)t.nested,

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include "pmm.h"
@@ -1624,7 +1625,11 @@ START_TEST(test_lockfree_points)
 	VmAddr a;
 	static const char key[] = "lf-key";
 	PmmName n = pname("RAM", "lf-block");
+	/* the points are persist calls: the flushed path, even on tmpfs */
+	setenv("PMEM_IS_PMEM_FORCE", "1", 1);
 	struct pmm__bank *b = ram_bank();
+	unsetenv("PMEM_IS_PMEM_FORCE");
+	ck_assert_int_eq(b->cached, 0);
 	watch_b = b;
 	memset(watch_nm, 0, sizeof(watch_nm));
 	strcpy(watch_nm, n.name);
@@ -1644,6 +1649,155 @@ START_TEST(test_lockfree_points)
 	ck_assert_uint_eq(watch_dead_found, 0);
 	ck_assert_uint_eq(watch_live_free, 0);
 	locked_sound(b);
+}
+END_TEST
+
+/* Whether dir's file system is tmpfs. */
+static int
+dir_on_tmpfs(const char *dir)
+{
+	struct statfs s;
+	ck_assert_int_eq(statfs(dir, &s), 0);
+	return (unsigned long)s.f_type == 0x01021994UL;
+}
+
+/* pmm__medium_cached of a new file in dir, under the environment set. */
+static int
+cached_in(const char *dir)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/medium-probe-%d", dir, (int)getpid());
+	int fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_msg(fd >= 0, "%s: %s", p, strerror(errno));
+	int c = pmm__medium_cached(fd);
+	close(fd);
+	unlink(p);
+	return c;
+}
+
+/*
+ * Which medium takes which path: tmpfs keeps the CPU's stores and loses
+ * all at a power failure, so it is not flushed; PMEM_IS_PMEM_FORCE=1 and
+ * pmem-crashtest's variable make it flushed; any other file system, or a
+ * descriptor fstatfs refuses, is flushed.
+ */
+START_TEST(test_medium_path_choice)
+{
+	char tdir[PATH_MAX];
+	snprintf(tdir, sizeof(tdir), "%s", g_dir);
+	int tmpfs = dir_on_tmpfs(tdir);
+	if (!tmpfs && access("/dev/shm", W_OK) == 0 && dir_on_tmpfs("/dev/shm")) {
+		snprintf(tdir, sizeof(tdir), "/dev/shm");
+		tmpfs = 1;
+	}
+	ck_assert_msg(tmpfs, "no tmpfs to test on (%s)", g_dir);
+	unsetenv("PMEM_IS_PMEM_FORCE");
+	unsetenv("PMEM_CRASHTEST");
+	ck_assert_int_eq(cached_in(tdir), 1);
+	setenv("PMEM_IS_PMEM_FORCE", "1", 1);
+	ck_assert_int_eq(cached_in(tdir), 0);
+	setenv("PMEM_IS_PMEM_FORCE", "0", 1);
+	ck_assert_int_eq(cached_in(tdir), 1);
+	setenv("PMEM_IS_PMEM_FORCE", "junk", 1);
+	ck_assert_int_eq(cached_in(tdir), 1);
+	unsetenv("PMEM_IS_PMEM_FORCE");
+	setenv("PMEM_CRASHTEST", "/nowhere", 1);
+	ck_assert_int_eq(cached_in(tdir), 0);
+	setenv("PMEM_CRASHTEST", "", 1);
+	ck_assert_int_eq(cached_in(tdir), 1);
+	unsetenv("PMEM_CRASHTEST");
+	/* an ordinary file system: the working directory of make check, or
+	 * /var/tmp, whichever is not tmpfs */
+	const char *disk[] = { ".", "/var/tmp", "/tmp" };
+	int tried = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		if (access(disk[i], W_OK) != 0 || dir_on_tmpfs(disk[i]))
+			continue;
+		ck_assert_msg(cached_in(disk[i]) == 0, "%s", disk[i]);
+		tried++;
+	}
+	ck_assert_msg(tried > 0, "no writable directory off tmpfs");
+	ck_assert_int_eq(pmm__medium_cached(-1), 0);
+}
+END_TEST
+
+/* Persist calls seen through pmm__pers. */
+static unsigned pers_calls;
+static struct pmm__persist_ops pers_real;
+static void count_flush(const void *a, size_t n) { pers_calls++; pers_real.flush(a, n); }
+static void count_drain(void) { pers_calls++; pers_real.drain(); }
+static void count_memset(void *a, int c, size_t n) { pers_calls++; pers_real.memset_nodrain(a, c, n); }
+
+/* Allocate (over a dirty page), retrieve, free by name and by key in b;
+ * returns the persist calls they made. */
+static unsigned
+work_counted(struct pmm__bank *b)
+{
+	static const char key[] = "path-key";
+	PmmName n = pname("RAM", "path-a"), m = pname("RAM", "path-b");
+	VmAddr a, a2;
+	ck_assert_int_eq(pmmAllocate(&a, &n, 8192, NULL, 0), K_OK);
+	memset((void *)a, 0xa5, 8192);
+	ck_assert_int_eq(pmmFree(&n), K_OK);
+	pers_real = pmm__pers;
+	pmm__pers.flush = count_flush;
+	pmm__pers.drain = count_drain;
+	pmm__pers.memset_nodrain = count_memset;
+	pers_calls = 0;
+	ck_assert_int_eq(pmmAllocate(&a2, &n, 8192, NULL, 0), K_OK);
+	/* the freed pages come back zero-filled on either path */
+	ck_assert_ptr_eq((void *)a2, (void *)a);
+	for (size_t i = 0; i < 8192; i++)
+		ck_assert_uint_eq(((unsigned char *)a2)[i], 0);
+	ck_assert_int_eq(pmmAllocate(&a, &n, 0, NULL, 0), K_OK);
+	ck_assert_int_eq(pmmAllocate(&a, &m, 100, key, sizeof(key)), K_OK);
+	ck_assert_int_eq(pmmFree(&n), K_OK);
+	ck_assert_int_eq(pmmFreeAll(key, sizeof(key)), K_OK);
+	pmm__pers = pers_real;
+	locked_sound(b);
+	return pers_calls;
+}
+
+/* A tmpfs bank makes no persist call; forced, every change makes them. */
+START_TEST(test_medium_path_calls)
+{
+	unsetenv("PMEM_IS_PMEM_FORCE");
+	unsetenv("PMEM_CRASHTEST");
+	setenv("PMM_TUNABLES", "pmm.rambankSize=0x800000", 1);
+	struct pmm__bank *b = ram_bank();
+	int tmpfs = dir_on_tmpfs(g_dir);
+	ck_assert_int_eq(b->cached, tmpfs);
+	unsigned n = work_counted(b);
+	if (tmpfs)
+		ck_assert_uint_eq(n, 0);
+	else
+		ck_assert_uint_ge(n, 12);
+	/* a block larger than the caches streams its zeros (tmpfs too) */
+	size_t big = 2 * PMM__FILL_CACHED_MAX;
+	PmmName g = pname("RAM", "path-big");
+	VmAddr a, a2;
+	ck_assert_int_eq(pmmAllocate(&a, &g, big, NULL, 0), K_OK);
+	memset((void *)a, 0x5a, big);
+	ck_assert_int_eq(pmmFree(&g), K_OK);
+	ck_assert_int_eq(pmmAllocate(&a2, &g, big, NULL, 0), K_OK);
+	ck_assert_ptr_eq((void *)a2, (void *)a);
+	for (size_t i = 0; i < big; i += 8)
+		ck_assert_uint_eq(*(uint64_t *)((char *)a2 + i), 0);
+	ck_assert_int_eq(pmmFree(&g), K_OK);
+	locked_sound(b);
+}
+END_TEST
+
+/* The same work on a bank opened with PMEM_IS_PMEM_FORCE=1. */
+START_TEST(test_medium_path_forced)
+{
+	setenv("PMEM_IS_PMEM_FORCE", "1", 1);
+	struct pmm__bank *b = ram_bank();
+	unsetenv("PMEM_IS_PMEM_FORCE");
+	ck_assert_int_eq(b->cached, 0);
+	/* allocate: fill, flush, drain, flush, drain; free: 2; freeAll:
+	 * at least 6 */
+	ck_assert_uint_ge(work_counted(b), 5 + 5 + 2 + 6);
 }
 END_TEST
 
@@ -1775,6 +1929,9 @@ core_suite(void)
 	tcase_add_test(tc, test_dead_owner);
 	tcase_add_test(tc, test_reopen_repairs_lost_name);
 	tcase_add_test(tc, test_lockfree_points);
+	tcase_add_test(tc, test_medium_path_choice);
+	tcase_add_test(tc, test_medium_path_calls);
+	tcase_add_test(tc, test_medium_path_forced);
 	tcase_add_test(tc, test_create_busy);
 	return s;
 }
