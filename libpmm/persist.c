@@ -35,6 +35,8 @@ pmm__fill_streaming(void *a, int c, size_t n)
 	pmem_memset(a, c, n, PMEM_F_MEM_NONTEMPORAL);
 }
 
+/* Whether fd's medium keeps a killed process's stores and no flush can
+ * save anything more (tmpfs, ramfs), unless told to act as on pmem. */
 int
 pmm__medium_cached(int fd)
 {
