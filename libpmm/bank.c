@@ -16,7 +16,6 @@
 #include <linux/mman.h>
 #endif
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +24,6 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
-#define TMPFS_MAGIC_ 0x01021994
 /* Banks up to this size are populated when mapped (MAP_POPULATE). */
 #define POPULATE_MAX (32ULL << 20)
 
@@ -63,13 +61,6 @@ pmm__boot_id(char out[PMM__BOOT_ID])
 	close(fd);
 	if (n > 0 && out[n - 1] == '\n')
 		out[n - 1] = 0;
-}
-
-static int
-on_tmpfs(int fd)
-{
-	struct statfs s;
-	return fstatfs(fd, &s) == 0 && (unsigned long)s.f_type == TMPFS_MAGIC_;
 }
 
 /* Map fd at exactly addr, never over anything already there. */
@@ -226,17 +217,18 @@ map_bank(struct pmm__bank *b, const struct stat *st, int ro)
 		return pmm__fail(rc, "%s: %s", b->path, msg);
 	}
 	void *m;
+	int tmpfs = pmm__on_tmpfs(b->fd);
 	/* on tmpfs a small bank is mapped in at once (a page's first touch
 	 * in a process costs a fault); a large one page by page on demand,
 	 * so that the first call does nothing proportional to the bank */
 	rc = pmm__map_fixed(b->fd, h.base, g.file_size, ro ? -1 :
-			g.file_size <= POPULATE_MAX && on_tmpfs(b->fd), &m);
+			g.file_size <= POPULATE_MAX && tmpfs, &m);
 	if (rc == K_EMAPPED)
 		explain_mapped(b, &h);
 	if (rc != K_OK)
 		return rc;
 	pmm__bank_bind(b, m, &g);
-	b->cached = pmm__medium_cached(b->fd);
+	b->cached = pmm__medium_cached(tmpfs);
 	snprintf(b->medium, sizeof(b->medium), "%s", h.medium);
 	return K_OK;
 }

@@ -251,7 +251,7 @@ build(const char *path, const char *medium, const struct pmm__geom *g,
 		return rc;
 	}
 	void *m = NULL;
-	int cached = pmm__medium_cached(fd);
+	int cached = pmm__medium_cached(pmm__on_tmpfs(fd));
 	int e = posix_fallocate(fd, 0, (off_t)g->file_size);
 	if (e == EOPNOTSUPP || e == EINVAL)
 		e = ftruncate(fd, (off_t)g->file_size) == 0 ? 0 : errno;

@@ -35,19 +35,23 @@ pmm__fill_streaming(void *a, int c, size_t n)
 	pmem_memset(a, c, n, PMEM_F_MEM_NONTEMPORAL);
 }
 
-/* Whether fd's medium keeps a killed process's stores and no flush can
- * save anything more (tmpfs, ramfs), unless told to act as on pmem. */
 int
-pmm__medium_cached(int fd)
+pmm__on_tmpfs(int fd)
 {
 	struct statfs s;
+	return fstatfs(fd, &s) == 0 && ((unsigned long)s.f_type == TMPFS_MAGIC_ ||
+			(unsigned long)s.f_type == RAMFS_MAGIC_);
+}
+
+int
+pmm__medium_cached(int tmpfs)
+{
 	/* a store a killed process made is in the page cache, which the
 	 * next process maps; a power failure or reboot empties tmpfs
 	 * whatever was flushed: write-backs would cost ~200 ns a call and
 	 * keep nothing more.  Anything else (DAX, or a file system whose
 	 * DAX we cannot tell) is flushed, the safe side. */
-	if (fstatfs(fd, &s) != 0 || ((unsigned long)s.f_type != TMPFS_MAGIC_ &&
-			(unsigned long)s.f_type != RAMFS_MAGIC_))
+	if (!tmpfs)
 		return 0;
 	const char *ct = secure_getenv(CRASHTEST_ENV);
 	return !forced_pmem() && (ct == NULL || ct[0] == 0);

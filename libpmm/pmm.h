@@ -183,11 +183,14 @@ struct pmm__persist_ops {
 };
 extern struct pmm__persist_ops pmm__pers;
 
-/* Whether the medium of fd keeps every store a killed process made and
- * loses everything at a power failure (tmpfs), so that flushing the CPU's
+/* Whether fd's file system is tmpfs or ramfs (0 if fstatfs fails). */
+int pmm__on_tmpfs(int fd);
+/* Whether a bank on such a medium (tmpfs: pmm__on_tmpfs's answer) takes
+ * the path that flushes nothing: tmpfs keeps every store a killed process
+ * made and loses everything at a power failure, so flushing the CPU's
  * caches to it buys nothing; PMEM_IS_PMEM_FORCE=1 and a run under
  * pmem-crashtest (which model a power failure) answer 0. */
-int pmm__medium_cached(int fd);
+int pmm__medium_cached(int tmpfs);
 
 /* Write back a range of b (on a cached medium, only keep the compiler
  * from moving stores across the call: the order of stores is all a

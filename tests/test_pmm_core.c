@@ -1669,7 +1669,7 @@ cached_in(const char *dir)
 	snprintf(p, sizeof(p), "%s/medium-probe-%d", dir, (int)getpid());
 	int fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
 	ck_assert_msg(fd >= 0, "%s: %s", p, strerror(errno));
-	int c = pmm__medium_cached(fd);
+	int c = pmm__medium_cached(pmm__on_tmpfs(fd));
 	close(fd);
 	unlink(p);
 	return c;
@@ -1717,7 +1717,7 @@ START_TEST(test_medium_path_choice)
 		tried++;
 	}
 	ck_assert_msg(tried > 0, "no writable directory off tmpfs");
-	ck_assert_int_eq(pmm__medium_cached(-1), 0);
+	ck_assert_int_eq(pmm__medium_cached(pmm__on_tmpfs(-1)), 0);
 }
 END_TEST
 
