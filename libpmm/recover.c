@@ -6,6 +6,28 @@
 
 #include "pmm.h"
 
+/* Whether bytes [from, len) of p are zero (len a multiple of 8): a word
+ * at a time, as each pmmFree validates its entry under the bank lock. */
+static int
+zero_from(const void *p, size_t from, size_t len)
+{
+	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+			"a word's later bytes are its high bits");
+	const unsigned char *c = p;
+	size_t w = from / 8;
+	uint64_t v, acc = 0;
+	if (from % 8 != 0) {
+		memcpy(&v, c + 8 * w, 8);
+		acc = v >> (8 * (from % 8));
+		w++;
+	}
+	for (; w < len / 8; w++) {
+		memcpy(&v, c + 8 * w, 8);
+		acc |= v;
+	}
+	return acc == 0;
+}
+
 /* Validate entry idx of the table; *used tells whether it is a block. */
 int
 pmm__entry_validate(struct pmm__bank *b, uint32_t idx, int *used)
@@ -24,15 +46,13 @@ pmm__entry_validate(struct pmm__bank *b, uint32_t idx, int *used)
 	size_t n = strnlen(e->name, sizeof(e->name));
 	if (n == 0 || n == sizeof(e->name))
 		return pmm__fail(K_ECORRUPT, "entry %u: bad name", idx);
-	for (size_t i = n; i < sizeof(e->name); i++)
-		if (e->name[i] != 0)
-			return pmm__fail(K_ECORRUPT, "entry %u: name not padded", idx);
+	if (!zero_from(e->name, n, sizeof(e->name)))
+		return pmm__fail(K_ECORRUPT, "entry %u: name not padded", idx);
 	if (e->keysize > sizeof(e->key))
 		return pmm__fail(K_ECORRUPT, "entry %u: key size %u", idx,
 				e->keysize);
-	for (size_t i = e->keysize; i < sizeof(e->key); i++)
-		if (e->key[i] != 0)
-			return pmm__fail(K_ECORRUPT, "entry %u: key not padded", idx);
+	if (!zero_from(e->key, e->keysize, sizeof(e->key)))
+		return pmm__fail(K_ECORRUPT, "entry %u: key not padded", idx);
 	*used = 1;
 	return K_OK;
 }

@@ -1052,6 +1052,17 @@ START_TEST(test_check_table)
 	TABLE_CASE((b->table[1].keysize = 33, reseal(b, 1)), "key size 33");
 	TABLE_CASE((b->table[1].key[3] = 'x', reseal(b, 1)),
 		"entry 1: key not padded");
+	/* the padding is checked a word at a time: every byte counts, in
+	 * the word where the name or key ends and in the last one */
+	for (size_t i = 2; i < 64; i++)		/* entry 1 is "b" */
+		TABLE_CASE((b->table[1].name[i] = 'x', reseal(b, 1)),
+			"entry 1: name not padded");
+	for (uint32_t ks = 0; ks <= 32; ks += 5)
+		for (size_t i = ks; i < 32; i++)
+			TABLE_CASE((b->table[1].keysize = ks,
+				memset(b->table[1].key + ks, 0, 32 - ks),
+				b->table[1].key[i] = 0x80, reseal(b, 1)),
+				"entry 1: key not padded");
 #undef TABLE_CASE
 	/* overlapping blocks */
 	b = sample_bank();
