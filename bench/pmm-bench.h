@@ -69,6 +69,10 @@ int pb_worker(unsigned long population, int reps, int quick);
 /* On the bank the worker of `population` left in PMM_DIR, in a new
  * process: first calls, 1 vs 2 threads, 1 vs 2 processes, metadata. */
 int pb_scale(unsigned long population, int reps, const char *self);
+/* "--lockshare N reps": the share of a lone process's allocate + free
+ * pairs spent holding the bank lock (run with pmm-lockshare.so
+ * preloaded); 1 when the module is not there. */
+int pb_lockshare(unsigned long population, int reps);
 /* "--first": the first call of this process, in ns, on stdout. */
 int pb_first(void);
 

@@ -126,6 +126,26 @@ find_anchors(void)
 	return NULL;
 }
 
+/* "LD_PRELOAD=" and pmm-lockshare.so next to us or in .libs below us
+ * (where libtool puts it); 0 when it is in neither. */
+static int
+find_lockshare(char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+	exe_dir(dir, sizeof(dir));
+	static const char *const where[] = { "%s/pmm-lockshare.so",
+		"%s/.libs/pmm-lockshare.so" };
+	for (size_t i = 0; i < 2; i++) {
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof(path), where[i], dir);
+		if (access(path, R_OK) == 0 &&
+				(size_t)snprintf(buf, len, "LD_PRELOAD=%s", path) <
+				len)
+			return 1;
+	}
+	return 0;
+}
+
 /* The environment without PMEM_*, PMEMOBJ_*, PMM_* and LD_PRELOAD (and
  * without LD_LIBRARY_PATH when drop_ldpath), plus the extra entries. */
 static char **
@@ -264,6 +284,20 @@ run_population(const struct opts *o, unsigned long pop)
 	if (rc == 0)
 		rc = run_child(self, sargv, env, "the scaling rows");
 	free(env);
+	/* the same pairs with the lock timed, in a process of their own;
+	 * without the module (or where it cannot be preloaded, as under
+	 * ASan) the rows are only missing */
+	char preload[PATH_MAX + 64];
+	if (rc == 0 && find_lockshare(preload, sizeof(preload))) {
+		char *lextra[] = { env_dir, env_tun, "PMM_CONF=", preload,
+			o->flushed ? "PMEM_IS_PMEM_FORCE=1" : NULL, NULL };
+		char *largv[] = { "pmm-bench", "--lockshare", popstr, reps,
+			NULL };
+		env = clean_env(0, lextra);
+		if (run_child(self, largv, env, "the lock-share rows") != 0)
+			fprintf(stderr, "pmm-bench: no lock-share rows\n");
+		free(env);
+	}
 	char bank[PATH_MAX + 16];
 	snprintf(bank, sizeof(bank), "%s/RAM.pmm", dir);
 	unlink(bank);
@@ -430,6 +464,8 @@ main(int argc, char **argv)
 		return pb_scale(strtoul(argv[2], NULL, 10), atoi(argv[3]),
 			self);
 	}
+	if (argc >= 4 && strcmp(argv[1], "--lockshare") == 0)
+		return pb_lockshare(strtoul(argv[2], NULL, 10), atoi(argv[3]));
 	if (argc >= 2 && strcmp(argv[1], "--first") == 0)
 		return pb_first();
 	if (argc >= 3 && strcmp(argv[1], "--shm") == 0)

@@ -182,6 +182,7 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 	double t1 = row("retr-t1", big, 1).med, t2 = row("retr-t2", big, 1).med;
 	double c1 = row("chase-t1", big, 1).med, c2 = row("chase-t2", big, 1).med;
 	double p1 = row("af-p1", big, 1).med, p2 = row("af-p2", big, 1).med;
+	double ls = row("lock-share", big, 1).med;
 	double cr = row("open", big, 1).med, fa = row("first-alone", big, 1).med;
 	double fs = row("first-shared", big, 1).med;
 	struct {
@@ -205,6 +206,10 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 			"the total)", p2, NAN, 0, 0 },
 		{ "allocate + free throughput, 2 processes / 1", p1 / p2, 1.3,
 			1, 0 },
+		{ "share of 1 process's allocate + free time holding the bank "
+			"lock (pmm-lockshare.so)", ls, NAN, 1, 0 },
+		{ "so at most, with one lock: 2 processes / 1 = 1 / that share",
+			1 / ls, NAN, 1, 0 },
 		{ "bank creation: the first call of the first process (ms)",
 			cr, 2000e6, 0, 1 },
 		{ "first call of a new process, nobody else using the bank "

@@ -22,7 +22,15 @@
  *                processes at once (fork: the same bank), likewise
  *   meta-bytes   bytes before the first data page / pmm.maxBlocks
  *                (header, table, index), from the bank file's header
+ *
+ * and "--lockshare N reps", run by the driver with pmm-lockshare.so
+ * preloaded (and nothing else measured in that process):
+ *
+ *   lock-share   the share of af-p1's time (one process, in this process)
+ *                that libpmm holds the bank lock: two processes on one
+ *                bank can do at most 1 / share of one's pairs
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +39,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "pmm/chPmm.h"
 #include "pmm-bench.h"
@@ -284,5 +293,35 @@ pb_scale(unsigned long pop, int reps, const char *self)
 	munmap(region, clen);
 	free(retr_names[0]);
 	free(retr_names[1]);
+	return 0;
+}
+
+/* See the file comment: lock-share samples, in this process. */
+int
+pb_lockshare(unsigned long pop, int reps)
+{
+	void (*readf)(uint64_t *, uint64_t *) =
+		(void (*)(uint64_t *, uint64_t *))dlsym(RTLD_DEFAULT,
+			"pmm_lockshare_read");
+	if (readf == NULL) {
+		fprintf(stderr, "pmm-bench: pmm-lockshare.so is not loaded: "
+			"no lock-share row\n");
+		return 1;
+	}
+	if (alloc_free(0, 1000) != 0)	/* the bank mapped, lines warm */
+		fail("allocate + free", K_ECORRUPT);
+	for (int s = 0; s < reps; s++) {
+		uint64_t h0, n0, h1, n1;
+		readf(&h0, &n0);
+		uint64_t t0 = __rdtsc();
+		if (alloc_free(0, 1001 + (unsigned long)s) != 0)
+			fail("allocate + free", K_ECORRUPT);
+		uint64_t t1 = __rdtsc();
+		readf(&h1, &n1);
+		if (n1 - n0 < 2 * AF_PAIRS)
+			fail("the lock was not seen taken", K_ECORRUPT);
+		pb_sample("lock-share", pop, 1,
+			(double)(h1 - h0) / (double)(t1 - t0));
+	}
 	return 0;
 }
