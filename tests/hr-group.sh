@@ -22,6 +22,9 @@ run 1 start A alloc ga group alloc keepa keya \
 	group wait a-done clean exit 0
 wait_log "^C alloc gc new"
 wait_log "^A alloc ga new"
+# A logs its second spawn a moment after the first (under valgrind, after
+# C has started): wait for both lines before judging the second
+wait_count 2 "^A spawn C "
 grep -q "^A spawn C errno=16 " "$out/log" ||
 	fail "a second hrfexec of a running name did not fail with EBUSY"
 wait_log "^A group 1\$"

@@ -34,6 +34,8 @@ chmod +x "$tmp/bin/indirect"
 : > "$out/go"
 wait_log "^P start 2 "
 wait_log "^Q start 2 "
+# P logs its spawn when hrfexecv returns, which may be after Q has started
+wait_count 2 "^P spawn Q "
 grep -q "^P spawn Q pid=" "$out/log" || fail "the second hrfexecv failed"
 [ "$(grep -c "^P spawn Q pid=" "$out/log")" = 2 ] ||
 	fail "the second hrfexecv failed: $(grep '^P spawn' "$out/log")"
