@@ -50,15 +50,21 @@ in_bank(const pthread_mutex_t *m)
 	return a >= PMM__ADDR_MIN && a < PMM__ADDR_END;
 }
 
+/* A lock or trylock of m returned r: note when a bank's lock was taken. */
+static int
+note_taken(pthread_mutex_t *m, int r)
+{
+	if ((r == 0 || r == EOWNERDEAD) && in_bank(m))
+		taken = __rdtsc();
+	return r;
+}
+
 /* pthread_mutex_lock, noting when a bank's lock is taken. */
 EXPORT int
 pthread_mutex_lock(pthread_mutex_t *m)
 {
 	resolve();
-	int r = real_lock(m);
-	if ((r == 0 || r == EOWNERDEAD) && in_bank(m))
-		taken = __rdtsc();
-	return r;
+	return note_taken(m, real_lock(m));
 }
 
 /* pthread_mutex_trylock, likewise. */
@@ -66,10 +72,7 @@ EXPORT int
 pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	resolve();
-	int r = real_trylock(m);
-	if ((r == 0 || r == EOWNERDEAD) && in_bank(m))
-		taken = __rdtsc();
-	return r;
+	return note_taken(m, real_trylock(m));
 }
 
 /* pthread_mutex_unlock, adding the time a bank's lock was held. */

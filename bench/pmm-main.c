@@ -286,7 +286,7 @@ run_population(const struct opts *o, unsigned long pop)
 	free(env);
 	/* the same pairs with the lock timed, in a process of their own;
 	 * without the module (or where it cannot be preloaded, as under
-	 * ASan) the rows are only missing */
+	 * ASan) the two rows read n/a and nothing else changes */
 	char preload[PATH_MAX + 64];
 	if (rc == 0 && find_lockshare(preload, sizeof(preload))) {
 		char *lextra[] = { env_dir, env_tun, "PMM_CONF=", preload,

@@ -86,12 +86,15 @@ row(const char *op, unsigned long pop, unsigned long k)
 	return st;
 }
 
-/* A number of ns with sensible precision, or "n/a". */
+/* A number of ns with sensible precision, or "n/a", written to buf (so
+ * that a caller printing buf never shows an earlier value). */
 static const char *
 fmt_ns(double ns, char *buf)
 {
-	if (isnan(ns))
-		return "n/a";
+	if (isnan(ns)) {
+		snprintf(buf, 32, "n/a");
+		return buf;
+	}
 	if (ns < 100)
 		snprintf(buf, 32, "%.1f", ns);
 	else
@@ -99,12 +102,14 @@ fmt_ns(double ns, char *buf)
 	return buf;
 }
 
-/* A ratio with three decimals, or "n/a". */
+/* A ratio with three decimals, or "n/a", written to buf likewise. */
 static const char *
 fmt_ratio(double r, char *buf)
 {
-	if (isnan(r) || isinf(r))
-		return "n/a";
+	if (isnan(r) || isinf(r)) {
+		snprintf(buf, 32, "n/a");
+		return buf;
+	}
 	snprintf(buf, 32, r < 0.01 ? "%.4f" : "%.3f", r);
 	return buf;
 }
@@ -226,7 +231,8 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 			r[i].v <= r[i].lim);
 		met &= ok;
 		if (r[i].ms)
-			snprintf(b1, sizeof(b1), "%.3f", r[i].v / 1e6);
+			snprintf(b1, sizeof(b1), isnan(r[i].v) ? "n/a" : "%.3f",
+				r[i].v / 1e6);
 		else if (r[i].ratio)
 			fmt_ratio(r[i].v, b1);
 		else
