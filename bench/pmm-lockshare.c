@@ -26,6 +26,8 @@ static int (*real_lock)(pthread_mutex_t *);
 static int (*real_trylock)(pthread_mutex_t *);
 static int (*real_unlock)(pthread_mutex_t *);
 static __thread uint64_t taken;
+/* Plain sums: pmm-bench's lock-share child makes its calls from one
+ * thread (several would need atomic adds here). */
 static uint64_t held, nheld;
 
 /* The real functions, once (the first call of any of them). */

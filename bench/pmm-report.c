@@ -215,6 +215,10 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 			"lock (pmm-lockshare.so)", ls, NAN, 1, 0 },
 		{ "so at most, with one lock: 2 processes / 1 = 1 / that share",
 			1 / ls, NAN, 1, 0 },
+		{ "machine: one cache line moved from one CPU to the other "
+			"(ns; each time the lock changes hands, its line and the "
+			"lines its last holder wrote move)",
+			row("xfer", big, 1).med, NAN, 0, 0 },
 		{ "bank creation: the first call of the first process (ms)",
 			cr, 2000e6, 0, 1 },
 		{ "first call of a new process, nobody else using the bank "

@@ -6,8 +6,11 @@
  * The driver runs "--scale N reps" after the worker of population N, on
  * the bank the worker filled (PMM_DIR), in a fresh process:
  *
- *   first-alone  the first call (a retrieval) of this process, nobody
- *                else having the bank open
+ *   first-alone  the first call (a retrieval) of a process it starts
+ *                with fork + exec before it opens the bank itself, so
+ *                that nobody else has the bank open (one sample a rep:
+ *                a single one, as before 2026-12-06, could land on a
+ *                slow page fault and judge the target by it)
  *   first-shared the same in a process it starts with fork + exec while
  *                it holds the bank (the common case of many processes)
  *   retr-t1/t2   retrievals of random existing names by 1 thread, then
@@ -20,6 +23,12 @@
  *                load of the total
  *   af-p1/p2     4 KiB allocate + free pairs by 1 process, then by 2
  *                processes at once (fork: the same bank), likewise
+ *   xfer         the machine's answer for the processes: one cache line
+ *                moved from one CPU to the other (two processes pinned
+ *                to two CPUs pass a counter back and forth in a shared
+ *                mapping: ns per one-way move); every time the bank lock
+ *                goes to the other process, its line and the index lines
+ *                the last holder wrote move like this
  *   meta-bytes   bytes before the first data page / pmm.maxBlocks
  *                (header, table, index), from the bank file's header
  *
@@ -33,6 +42,8 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +60,7 @@
 #define AF_PAIRS 20000
 #define CHASE_MIB 128
 #define CHASE_LOADS 200000
+#define XFER_TRIPS 100000
 
 /* Names built before the timed loops: random members of the population
  * for each retrieving thread. */
@@ -201,6 +213,80 @@ timed_alloc_free(int nprocs, unsigned long s)
 	return t / ((double)AF_PAIRS * nprocs);
 }
 
+/* Wait until *w holds v (the other side's move); 0, or -1 when the
+ * other process (child: the parent, else the child) died first. */
+static int
+xfer_wait(volatile uint64_t *w, uint64_t v, pid_t other, int child)
+{
+	for (unsigned long n = 1; *w != v; n++)
+		if (n % (1ul << 22) == 0 && (child ? getppid() != other :
+				waitpid(other, NULL, WNOHANG) != 0))
+			return -1;
+	return 0;
+}
+
+/* Pin the calling process to cpu. */
+static int
+pin_to(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* ns per one-way move of a cache line between two of this process's
+ * CPUs (-1: fewer than two allowed). */
+static double
+timed_xfer(void)
+{
+	cpu_set_t all;
+	int cpu[2], n = 0;
+	if (sched_getaffinity(0, sizeof(all), &all) != 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &all))
+			cpu[n++] = c;
+	if (n < 2)
+		return -1;
+	volatile uint64_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (w == MAP_FAILED)
+		fail("mmap", K_ESYS);
+	*w = 0;
+	fflush(NULL);
+	pid_t parent = getpid(), pid = fork();
+	if (pid < 0)
+		fail("fork", K_ESYS);
+	if (pid == 0) {
+		if (pin_to(cpu[1]) != 0)
+			_exit(1);
+		for (uint64_t i = 1; i <= XFER_TRIPS; i++) {
+			if (xfer_wait(w, 2 * i - 1, parent, 1) != 0)
+				_exit(1);
+			*w = 2 * i;
+		}
+		_exit(0);
+	}
+	int ok = pin_to(cpu[0]) == 0;
+	double t0 = pb_now_ns();
+	for (uint64_t i = 1; ok && i <= XFER_TRIPS; i++) {
+		*w = 2 * i - 1;
+		ok = xfer_wait(w, 2 * i, pid, 0) == 0;
+	}
+	double t = pb_now_ns() - t0;
+	if (!ok)
+		kill(pid, SIGKILL);
+	int st;
+	ok &= waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		WEXITSTATUS(st) == 0;
+	sched_setaffinity(0, sizeof(all), &all);
+	munmap((void *)w, 4096);
+	if (!ok)
+		fail("the line-transfer processes", K_ESYS);
+	return t / (2.0 * XFER_TRIPS);
+}
+
 /* The first call of a process started now (fork + exec of self). */
 static double
 first_in_child(const char *self)
@@ -258,7 +344,8 @@ meta_bytes(void)
 int
 pb_scale(unsigned long pop, int reps, const char *self)
 {
-	pb_sample("first-alone", pop, 1, timed_first());
+	for (int s = 0; s < reps; s++)
+		pb_sample("first-alone", pop, 1, first_in_child(self));
 	pb_sample("meta-bytes", pop, 1, meta_bytes());
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
 	for (int t = 0; t < 2; t++) {
@@ -294,6 +381,9 @@ pb_scale(unsigned long pop, int reps, const char *self)
 		pb_sample("retr-t2", pop, 1, timed_retrieve(2));
 		pb_sample("af-p1", pop, 1, timed_alloc_free(1, 2 * s));
 		pb_sample("af-p2", pop, 1, timed_alloc_free(2, 2 * s + 1));
+		double x = timed_xfer();
+		if (x > 0)
+			pb_sample("xfer", pop, 1, x);
 	}
 	munmap(region, clen);
 	free(retr_names[0]);
