@@ -213,14 +213,27 @@ timed_alloc_free(int nprocs, unsigned long s)
 	return t / ((double)AF_PAIRS * nprocs);
 }
 
-/* Wait until *w holds v (the other side's move); 0, or -1 when the
- * other process (child: the parent, else the child) died first. */
+/* The shared word's values besides the moves (2i - 1, 2i). */
+#define XFER_UNSET UINT64_MAX		/* the child has not started */
+#define XFER_NOPIN (UINT64_MAX - 1)	/* the child could not be pinned */
+
+/* Whether the other process (child: the parent, else the child) is
+ * gone. */
 static int
-xfer_wait(volatile uint64_t *w, uint64_t v, pid_t other, int child)
+xfer_gone(pid_t other, int child)
 {
-	for (unsigned long n = 1; *w != v; n++)
-		if (n % (1ul << 22) == 0 && (child ? getppid() != other :
-				waitpid(other, NULL, WNOHANG) != 0))
+	return child ? getppid() != other :
+		waitpid(other, NULL, WNOHANG) != 0;
+}
+
+/* Wait until *w holds v (want) or anything but v (!want); 0, or -1 when
+ * the other process died first. */
+static int
+xfer_wait(volatile uint64_t *w, uint64_t v, int want, pid_t other,
+		int child)
+{
+	for (unsigned long n = 1; (*w == v) != want; n++)
+		if (n % (1ul << 22) == 0 && xfer_gone(other, child))
 			return -1;
 	return 0;
 }
@@ -235,8 +248,26 @@ pin_to(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* The child's side: pinned to cpu, answer each move of the parent. */
+static void
+xfer_child(volatile uint64_t *w, int cpu, pid_t parent)
+{
+	if (pin_to(cpu) != 0) {
+		*w = XFER_NOPIN;
+		_exit(0);
+	}
+	*w = 0;
+	for (uint64_t i = 1; i <= XFER_TRIPS; i++) {
+		if (xfer_wait(w, 2 * i - 1, 1, parent, 1) != 0)
+			_exit(1);
+		*w = 2 * i;
+	}
+	_exit(0);
+}
+
 /* ns per one-way move of a cache line between two of this process's
- * CPUs (-1: fewer than two allowed). */
+ * CPUs; -1 (no sample) with fewer than two CPUs allowed, or when either
+ * process cannot be pinned. */
 static double
 timed_xfer(void)
 {
@@ -253,38 +284,35 @@ timed_xfer(void)
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (w == MAP_FAILED)
 		fail("mmap", K_ESYS);
-	*w = 0;
+	*w = XFER_UNSET;
 	fflush(NULL);
 	pid_t parent = getpid(), pid = fork();
 	if (pid < 0)
 		fail("fork", K_ESYS);
-	if (pid == 0) {
-		if (pin_to(cpu[1]) != 0)
-			_exit(1);
-		for (uint64_t i = 1; i <= XFER_TRIPS; i++) {
-			if (xfer_wait(w, 2 * i - 1, parent, 1) != 0)
-				_exit(1);
-			*w = 2 * i;
-		}
-		_exit(0);
-	}
-	int ok = pin_to(cpu[0]) == 0;
+	if (pid == 0)
+		xfer_child(w, cpu[1], parent);
+	int pinned = pin_to(cpu[0]) == 0;
+	int ok = xfer_wait(w, XFER_UNSET, 0, pid, 0) == 0;
+	pinned &= ok && *w != XFER_NOPIN;
 	double t0 = pb_now_ns();
-	for (uint64_t i = 1; ok && i <= XFER_TRIPS; i++) {
+	for (uint64_t i = 1; ok && pinned && i <= XFER_TRIPS; i++) {
 		*w = 2 * i - 1;
-		ok = xfer_wait(w, 2 * i, pid, 0) == 0;
+		ok = xfer_wait(w, 2 * i, 1, pid, 0) == 0;
 	}
 	double t = pb_now_ns() - t0;
-	if (!ok)
+	if (!ok || !pinned)
 		kill(pid, SIGKILL);
 	int st;
-	ok &= waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-		WEXITSTATUS(st) == 0;
+	pid_t r = waitpid(pid, &st, 0);
+	/* a child killed here, or reaped by xfer_gone, is no failure of the
+	 * machine; a child that failed on its own is */
+	ok &= r == pid && (!pinned || (WIFEXITED(st) &&
+				WEXITSTATUS(st) == 0));
 	sched_setaffinity(0, sizeof(all), &all);
 	munmap((void *)w, 4096);
 	if (!ok)
 		fail("the line-transfer processes", K_ESYS);
-	return t / (2.0 * XFER_TRIPS);
+	return pinned ? t / (2.0 * XFER_TRIPS) : -1;
 }
 
 /* The first call of a process started now (fork + exec of self). */
