@@ -304,8 +304,9 @@ timed_xfer(void)
 		kill(pid, SIGKILL);
 	int st;
 	pid_t r = waitpid(pid, &st, 0);
-	/* a child killed here, or reaped by xfer_gone, is no failure of the
-	 * machine; a child that failed on its own is */
+	/* a child killed here because a process could not be pinned is no
+	 * failure; one that died on its own (then already reaped by
+	 * xfer_gone: r is -1) or exited non-zero is */
 	ok &= r == pid && (!pinned || (WIFEXITED(st) &&
 				WEXITSTATUS(st) == 0));
 	sched_setaffinity(0, sizeof(all), &all);
