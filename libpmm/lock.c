@@ -23,7 +23,13 @@
  * a futex sleep and wake-up cost several (more on a virtual machine), so
  * two processes allocating at once went 2.4 times slower than one alone
  * (bench/pmm-bench, "2 processes / 1").  Only trylock is used to spin:
- * the mutex's own word is glibc's to read.
+ * the mutex's own word is glibc's to read.  The pauses between two tries
+ * double, up to a cap: each trylock takes the mutex's line from the
+ * holder's CPU (hundreds of ns on some machines, see pmm-bench's line
+ * row), and a waiter that tries every few hundred ns took it in the
+ * middle of nearly every critical section, so that two processes did
+ * half the pairs of one; backing off lets the holder run on with the
+ * line in its cache, and the two then do about as many as one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,19 +48,24 @@ pmm__lock_init(struct pmm__bank *b)
 	pthread_mutexattr_destroy(&a);
 }
 
-/* Tries of trylock before sleeping, and pauses between two tries. */
-#define SPIN_TRIES 200
-#define SPIN_PAUSES 8
+/* Pauses after the first failed try (doubled after each), their cap,
+ * and the pauses spent in all before sleeping (about 0.3 ms at 40 ns a
+ * pause). */
+#define SPIN_PAUSES_MIN 8
+#define SPIN_PAUSES_MAX 512
+#define SPIN_BUDGET 8192
 
 /* pthread_mutex_lock, after a short spin on trylock. */
 static int
 lock_spin(pthread_mutex_t *m)
 {
-	for (int i = 0; i < SPIN_TRIES; i++) {
+	for (int spent = 0, pauses = SPIN_PAUSES_MIN; spent < SPIN_BUDGET;
+			spent += pauses, pauses += pauses < SPIN_PAUSES_MAX ?
+				pauses : 0) {
 		int r = pthread_mutex_trylock(m);
 		if (r != EBUSY)
 			return r;
-		for (int k = 0; k < SPIN_PAUSES; k++) {
+		for (int k = 0; k < pauses; k++) {
 #if defined(__x86_64__) || defined(__i386__)
 			__builtin_ia32_pause();
 #else
