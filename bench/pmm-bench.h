@@ -34,6 +34,9 @@ double pb_now_ns(void);
 /* Pin the calling process to the CPU it is running on. */
 void pb_pin(void);
 
+/* Pin the calling process to cpu; 0, or -1 when refused. */
+int pb_pin_to(int cpu);
+
 /* A small reproducible generator (xorshift64*). */
 uint64_t pb_rand(uint64_t *state);
 

@@ -238,21 +238,11 @@ xfer_wait(volatile uint64_t *w, uint64_t v, int want, pid_t other,
 	return 0;
 }
 
-/* Pin the calling process to cpu. */
-static int
-pin_to(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* The child's side: pinned to cpu, answer each move of the parent. */
 static void
 xfer_child(volatile uint64_t *w, int cpu, pid_t parent)
 {
-	if (pin_to(cpu) != 0) {
+	if (pb_pin_to(cpu) != 0) {
 		*w = XFER_NOPIN;
 		_exit(0);
 	}
@@ -291,7 +281,7 @@ timed_xfer(void)
 		fail("fork", K_ESYS);
 	if (pid == 0)
 		xfer_child(w, cpu[1], parent);
-	int pinned = pin_to(cpu[0]) == 0;
+	int pinned = pb_pin_to(cpu[0]) == 0;
 	int ok = xfer_wait(w, XFER_UNSET, 0, pid, 0) == 0;
 	pinned &= ok && *w != XFER_NOPIN;
 	double t0 = pb_now_ns();

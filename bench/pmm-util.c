@@ -32,6 +32,16 @@ pb_now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* Pin the calling process to cpu; 0, or -1 when refused. */
+int
+pb_pin_to(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
 /* Keep the measuring process on one CPU so its caches stay warm. */
 void
 pb_pin(void)
@@ -41,9 +51,7 @@ pb_pin(void)
 	if (cpu < 0 || sched_getaffinity(0, sizeof(set), &set) != 0 ||
 			!CPU_ISSET(cpu, &set))
 		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	(void)sched_setaffinity(0, sizeof(set), &set);
+	(void)pb_pin_to(cpu);
 }
 
 /* xorshift64*: reproducible across runs, good enough to pick names. */
