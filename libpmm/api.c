@@ -120,6 +120,36 @@ repair(struct pmm__bank *b)
 	return pmm__recover(b);
 }
 
+/* Under the lock: the block named nm (64 zero-padded bytes), its entry
+ * checked against the table.  The index is derived: one that names a
+ * free entry or another block, or is out of range, is rebuilt from the
+ * table and asked again.  A damaged entry is the truth damaged: never
+ * trusted (its pages might be outside the bank or another block's). */
+static int
+find_live(struct pmm__bank *b, const char nm[64], uint32_t *idx)
+{
+	for (int again = 0;; again = 1) {
+		int rc = pmm__name_find(b, nm, idx), used = 0;
+		if (rc == K_OK && (rc = pmm__entry_validate(b, *idx, &used)) !=
+				K_OK) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
+			return pmm__fail(rc, "%s: %s", b->path, msg);
+		}
+		if (rc == K_OK && used &&
+				memcmp(b->table[*idx].name, nm, 64) == 0)
+			return K_OK;
+		if (rc == K_EUNKNOWN)
+			return rc;
+		if (again)
+			return pmm__fail(K_ECORRUPT,
+					"%s: the index still sends \"%s\" to entry %u after its rebuild",
+					b->path, nm, *idx);
+		if ((rc = repair(b)) != K_OK)
+			return rc;
+	}
+}
+
 /* Allocate or retrieve a block (flags: PMM__F_SYSTEM allows __SYS keys). */
 int
 pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
@@ -146,7 +176,7 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 	}
 	if ((rc = pmm__lock(b)) != K_OK)
 		return rc;
-	rc = pmm__name_find(b, nm, &idx);
+	rc = find_live(b, nm, &idx);
 	if (rc == K_OK) {
 		rc = pmm__bad_retrieve(b, &b->table[idx], nm);
 		if (rc == K_OK)
@@ -242,22 +272,13 @@ pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
 	int rc = pmm__lock(b);
 	if (rc != K_OK)
 		return rc;
-	rc = pmm__name_find(b, nm, &idx);
+	/* a damaged entry is never freed: its pages might be another's */
+	rc = find_live(b, nm, &idx);
 	if (rc == K_EUNKNOWN)
 		pmm__fail(rc, "no block \"%s\" in %s", nm, label);
 	if (rc != K_OK)
 		goto out;
 	struct pmm__entry *e = &b->table[idx];
-	int used;
-	/* a damaged entry is never freed: its pages might be another's */
-	if ((rc = pmm__entry_validate(b, idx, &used)) != K_OK ||
-			(!used && (rc = pmm__fail(K_ECORRUPT,
-				"entry %u: indexed but free", idx)) != K_OK)) {
-		char msg[300];
-		snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
-		pmm__fail(rc, "%s: %s", b->path, msg);
-		goto out;
-	}
 	if (is_sys(e->key, e->keysize) && !(flags & PMM__F_SYSTEM) &&
 			memcmp(e->key, PMM__HRG_PREFIX,
 				sizeof(PMM__HRG_PREFIX) - 1) != 0) {

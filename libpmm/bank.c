@@ -63,6 +63,25 @@ pmm__boot_id(char out[PMM__BOOT_ID])
 		out[n - 1] = 0;
 }
 
+/* See pmm.h. */
+void
+pmm__hdr_set_file(struct pmm__hdr *h, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		memset(&st, 0, sizeof(st));	/* unknown: the next open rebuilds */
+	h->file_dev = (uint64_t)st.st_dev;
+	h->file_ino = (uint64_t)st.st_ino;
+}
+
+/* Whether h was last indexed in the file st describes. */
+static int
+same_file(const struct pmm__hdr *h, const struct stat *st)
+{
+	return h->file_dev == (uint64_t)st->st_dev &&
+		h->file_ino == (uint64_t)st->st_ino;
+}
+
 /* Map fd at exactly addr, never over anything already there. */
 int
 pmm__map_fixed(int fd, uint64_t addr, uint64_t size, int populate, void **out)
@@ -258,17 +277,22 @@ open_bank(const char *path, int ro_ok, int full, struct pmm__bank **bp)
 		/* nobody else has it open: whatever the mutex says is stale */
 		pmm__lock_init(b);
 	}
-	if (memcmp(id, b->hdr->boot_id, sizeof(id)) != 0) {
-		/* rebooted since last use (so nobody else has it open): the
-		 * index was never flushed, rebuild it */
+	/* Rebooted since last use (so nobody else has it open): the index
+	 * was never flushed.  Or a copy (cp, a backup put back) that nobody
+	 * else has open: its index may have been copied at another moment
+	 * than its table.  Either way rebuild the index from the table. */
+	if (memcmp(id, b->hdr->boot_id, sizeof(id)) != 0 ||
+			(alone && !same_file(b->hdr, &st))) {
 		pmm__lock_init(b);
 		if ((rc = pmm__recover(b)) != K_OK) {
 			munmap(b->base, b->g.file_size);
 			goto fail;
 		}
 		memcpy(b->hdr->boot_id, id, sizeof(id));
+		pmm__hdr_set_file(b->hdr, b->fd);
 		if (!ro)
-			pmm__persist(b, b->hdr->boot_id, sizeof(id));
+			pmm__persist(b, b->hdr->boot_id, sizeof(id) +
+					2 * sizeof(uint64_t));
 	}
 	if ((rc = validate_contents(b, alone, full)) != K_OK) {
 		char msg[512];

@@ -25,6 +25,7 @@
 #define PMM_LAYOUT_H 1
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PMM__MAGIC "CHPMMBNK"
@@ -72,6 +73,8 @@ struct pmm__hdr {
 	uint64_t checksum;
 	/* dynamic part */
 	char boot_id[PMM__BOOT_ID] __attribute__((aligned(64)));
+	uint64_t file_dev;		/* the file the index was built in */
+	uint64_t file_ino;		/* (0 in banks made before: rebuilt) */
 	struct pmm__log log __attribute__((aligned(64)));
 	pthread_mutex_t lock __attribute__((aligned(64)));
 };
@@ -138,6 +141,9 @@ struct pmm__ixhdr {
 _Static_assert(sizeof(struct pmm__entry) == 128, "entry is two lines");
 _Static_assert(sizeof(struct pmm__hdr) <= 4096, "header fits a page");
 _Static_assert(sizeof(struct pmm__log) == 64, "log is one line");
+_Static_assert(offsetof(struct pmm__hdr, log) ==
+		offsetof(struct pmm__hdr, boot_id) + 64,
+		"the file identity fits in the boot id's line");
 _Static_assert(sizeof(struct pmm__nbucket) == 64, "bucket is one line");
 
 #endif /* PMM_LAYOUT_H */

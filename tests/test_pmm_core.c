@@ -1873,6 +1873,167 @@ START_TEST(test_reopen_repairs_lost_name)
 }
 END_TEST
 
+/* The entry of block name in bank b (under no lock: tests only). */
+static uint32_t
+entry_of(struct pmm__bank *b, const char *name)
+{
+	char nm[64];
+	uint32_t idx;
+	memset(nm, 0, sizeof(nm));
+	snprintf(nm, sizeof(nm), "%s", name);
+	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_OK);
+	return idx;
+}
+
+/*
+ * A damaged table entry is the truth damaged: a new process's retrieve
+ * and free of it fail with K_ECORRUPT and name the entry, whatever the
+ * index says, rather than hand out an address outside the bank or free
+ * pages that may be another block's.
+ */
+START_TEST(test_damaged_entry_refused)
+{
+	PmmName n = pname("RAM", "victim"), o = pname("RAM", "other");
+	VmAddr a, x, got;
+	ck_assert_int_eq(pmmAllocate(&a, &n, 1, NULL, 0), K_OK);
+	ck_assert_int_eq(pmmAllocate(&x, &o, 1, NULL, 0), K_OK);
+	struct pmm__bank *b = ram_bank();
+	uint32_t i = entry_of(b, "victim");
+	struct pmm__entry keep = b->table[i];
+	/* unsealed: checksum mismatch; sealed: pages outside the bank */
+	for (int sealed = 0; sealed < 2; sealed++) {
+		b = ram_bank();
+		b->table[i].page = (uint32_t)b->g.npages + 1000;
+		if (sealed)
+			reseal(b, i);
+		pmm__banks_reset();		/* as a new process would */
+		got = 0;
+		ck_assert_int_eq(pmmAllocate(&got, &n, 0, NULL, 0), K_ECORRUPT);
+		ck_assert_uint_eq(got, 0);
+		ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), sealed ?
+			"outside the bank" : "checksum mismatch"));
+		ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "RAM.pmm"));
+		ck_assert_int_eq(pmmAllocate(&got, &n, 4096, NULL, 0),
+			K_ECORRUPT);
+		ck_assert_int_eq(pmmFree(&n), K_ECORRUPT);
+		/* the other block is untouched and still served */
+		ck_assert_int_eq(pmmAllocate(&got, &o, 0, NULL, 0), K_OK);
+		ck_assert_uint_eq(got, x);
+		ram_bank()->table[i] = keep;
+	}
+	pmm__banks_reset();
+	ck_assert_int_eq(pmmAllocate(&got, &n, 0, NULL, 0), K_OK);
+	ck_assert_uint_eq(got, a);
+	locked_sound(ram_bank());
+}
+END_TEST
+
+/*
+ * The index is derived: a name slot that sends a name to another block's
+ * entry, or to a freed one, is found out under the lock by the entry's
+ * own name and state, and the index rebuilt from the table, so that
+ * retrieve never returns another block and free never frees one.
+ */
+START_TEST(test_misdirected_index_rebuilt)
+{
+	PmmName n1 = pname("RAM", "one"), n2 = pname("RAM", "two"),
+		n3 = pname("RAM", "three");
+	VmAddr a1, a2, a3, got;
+	ck_assert_int_eq(pmmAllocate(&a1, &n1, 1, NULL, 0), K_OK);
+	ck_assert_int_eq(pmmAllocate(&a2, &n2, 1, NULL, 0), K_OK);
+	ck_assert_int_eq(pmmAllocate(&a3, &n3, 1, NULL, 0), K_OK);
+	struct pmm__bank *b = ram_bank();
+	uint32_t i1 = entry_of(b, "one"), i3 = entry_of(b, "three");
+	/* "three" freed, but its slot put back (a stale slot) */
+	struct pmm__nslot *s3 = name_slot_of(b, i3), keep3 = *s3;
+	ck_assert_int_eq(pmmFree(&n3), K_OK);
+	*s3 = keep3;
+	/* "two"'s slot sends it to "one"'s entry */
+	struct pmm__nslot *s2 = name_slot_of(b, entry_of(b, "two"));
+	s2->idx1 = i1 + 1;
+	s2->page = b->table[i1].page;
+	pmm__banks_reset();			/* as a new process would */
+	ck_assert_int_eq(pmmAllocate(&got, &n2, 0, NULL, 0), K_OK);
+	ck_assert_uint_eq(got, a2);
+	ck_assert_int_eq(pmmAllocate(&got, &n3, 0, NULL, 0), K_ESIZE);
+	locked_sound(ram_bank());
+	/* the same, met first by a free: it frees "two", not "one" */
+	b = ram_bank();
+	s2 = name_slot_of(b, entry_of(b, "two"));
+	s2->idx1 = i1 + 1;
+	s2->page = b->table[i1].page;
+	pmm__banks_reset();
+	ck_assert_int_eq(pmmFree(&n2), K_OK);
+	ck_assert_int_eq(pmmAllocate(&got, &n1, 0, NULL, 0), K_OK);
+	ck_assert_uint_eq(got, a1);
+	ck_assert_int_eq(pmmAllocate(&got, &n2, 0, NULL, 0), K_ESIZE);
+	locked_sound(ram_bank());
+}
+END_TEST
+
+/* Copies src to dst (a new file, a new inode). */
+static void
+copy_file(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY), out = open(dst,
+		O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(out, 0);
+	char buf[65536];
+	ssize_t r;
+	while ((r = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)r), r);
+	ck_assert_int_eq(r, 0);
+	close(in);
+	close(out);
+}
+
+/*
+ * A copy of a bank (cp, a backup put back) may hold an index copied at
+ * another moment than its table: the first process to open the copy
+ * rebuilds the index, so that even a lookup without the lock (which
+ * reads only the name's slot) finds each block where the table says.
+ * The same damage in the original file is not rebuilt on an ordinary
+ * open, which is what shows the copy was recognised.
+ */
+START_TEST(test_copy_rebuilds_index)
+{
+	PmmName n1 = pname("RAM", "one"), n2 = pname("RAM", "two");
+	VmAddr a1, a2, got;
+	ck_assert_int_eq(pmmAllocate(&a1, &n1, 1, NULL, 0), K_OK);
+	ck_assert_int_eq(pmmAllocate(&a2, &n2, 1, NULL, 0), K_OK);
+	struct pmm__bank *b = ram_bank();
+	char path[PATH_MAX], moved[PATH_MAX + 8];
+	snprintf(path, sizeof(path), "%s", b->path);
+	snprintf(moved, sizeof(moved), "%s.orig", path);
+	/* the copy's slot for "two" holds "one"'s page */
+	name_slot_of(b, entry_of(b, "two"))->page = b->table[entry_of(b,
+		"one")].page;
+	pmm__banks_reset();
+	/* the original, reopened in place: the damage is still there */
+	b = ram_bank();
+	char report[256];
+	ck_assert_int_eq(pmm__lock(b), K_OK);
+	ck_assert_int_eq(pmm__check(b, report, sizeof(report)), K_ECORRUPT);
+	pmm__unlock(b);
+	pmm__banks_reset();
+	ck_assert_int_eq(rename(path, moved), 0);
+	copy_file(moved, path);
+	ck_assert_int_eq(unlink(moved), 0);
+	for (int k = 0; k < 3; k++) {		/* locked, then lock-free */
+		ck_assert_int_eq(pmmAllocate(&got, &n2, 0, NULL, 0), K_OK);
+		ck_assert_uint_eq(got, a2);
+	}
+	locked_sound(ram_bank());
+	/* recorded: the next process does not rebuild again */
+	b = ram_bank();
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(b->hdr->file_ino, (uint64_t)st.st_ino);
+	ck_assert_uint_eq(b->hdr->file_dev, (uint64_t)st.st_dev);
+}
+END_TEST
+
 /* pmm__bank_create never replaces a bank. */
 START_TEST(test_create_busy)
 {
@@ -1939,6 +2100,9 @@ core_suite(void)
 	tcase_add_test(tc, test_threads_check);
 	tcase_add_test(tc, test_dead_owner);
 	tcase_add_test(tc, test_reopen_repairs_lost_name);
+	tcase_add_test(tc, test_damaged_entry_refused);
+	tcase_add_test(tc, test_misdirected_index_rebuilt);
+	tcase_add_test(tc, test_copy_rebuilds_index);
 	tcase_add_test(tc, test_lockfree_points);
 	tcase_add_test(tc, test_medium_path_choice);
 	tcase_add_test(tc, test_medium_path_calls);
