@@ -6,8 +6,9 @@
  * (not only the creation) checks, on the descriptors it then uses:
  *   - the per-user directory /dev/shm/pmm-EUID: a real directory (never a
  *     symbolic link) of the caller, with no permission for group or other;
- *   - any other bank directory: not writable by group or other unless
- *     sticky (then nobody else can rename or remove the caller's file);
+ *   - any other bank directory: the caller's or root's (its owner may
+ *     rename or remove any file in it), and not writable by group or
+ *     other unless sticky (then nobody else can);
  *   - the bank file: a regular file (opened O_NOFOLLOW) of the caller,
  *     not writable by group or other.
  */
@@ -69,6 +70,13 @@ pmm__trust_dir(int dfd, const char *dir, int is_default)
 		return pmm__fail(K_ESYS,
 				"%s has mode %04o: refused, it must be a private directory of this user (want mode 0700)",
 				dir, (unsigned)(st.st_mode & 07777));
+	/* its owner can rename or replace any file in it, sticky or not */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		owner_text(st.st_uid, who, sizeof(who));
+		return pmm__fail(K_ESYS,
+				"%s belongs to %s, neither this user (uid %u) nor root: refused, its owner could replace its banks",
+				dir, who, (unsigned)geteuid());
+	}
 	if ((st.st_mode & 022) != 0 && !(st.st_mode & S_ISVTX))
 		return pmm__fail(K_ESYS,
 				"%s is writable by others without the sticky bit (mode %04o): refused, another user could replace its banks",

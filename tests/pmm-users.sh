@@ -117,6 +117,14 @@ has "belongs to uid $auid ($attacker), not to this user"
 chmod 777 "$tmp/shared"
 as "$victim" PMM_DIR="$tmp/shared" -- get x
 has "without the sticky bit"
+# a sticky directory the attacker owns: its owner could rename or
+# replace any bank in it, so the victim refuses it before any file there
+mkdir -m 1777 "$tmp/theirs"
+chown "$attacker" "$tmp/theirs"
+as "$victim" PMM_DIR="$tmp/theirs" -- alloc y mine
+has "rc=-18"
+has "$tmp/theirs belongs to uid $auid ($attacker), neither this user"
+[ ! -e "$tmp/theirs/RAM.pmm" ] || fail "a bank was made in the attacker's directory"
 
 # 4. A set-user-ID program (the victim's) run by the attacker ignores the
 #    caller's PMM_DIR and PMM_TUNABLES: secure_getenv.

@@ -198,6 +198,34 @@ START_TEST(test_dir_writable_by_others)
 }
 END_TEST
 
+/* A bank directory of another user (not root) is refused, sticky or not:
+ * its owner can rename or replace any file in it.  Root's is accepted. */
+START_TEST(test_dir_of_another_user)
+{
+	if (geteuid() != 0) {
+		/* tests/pmm-users.sh covers it with two real users */
+		fprintf(stderr, "test_dir_of_another_user: not root, no chown: "
+			"only this user's directory checked\n");
+		return;
+	}
+	alloc_ok("RAM", "x", 1);
+	pmm__banks_reset();
+	VmAddr a;
+	for (int m = 0; m < 2; m++) {
+		ck_assert_int_eq(chmod(g_dir, m ? 01777 : 0700), 0);
+		ck_assert_int_eq(chown(g_dir, 54321, (gid_t)-1), 0);
+		expect_err(alloc_rc("RAM", "x", 0, &a), K_ESYS,
+			"belongs to uid 54321");
+		expect_err(alloc_rc("RAM", "y", 1, &a), K_ESYS,
+			"neither this user");
+		ck_assert_int_eq(chown(g_dir, 0, (gid_t)-1), 0);
+		ck_assert_int_eq(alloc_rc("RAM", "x", 0, &a), K_OK);
+		pmm__banks_reset();
+	}
+	ck_assert_int_eq(chmod(g_dir, 0700), 0);
+}
+END_TEST
+
 /* A bank file writable by group or others is refused at every open. */
 START_TEST(test_file_writable_by_others)
 {
@@ -695,6 +723,7 @@ guard_suite(void)
 	TCase *tc = test_case(s, "trust", 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_dir_writable_by_others);
+	tcase_add_test(tc, test_dir_of_another_user);
 	tcase_add_test(tc, test_file_writable_by_others);
 	tcase_add_test(tc, test_links_and_specials);
 
