@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -57,21 +59,79 @@ map_at(void *addr, int fd, size_t len, int flags, int place, int *is_sync)
 		fd, 0);
 }
 
-/* Tries the PMEM_MMAP_HINT address, rounded up to align. */
+/* Skips the rest of a line of f longer than a buffer. */
+static void
+skip_line(FILE *f)
+{
+	int c;
+	while ((c = getc(f)) != EOF && c != '\n')
+		;
+}
+
+/*
+ * The first address at or above from, a multiple of align, where len
+ * bytes are unmapped in this process (per /proc/self/maps, sorted by
+ * address), or 0.  This is what PMDK does with PMEM_MMAP_HINT: every
+ * mapping goes to the first free range above the hint, not only the
+ * first one.
+ */
+static uintptr_t
+first_free_above(uintptr_t from, size_t len, size_t align)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (f == NULL)
+		return 0;
+	uintptr_t cand = (from + align - 1) & ~(uintptr_t)(align - 1);
+	char line[256];
+	if (cand < from)
+		cand = 0;
+	while (cand != 0 && fgets(line, sizeof(line), f) != NULL) {
+		if (strchr(line, '\n') == NULL)
+			skip_line(f);
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if (hi <= cand)
+			continue;
+		if (lo >= cand && lo - cand >= len)
+			break;			/* the gap before this one fits */
+		uintptr_t next = ((uintptr_t)hi + align - 1) &
+			~(uintptr_t)(align - 1);
+		cand = next < hi ? 0 : next;
+	}
+	fclose(f);
+	if (cand != 0 && cand + len < cand)
+		cand = 0;
+	return cand;
+}
+
+/*
+ * Maps at the first free range above the PMEM_MMAP_HINT address (rounded
+ * up to align); NULL (and a log line) when there is none or the kernel
+ * refuses it, so that the caller lets the kernel choose.
+ */
 static void *
 map_at_hint(int fd, size_t len, size_t align, int flags, int *is_sync)
 {
-	uintptr_t hint = (pmem__opts.mmap_hint + align - 1) & ~(align - 1);
-	void *p = map_at((void *)hint, fd, len, flags, MAP_FIXED_NOREPLACE,
-		is_sync);
-	if (p == MAP_FAILED || (uintptr_t)p != hint) {
-		if (p != MAP_FAILED)
+	uintptr_t from = pmem__opts.mmap_hint;
+	/* another thread may take the range between the look and the map */
+	for (int tries = 0; tries < 8; tries++) {
+		uintptr_t at = first_free_above(from, len, align);
+		if (at == 0)
+			break;
+		void *p = map_at((void *)at, fd, len, flags,
+			MAP_FIXED_NOREPLACE, is_sync);
+		if (p != MAP_FAILED && (uintptr_t)p == at)
+			return p;
+		if (p != MAP_FAILED)	/* a kernel without NOREPLACE */
 			munmap(p, len);
-		pmem__log(3, "PMEM_MMAP_HINT %p not usable, choosing another",
-			(void *)hint);
-		return NULL;
+		else if (errno != EEXIST)
+			break;
+		from = at + align;
 	}
-	return p;
+	pmem__log(3, "PMEM_MMAP_HINT %p: no usable range above it, "
+		"choosing another", (void *)pmem__opts.mmap_hint);
+	return NULL;
 }
 
 /* See mmap.h. */

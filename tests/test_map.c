@@ -25,6 +25,9 @@
 #define MIB ((size_t)1 << 20)
 #define SENTINEL_LEN ((size_t)0xdeadbeef)
 #define SENTINEL_PMEM 0x5a5a
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
 
 /* The system page size. */
 static size_t
@@ -1145,6 +1148,63 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/*
+ * PMEM_MMAP_HINT places every mapping at the first free range above the
+ * hint (aligned), as PMDK does, not only the first mapping and only at
+ * the hint itself: with the hint's first 2 MiB taken, two 4 MiB files go
+ * right above them, one after the other.
+ */
+START_TEST(test_mmap_hint)
+{
+	const uintptr_t hint = 0x7d0000000000;
+	char dir[PATH_MAX], cmd[PATH_MAX * 3], self[PATH_MAX];
+	test_path(dir, sizeof(dir), "hint");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ck_assert_int_gt(n, 0);
+	self[n] = 0;
+	snprintf(cmd, sizeof(cmd),
+		"PMEM_MMAP_HINT=%lx '%s' --hint-child '%s' %lx",
+		(unsigned long)hint, self, dir, (unsigned long)hint);
+	FILE *f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	void *p0 = NULL, *p1 = NULL;
+	int got = fscanf(f, "%p %p", &p0, &p1);
+	int st = pclose(f);
+	rmdir(dir);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		"child status %d", st);
+	ck_assert_int_eq(got, 2);
+	ck_assert_ptr_eq(p0, (void *)(hint + 2 * MIB));
+	ck_assert_ptr_eq(p1, (void *)(hint + 6 * MIB));
+}
+END_TEST
+
+/*
+ * The child of test_mmap_hint, run with PMEM_MMAP_HINT set: 2 MiB taken
+ * at the hint, then two 4 MiB files mapped; prints both addresses.
+ */
+static int
+hint_child(const char *dir, uintptr_t hint)
+{
+	void *taken = mmap((void *)hint, 2 * MIB, PROT_NONE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (taken != (void *)hint)
+		return 2;
+	char path[PATH_MAX];
+	void *p[2];
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/hint%d", dir, i);
+		p[i] = pmem_map_file(path, 4 * MIB, PMEM_FILE_CREATE, 0600,
+			NULL, NULL);
+		unlink(path);
+		if (p[i] == NULL)
+			return 3;
+	}
+	printf("%p %p\n", p[0], p[1]);
+	return 0;
+}
+
 /* The suite: one test case per area. */
 static Suite *
 suite(void)
@@ -1186,6 +1246,7 @@ suite(void)
 	tc = test_case(s, "mapping", 10);
 	tcase_add_test(tc, test_alignment);
 	tcase_add_test(tc, test_alignment_1g);
+	tcase_add_test(tc, test_mmap_hint);
 	tcase_add_test(tc, test_fd_closed);
 	tcase_add_test(tc, test_shared_visibility);
 	tcase_add_test(tc, test_unmap_len0);
@@ -1214,7 +1275,10 @@ suite(void)
 
 /* Runs the suite in fork mode; the exit status says whether all passed. */
 int
-main(void)
+main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--hint-child") == 0)
+		return hint_child(argv[2], (uintptr_t)strtoull(argv[3], NULL,
+			16));
 	return test_run(suite());
 }
