@@ -3,7 +3,8 @@
 # every bug must be reported (exit 1) with the persist point named at the
 # line carrying the BUG marker, and every fixed twin must pass (exit 0),
 # with and without --evict.  Then --rerun on one bug and one twin, and
-# --json.  PMEM_CRASHTEST_LONG=1 adds every subset of up to 8 lines, and
+# --json, usage errors, a program that cannot run or hangs past --timeout.
+# PMEM_CRASHTEST_LONG=1 adds every subset of up to 8 lines, and
 # --durable-only, whose one image a point (what the point's fence leaves
 # durable) cannot show two lines of one fence reordered: there nofence
 # and tear must pass (the model, pmem-crashtest(1)), the others be found
@@ -22,6 +23,8 @@ tool=$top_builddir/tools/pmem-crashtest
 corpus=$top_builddir/tests/crashtest
 command -v addr2line >/dev/null ||
 	{ echo "$me: SKIP: addr2line (binutils) is missing"; exit 77; }
+command -v timeout >/dev/null ||
+	{ echo "$me: SKIP: timeout (coreutils) is missing"; exit 77; }
 tmp=$(mktemp -d "/dev/shm/$me.XXXXXX" 2>/dev/null) ||
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/$me.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -116,7 +119,37 @@ rc=0; "$tool" -q --dir "$tmp/f" --check true -- /bin/sh -c 'exit 3' \
 	>"$tmp/u.out" 2>&1 || rc=$?
 [ "$rc" = 2 ] && grep -q 'exited with status 3' "$tmp/u.out" ||
 	{ cat "$tmp/u.out" >&2; fail "a failing program: exit $rc, want 2"; }
-echo "$me: usage errors: ok"
+# a program that cannot be run says why (the exec's errno), not that it
+# exited 127 and left no trace
+: > "$tmp/not-exec"
+for p in "$tmp/no-such-program:No such file or directory" \
+		"$tmp/not-exec:Permission denied"; do
+	rc=0
+	timeout 60 "$tool" -q --dir "${p%%:*}.ct" --check true -- \
+		"${p%%:*}" >"$tmp/u.out" 2>&1 || rc=$?
+	[ "$rc" = 2 ] && grep -q "cannot run ${p%%:*}: ${p#*:}\$" \
+		"$tmp/u.out" && ! grep -q 'exited with status\|no trace' \
+		"$tmp/u.out" ||
+		{ cat "$tmp/u.out" >&2; fail "${p%%:*}: exit $rc, want 2 and 'cannot run ${p%%:*}: ${p#*:}'"; }
+done
+# --timeout bounds the program's run too: a program that hangs is killed
+# with its process group (the sleep it left in the background as well)
+# and is an error; timeout(1) makes a regression fail rather than hang
+rc=0
+timeout 60 "$tool" -q --dir "$tmp/h" --timeout 1 --check true -- \
+	/bin/sh -c 'sleep 1000 & echo $! >"$1"; wait' sh "$tmp/h.pid" \
+	>"$tmp/u.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'did not finish within 1 second ' "$tmp/u.out" ||
+	{ cat "$tmp/u.out" >&2; fail "a program that hangs: exit $rc, want 2 and 'did not finish within 1 second'"; }
+# killed, not left running: gone, or a zombie its new parent has not reaped
+st=$(sed 's/.*) //' "/proc/$(cat "$tmp/h.pid")/stat" 2>/dev/null | cut -c1)
+case $st in ''|Z) ;; *) fail "the program's background sleep survived ($st)";; esac
+rc=0
+timeout 60 "$tool" -q --dir "$tmp/h2" --timeout 1 --rerun --check true -- \
+	/bin/sh -c 'while :; do :; done' >"$tmp/u.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q 'did not finish within 1 second ' "$tmp/u.out" ||
+	{ cat "$tmp/u.out" >&2; fail "a program that loops (--rerun): exit $rc, want 2"; }
+echo "$me: usage errors, programs that cannot run or hang: ok"
 
 # a check of plain words runs without a shell, a builtin (exit) or a
 # missing program falls back to one, anything else is the shell's: the

@@ -41,7 +41,8 @@ usage(FILE *f)
 		"  --evict            dirty lines may have been evicted too\n"
 		"  --rerun            run PROGRAM once per point, killed there\n"
 		"  -j, --jobs N       checks at once (default: the CPUs)\n"
-		"  --timeout S        seconds per check (default 60, 0: none)\n"
+		"  --timeout S        seconds for the program's run and for each "
+		"check\n                     (default 60, 0: none)\n"
 		"  --max-reports N    failures told in full (default 10)\n"
 		"  --keep             keep the output directory\n"
 		"  --json             one JSON object on stdout\n"
@@ -145,49 +146,6 @@ make_dir(const char *want)
 	return realpath(tmpl, NULL);
 }
 
-/* Runs the program with tracking on (stopping at point stop unless 0);
- * its pid, and its wait status in *status; -1 on error. */
-static long
-run_program(const struct ct_state *s, uint64_t stop, int *status)
-{
-	char log[PATH_MAX], num[32];
-	snprintf(log, sizeof(log), "%s/program.log", s->dir);
-	pid_t pid = fork();
-	if (pid < 0) {
-		ct_err("fork: %s", strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		sigset_t none;	/* the tool blocks SIGCHLD (crashtest-check.c) */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			0600);
-		if (out >= 0) {
-			dup2(out, 1);
-			dup2(out, 2);
-		}
-		setenv(PMEM_TRACK_ENV, s->dir, 1);
-		if (s->o->evict)
-			setenv(PMEM_TRACK_ENV_EVICT, "1", 1);
-		snprintf(num, sizeof(num), "%lu", (unsigned long)stop);
-		if (stop)
-			setenv(PMEM_TRACK_ENV_STOP, num, 1);
-		execvp(s->o->argv[0], s->o->argv);
-		fprintf(stderr, "pmem-crashtest: cannot run %s: %s\n",
-			s->o->argv[0], strerror(errno));
-		_exit(127);
-	}
-	program_pid = pid;
-	while (waitpid(pid, status, 0) < 0)
-		if (errno != EINTR) {
-			ct_err("waitpid: %s", strerror(errno));
-			return -1;
-		}
-	program_pid = 0;
-	return pid;
-}
-
 /* Seconds on the monotonic clock. */
 static double
 now(void)
@@ -195,6 +153,132 @@ now(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* In the child: becomes the program, with tracking on (stopping at point
+ * stop unless 0); on failure writes errno to fd and exits. */
+static void __attribute__((noreturn))
+exec_program(const struct ct_state *s, uint64_t stop, int fd)
+{
+	char log[PATH_MAX], num[32];
+	snprintf(log, sizeof(log), "%s/program.log", s->dir);
+	/* a group of its own, which a timeout kills whole */
+	setpgid(0, 0);
+	sigset_t none;	/* the tool blocks SIGCHLD (crashtest-check.c) */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (out >= 0) {
+		dup2(out, 1);
+		dup2(out, 2);
+	}
+	setenv(PMEM_TRACK_ENV, s->dir, 1);
+	if (s->o->evict)
+		setenv(PMEM_TRACK_ENV_EVICT, "1", 1);
+	snprintf(num, sizeof(num), "%lu", (unsigned long)stop);
+	if (stop)
+		setenv(PMEM_TRACK_ENV_STOP, num, 1);
+	execvp(s->o->argv[0], s->o->argv);
+	int e = errno;
+	/* the parent tells it: our stderr is the program's log by now */
+	if (write(fd, &e, sizeof(e)) != (ssize_t)sizeof(e))
+		fprintf(stderr, "pmem-crashtest: cannot run %s: %s\n",
+			s->o->argv[0], strerror(e));
+	_exit(127);
+}
+
+/* Starts the program; its pid, or -1 (told) when it could not be run.
+ * The exec's errno comes back through a pipe that the exec closes. */
+static pid_t
+start_program(const struct ct_state *s, uint64_t stop)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		ct_err("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		exec_program(s, stop, fds[1]);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		ct_err("fork: %s", strerror(errno));
+		close(fds[0]);
+		return -1;
+	}
+	setpgid(pid, pid);	/* so that a kill can follow at once */
+	program_pid = pid;
+	int e = 0;
+	ssize_t n;
+	while ((n = read(fds[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(fds[0]);
+	if (n <= 0)
+		return pid;	/* the exec closed the pipe: it runs */
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	program_pid = 0;
+	ct_err("cannot run %s: %s", s->o->argv[0],
+		n == (ssize_t)sizeof(e) ? strerror(e) : "exec failed");
+	return -1;
+}
+
+/* Waits for the program, killing its process group past --timeout;
+ * 0 with its wait status in *status, or -1 (told). */
+static int
+wait_program(const struct ct_state *s, pid_t pid, int *status)
+{
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	double end = now() + s->o->timeout;
+	for (;;) {
+		/* SIGCHLD is blocked (ct_check_init): it stays pending until
+		 * sigtimedwait takes it, so the exit is not missed */
+		pid_t r = waitpid(pid, status, s->o->timeout ? WNOHANG : 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			ct_err("waitpid: %s", strerror(errno));
+			program_pid = 0;
+			return -1;
+		}
+		double left = end - now();
+		if (r == 0 && left <= 0) {
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
+			program_pid = 0;
+			ct_err("%s did not finish within %u second%s "
+				"(--timeout): killed (its output: "
+				"%s/program.log)", s->o->argv[0],
+				s->o->timeout, s->o->timeout == 1 ? "" : "s",
+				s->dir);
+			return -1;
+		}
+		if (r == 0) {
+			if (left > 1.0)
+				left = 1.0;
+			struct timespec ts = { (time_t)left,
+				(long)((left - (double)(time_t)left) * 1e9) };
+			sigtimedwait(&chld, NULL, &ts);
+		}
+	}
+	program_pid = 0;
+	return 0;
+}
+
+/* Runs the program with tracking on (stopping at point stop unless 0);
+ * its pid, and its wait status in *status; -1 on error (told). */
+static long
+run_program(const struct ct_state *s, uint64_t stop, int *status)
+{
+	pid_t pid = start_program(s, stop);
+	if (pid < 0 || wait_program(s, pid, status) != 0)
+		return -1;
+	return pid;
 }
 
 /* Tells that the program failed, with the end of what it printed. */
@@ -265,7 +349,7 @@ static void
 on_signal(int sig)
 {
 	if (program_pid > 0)
-		kill(program_pid, SIGKILL);
+		kill(-program_pid, SIGKILL);
 	ct_check_kill_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
