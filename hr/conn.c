@@ -6,12 +6,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -141,15 +145,23 @@ hr__connect(void)
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -1;
+	/* a stalled controller's backlog fills up, and then connect
+	 * waits for an accept that never comes: bound it (and send) */
+	struct timeval tv = { .tv_sec = HR__CALL_MS / 1000,
+		.tv_usec = HR__CALL_MS % 1000 * 1000 };
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		int err = errno;
 		if (err == ENOENT || err == ECONNREFUSED)
 			pmm__fail(K_ESYS, "no controller running");
+		else if (err == EAGAIN)
+			pmm__fail(K_ESYS, "the controller at %s accepted no connection in %d s (stalled?)",
+					a.sun_path, HR__CALL_MS / 1000);
 		else
 			pmm__fail_errno(K_ESYS, "cannot reach the controller at %s",
 					a.sun_path);
 		close(s);
-		errno = err;
+		errno = err == EAGAIN ? ETIMEDOUT : err;
 		return -1;
 	}
 	uid_t uid = 0;
@@ -188,7 +200,42 @@ join(struct hr__msg *r, char *text, size_t tlen)
 	return 0;
 }
 
-/* Send a request to the controller and wait for its reply. */
+/* Milliseconds of CLOCK_MONOTONIC. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until the controller's next message (or its close) can be read,
+ * at the latest at deadline (ms); else -1 with ETIMEDOUT and a message.
+ * Without it, a controller that accepts and never answers (stalled, or
+ * stopped) would hold its client, a member's HR_EXIT_HDL for one, for
+ * ever. */
+static int
+await_reply(int s, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { s, POLLIN, 0 };
+		int64_t left = deadline - now_ms();
+		int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			pmm__fail(K_ESYS, "the controller did not answer in %d s (stalled?)",
+					HR__CALL_MS / 1000);
+			errno = ETIMEDOUT;
+		}
+		return -1;
+	}
+}
+
+/* Send a request to the controller and wait for its reply, at most
+ * HR__CALL_MS from the request for all of it. */
 int
 hr__call(const struct hr__hdr *h, const char *const *strs, unsigned nstr,
 		const int *fds, int nfds, struct hr__msg *reply)
@@ -199,8 +246,11 @@ hr__call(const struct hr__hdr *h, const char *const *strs, unsigned nstr,
 	char *text = NULL;
 	size_t tlen = 0;
 	int rc = hr__send(s, h, strs, nstr, fds, nfds);
+	int64_t deadline = now_ms() + HR__CALL_MS;
 	while (rc == 0) {
-		rc = hr__recv(s, reply, 0);
+		rc = await_reply(s, deadline);
+		if (rc == 0)
+			rc = hr__recv(s, reply, 0);
 		if (rc == 0) {
 			errno = ECONNRESET;
 			rc = -1;

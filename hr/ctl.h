@@ -153,7 +153,10 @@ int reg_save(struct ctl *c);
 int reg_load(struct ctl *c);
 int reg_fits(struct ctl *c, const struct member *extra);
 void reg_forget(struct ctl *c);
-int image_capture(struct ctl *c, const char *path, int mid);
+/* Capture the regular file at path as member mid's image; -1 with errno
+ * and the reason in err (a FIFO or device is refused, never waited on). */
+int image_capture(struct ctl *c, const char *path, int mid, char *err,
+		size_t errlen);
 int image_open(struct ctl *c, int mid);
 void image_remove(struct ctl *c, int mid);
 void member_free(struct member *m);

@@ -14,48 +14,76 @@
 
 #include "ctl.h"
 
-/* Copy the executable at path into the image store as m<mid>. */
-int
-image_capture(struct ctl *c, const char *path, int mid)
+/* Open the program at path for reading, only if it is a regular file;
+ * -1 with errno and the reason in err otherwise.  The path is the
+ * client's: opening a FIFO would wait for a writer, and a device's open
+ * may wait or act, with the controller stopped inside it (deaf even to
+ * SIGTERM, which it takes through a signalfd).  So the file is first
+ * opened O_PATH, which calls no driver, and only a regular file is then
+ * opened for reading, through that descriptor (the same file). */
+static int
+open_program(const char *path, struct stat *st, char *err, size_t errlen)
 {
-	int in = open(path, O_RDONLY | O_CLOEXEC);
+	int e = 0, fd = -1, pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, st) != 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot read %.300s: %s", path,
+				strerror(e));
+	} else if (!S_ISREG(st->st_mode)) {
+		e = EACCES;		/* as execve says */
+		snprintf(err, errlen, "%.300s is not a regular file: refused",
+				path);
+	} else {
+		char via[64];
+		snprintf(via, sizeof(via), "/proc/self/fd/%d", pfd);
+		fd = open(via, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			e = errno;
+			snprintf(err, errlen, "cannot read %.300s: %s", path,
+					strerror(e));
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	errno = e;
+	return fd;
+}
+
+/* Copy the executable at path into the image store as m<mid>; -1 with
+ * errno and the reason (naming path) in err. */
+int
+image_capture(struct ctl *c, const char *path, int mid, char *err,
+		size_t errlen)
+{
+	struct stat st;
+	int in = open_program(path, &st, err, errlen);
 	if (in < 0)
 		return -1;
-	struct stat st;
-	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(in);
-		errno = EACCES;
-		return -1;
-	}
 	char name[32];
 	snprintf(name, sizeof(name), "m%d", mid);
 	unlinkat(c->imgfd, name, 0);
 	int out = openat(c->imgfd, name, O_WRONLY | O_CREAT | O_EXCL |
 			O_NOFOLLOW | O_CLOEXEC, 0700);
-	if (out < 0) {
-		int err = errno;
-		close(in);
-		errno = err;
-		return -1;
-	}
+	int rc = out < 0 ? -1 : 0, e = out < 0 ? errno : 0;
 	off_t off = 0;
-	int rc = 0, err = 0;
-	while (off < st.st_size) {
+	while (rc == 0 && off < st.st_size) {
 		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
 		if (n <= 0) {
-			err = n < 0 ? errno : EIO;
+			e = n < 0 ? errno : EIO;
 			rc = -1;
-			break;
 		}
 	}
 	close(in);
-	if (close(out) != 0 && rc == 0) {
-		err = errno;
+	if (out >= 0 && close(out) != 0 && rc == 0) {
+		e = errno;
 		rc = -1;
 	}
 	if (rc != 0) {
-		unlinkat(c->imgfd, name, 0);
-		errno = err;
+		snprintf(err, errlen, "cannot capture %.300s: %s", path,
+				strerror(e));
+		if (out >= 0)
+			unlinkat(c->imgfd, name, 0);
+		errno = e;
 	}
 	return rc;
 }

@@ -20,6 +20,11 @@
  * limit for handed-over runs, embedded runs, hrfexec* and the registry. */
 #define HR__MAXREQ (128 * 1024)
 #define HR__CHUNK (64 * 1024)	/* the text of one reply piece */
+/* How long a client waits to connect, to send, and for the whole reply
+ * once its request is sent: a live controller answers in milliseconds
+ * (seconds when it recovers many groups under valgrind), so one silent
+ * this long is stalled, and the caller gets ETIMEDOUT, not a hang. */
+#define HR__CALL_MS 60000
 
 enum hr__op {
 	HR__RUN = 1,	/* start a direct member: path cwd argv... envp... */
@@ -81,9 +86,12 @@ void hr__msg_free(struct hr__msg *m);
 int hr__peer_ok(int s, pid_t *pid, uid_t *uid);
 /* Connect to this user's controller; -1 with errno and a message
  * (pmmErrorMsg): ENOENT/ECONNREFUSED when none runs, EACCES when the
- * socket or the server is another user's. */
+ * socket or the server is another user's, ETIMEDOUT when it accepts no
+ * connection for HR__CALL_MS. */
 int hr__connect(void);
-/* One request and its reply (the pieces of a long one joined). */
+/* One request and its reply (the pieces of a long one joined); -1 with
+ * errno, ETIMEDOUT (and a message) when the controller is silent for
+ * HR__CALL_MS. */
 int hr__call(const struct hr__hdr *h, const char *const *strs, unsigned nstr,
 		const int *fds, int nfds, struct hr__msg *reply);
 

@@ -278,10 +278,8 @@ admit(struct ctl *c, struct member *m, const char *path, char *err,
 	if (reg_fits(c, m) != 0) {
 		e = E2BIG;
 		snprintf(err, errlen, "refused: %s", c->regerr);
-	} else if (image_capture(c, path, m->id) != 0) {
+	} else if (image_capture(c, path, m->id, err, errlen) != 0) {
 		e = errno;
-		snprintf(err, errlen, "cannot read %.300s: %s", path,
-				strerror(e));
 	}
 	if (e != 0)
 		member_free(m);

@@ -9,7 +9,11 @@
 # at most 5 ms (or, on a machine too busy to give 5 ms without hostile
 # clients, at most 1.5 times the same run's figure without them, in one
 # of three alternating pairs; no bound in a sanitizer build, where a
-# process start is the latency).
+# process start is the latency).  And the other way round, no controller
+# stalls its clients: against a controller stopped with SIGSTOP (it
+# accepts and answers nothing), `hrctl status` gives up after the
+# client's deadline (60 s, measured while the bench runs) with a clear
+# error.
 set -eu
 me=hr-hostile
 . "$top_srcdir/tests/hr-lib.sh"
@@ -22,7 +26,10 @@ command -v timeout > /dev/null || { echo "$me: SKIP: no timeout(1)"; exit 77; }
 
 # attackers: the hr_hostile processes running (killed on exit)
 attackers=
+# stalled: the controller stopped with SIGSTOP (let go on exit)
+stalled=
 hostile_cleanup() {
+	[ -z "$stalled" ] || kill -CONT "$stalled" 2>/dev/null || :
 	for _a in $attackers; do
 		kill -KILL "$_a" 2>/dev/null || :
 	done
@@ -124,6 +131,20 @@ under "all of them" --silent 1 --slow 1 --many 100 --deaf 2
 stop_daemon
 [ "$daemon_status" = 0 ] || fail "daemon status $daemon_status"
 
+# a controller that stalls: a client asks it in the background, and
+# must give up by itself (timeout(1) is only there to end a hang)
+start_daemon
+stalled=$daemon
+kill -STOP "$stalled"
+t0=$(date +%s)
+(
+	_st=0
+	timeout -k 1 150 "$hrctl" status > /dev/null 2> "$tmp/stalled.err" ||
+		_st=$?
+	echo "$_st $(($(date +%s) - t0))" > "$tmp/stalled.st"
+) &
+asker=$!
+
 # the latency under hostile clients, against the same run without them.
 # The pair is taken up to three times, alternating, and passes at the
 # first pair within the bound: a test running beside this one in
@@ -167,4 +188,17 @@ else
 	done
 	ok "hr-bench median: $m0 ms without, $m1 ms with hostile clients (bound $bound ms, pair $try)"
 fi
+
+wait "$asker" || :
+read -r st secs < "$tmp/stalled.st"
+kill -CONT "$stalled"
+stalled=
+[ "$st" = 1 ] ||
+	fail "hrctl status against a stopped controller: status $st after $secs s (124: it would have waited for ever)"
+grep -qxF "hrctl: the controller did not answer in 60 s (stalled?)" \
+	"$tmp/stalled.err" || fail "hrctl status against a stopped controller: not the reason"
+[ "$secs" -ge 59 ] || fail "hrctl status gave up after $secs s, before its deadline"
+stop_daemon
+[ "$daemon_status" = 0 ] || fail "daemon status $daemon_status (after SIGCONT)"
+ok "a stopped controller: hrctl status gave up after $secs s, saying why"
 hr_done

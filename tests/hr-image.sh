@@ -2,10 +2,14 @@
 # Restarts run the process image captured when the process first started,
 # not the file on disk: a direct member whose file was removed, and an
 # indirect member whose file was replaced, both come back as they were.
-# When the group ends, its captured images go.
+# When the group ends, its captured images go.  Only a regular file is
+# captured: a FIFO given as the program is refused at once with the
+# reason (handed over, through hrfexecv, and by an embedded controller),
+# and the controller serves on.
 set -eu
 me=hr-image
 . "$top_srcdir/tests/hr-lib.sh"
+command -v timeout > /dev/null || { echo "$me: SKIP: no timeout(1)"; exit 77; }
 
 mkdir "$tmp/bin"
 cp "$member" "$tmp/bin/direct"
@@ -69,5 +73,43 @@ wait_for 10 "group 1 to go" no_group 1
 grep -q "^R spawn Z errno=2 hrfexecv: $tmp/bin/none: No such file or directory\$" \
 	"$out/log" || fail "hrfexecv of a missing file, new name: $(grep '^R spawn Z' "$out/log")"
 ok "a new group registers the name afresh"
+
+# A FIFO as the program: the controller's open of it for reading would
+# wait for a writer for ever (and an embedded controller, whose SIGINT
+# and SIGTERM wait in its signalfd, would not even stop).  Every run is
+# under timeout, so that such a stall fails the test instead of hanging
+# it.  It passes hrctl's own check (executable), as a planted or swapped
+# file would.
+mkfifo "$tmp/bin/fifo"
+chmod +x "$tmp/bin/fifo"
+refused="$tmp/bin/fifo is not a regular file: refused"
+# run_fifo STATUS: hrctl run of the FIFO ends with STATUS within 20 s,
+# saying why
+run_fifo() {
+	_st=0
+	timeout -k 1 20 "$hrctl" run -g 2 -- "$tmp/bin/fifo" > /dev/null \
+		2> "$tmp/fifo.out" || _st=$?
+	[ "$_st" = "$1" ] ||
+		fail "hrctl run of a FIFO: status $_st, not $1 (124 or 137: stuck)"
+	grep -qxF "hrctl: $refused" "$tmp/fifo.out" ||
+		fail "hrctl run of a FIFO: not the reason"
+}
+run_fifo 1
+timeout -k 1 5 "$hrctl" status > /dev/null ||
+	fail "the controller does not answer after a FIFO was refused"
+"$hrctl" run -g 1 -- "$tmp/bin/direct" "$out" start F \
+	spawn v X "$tmp/bin/fifo" fifo ';;' clean 2>> "$tmp/run.err" ||
+	fail "hrctl run: status $?"
+wait_log "^F spawn X " 20
+grep -qxF "F spawn X errno=13 hrfexecv: $refused" "$out/log" ||
+	fail "hrfexecv of a FIFO: $(grep '^F spawn X' "$out/log")"
+wait_for 10 "group 1 to go" no_group 1
+! has_group 2 || fail "group 2 exists: the FIFO was run"
+[ -z "$(ls "$PMM_DIR/hrctl.images")" ] ||
+	fail "images left: $(ls "$PMM_DIR/hrctl.images")"
+ok "a FIFO as the program, handed over or spawned: refused at once, the controller serves on"
 stop_daemon
+[ "$daemon_status" = 0 ] || fail "daemon status $daemon_status"
+run_fifo 127
+ok "a FIFO as the program of an embedded controller: refused at once"
 hr_done
