@@ -123,3 +123,25 @@ fuzz_image_write(int fd, const unsigned char *img, size_t size)
 	}
 	return 0;
 }
+
+/* See bank_image.h. */
+int
+fuzz_image_here(int fd)
+{
+	struct pmm__hdr h;
+	struct stat st;
+	char here[PMM__BOOT_ID];
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return 0;		/* too short to be a bank: as it is */
+	pmm__boot_id(here);
+	if (h.file_dev != 0 || h.file_ino != 0 ||
+			memcmp(h.boot_id, here, sizeof(here)) != 0)
+		return 0;
+	if (fstat(fd, &st) != 0)
+		return -1;
+	uint64_t id[2] = { (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+	_Static_assert(offsetof(struct pmm__hdr, file_ino) ==
+			offsetof(struct pmm__hdr, file_dev) + 8, "dev, then ino");
+	off_t at = (off_t)offsetof(struct pmm__hdr, file_dev);
+	return pwrite(fd, id, sizeof(id), at) == (ssize_t)sizeof(id) ? 0 : -1;
+}

@@ -46,4 +46,13 @@ int fuzz_image_fix_checksums(unsigned char *img, size_t size);
 /* Write size bytes of img as the whole content of the file fd. */
 int fuzz_image_write(int fd, const unsigned char *img, size_t size);
 
+/*
+ * After fuzz_image_write: a "this boot" image whose file identity is the
+ * seeds' placeholder (0) gets the identity of the file fd, as if its
+ * index had been built there; without it every image would be a copy to
+ * libpmm, which rebuilds a copy's index, and the index's own damage
+ * would never reach an ordinary open.  0, or -1 with errno.
+ */
+int fuzz_image_here(int fd);
+
 #endif /* PMM_FUZZ_BANK_IMAGE_H */

@@ -130,6 +130,8 @@ normalise(struct img a, int owner_died)
 	h->checksum = pmm__hdr_checksum(h);
 	memset(h->boot_id, 0, sizeof(h->boot_id));
 	memcpy(h->boot_id, FUZZ_BOOT_HERE, sizeof(FUZZ_BOOT_HERE));
+	h->file_dev = 0;			/* "this file": fuzz_image_here */
+	h->file_ino = 0;
 	fuzz_lock_set(&h->lock, owner_died);
 }
 
@@ -199,7 +201,8 @@ check_seed(const char *name, struct img a, int expect)
 	struct pmm__bank *b, *again;
 	struct img c = dup_img(a);
 	fuzz_image_prepare(c.p, c.len);
-	if (fuzz_image_write(check_fd, c.p, c.len) != 0)
+	if (fuzz_image_write(check_fd, c.p, c.len) != 0 ||
+			fuzz_image_here(check_fd) != 0)
 		die("cannot write the check file", 0);
 	free(c.p);
 	snprintf(path, sizeof(path), "%s", check_path);

@@ -177,7 +177,8 @@ static void
 run(const unsigned char *img, size_t size)
 {
 	struct pmm__bank *b = NULL;
-	if (fuzz_image_write(bank_fd, img, size) != 0) {
+	if (fuzz_image_write(bank_fd, img, size) != 0 ||
+			fuzz_image_here(bank_fd) != 0) {
 		perror("pmm_bank_fuzz: write");
 		exit(1);
 	}
