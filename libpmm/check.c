@@ -171,7 +171,8 @@ check_hashes(struct ctx *c, uint64_t used, uint64_t keyed)
 					(unsigned long long)i);
 	}
 	for (uint64_t i = 0; i < b->g.key_slots; i++) {
-		uint32_t v = b->key_slot[i], prev = 0, head;
+		uint32_t v = b->key_slot[i], prev = 0;
+		uint64_t at;
 		if (v == 0)
 			continue;
 		keys++;
@@ -179,8 +180,10 @@ check_hashes(struct ctx *c, uint64_t used, uint64_t keyed)
 			return bad(c, "key slot %llu out of range",
 					(unsigned long long)i);
 		const struct pmm__entry *h = &b->table[v - 1];
-		if (pmm__key_find(b, h->key, h->keysize, &head) != K_OK ||
-				head != v - 1)
+		/* found at this very slot: a slot that repeats another's
+		 * list would count it twice, hiding a list that is lost */
+		if (pmm__key_slot(b, h->key, h->keysize, &at) != K_OK ||
+				at != i)
 			return bad(c, "key list of block %u not found by its key",
 					v - 1);
 		while (v != 0) {

@@ -356,6 +356,14 @@ key_slot_of(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
 	return corrupt("key hash full");
 }
 
+/* See pmm.h. */
+int
+pmm__key_slot(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
+		uint64_t *slot)
+{
+	return key_slot_of(b, key, keysize, slot);
+}
+
 /* The first entry on key's list. */
 int
 pmm__key_find(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,

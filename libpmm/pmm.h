@@ -262,6 +262,10 @@ void pmm__ix_begin_rebuild(struct pmm__bank *b);
 void pmm__ix_end_rebuild(struct pmm__bank *b);
 int pmm__key_find(struct pmm__bank *b, const uint8_t key[32],
 		uint32_t keysize, uint32_t *idx);
+/* The key-hash slot of key's list (K_OK), or where it would go
+ * (K_EUNKNOWN). */
+int pmm__key_slot(struct pmm__bank *b, const uint8_t key[32],
+		uint32_t keysize, uint64_t *slot);
 int pmm__key_insert(struct pmm__bank *b, uint32_t idx);
 int pmm__key_remove(struct pmm__bank *b, uint32_t idx);
 int pmm__entry_pop(struct pmm__bank *b, uint32_t *idx);
