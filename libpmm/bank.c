@@ -65,13 +65,10 @@ pmm__boot_id(char out[PMM__BOOT_ID])
 
 /* See pmm.h. */
 void
-pmm__hdr_set_file(struct pmm__hdr *h, int fd)
+pmm__hdr_set_file(struct pmm__hdr *h, const struct stat *st)
 {
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		memset(&st, 0, sizeof(st));	/* unknown: the next open rebuilds */
-	h->file_dev = (uint64_t)st.st_dev;
-	h->file_ino = (uint64_t)st.st_ino;
+	h->file_dev = (uint64_t)st->st_dev;
+	h->file_ino = (uint64_t)st->st_ino;
 }
 
 /* Whether h was last indexed in the file st describes. */
@@ -289,7 +286,7 @@ open_bank(const char *path, int ro_ok, int full, struct pmm__bank **bp)
 			goto fail;
 		}
 		memcpy(b->hdr->boot_id, id, sizeof(id));
-		pmm__hdr_set_file(b->hdr, b->fd);
+		pmm__hdr_set_file(b->hdr, &st);
 		if (!ro)
 			pmm__persist(b, b->hdr->boot_id, sizeof(id) +
 					2 * sizeof(uint64_t));

@@ -267,7 +267,9 @@ build(const char *path, const char *medium, const struct pmm__geom *g,
 			(rc = pmm__map_fixed(fd, addr, g->file_size, 0, &m)) != K_OK ||
 			(rc = init_bank(m, g, addr, medium, cached)) != K_OK)
 		goto out;
-	pmm__hdr_set_file((struct pmm__hdr *)m, fd);
+	struct stat st;
+	if (fstat(fd, &st) == 0)	/* else 0: the first open rebuilds */
+		pmm__hdr_set_file((struct pmm__hdr *)m, &st);
 	if (fill != NULL) {
 		struct pmm__bank b;
 		memset(&b, 0, sizeof(b));

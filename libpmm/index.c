@@ -335,9 +335,9 @@ slot_delete(struct pmm__bank *b, uint32_t *slots, uint64_t mask, uint64_t i)
 	return K_OK;
 }
 
-/* The slot of key's list, or the empty slot where it would go. */
-static int
-key_slot_of(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
+/* See pmm.h. */
+int
+pmm__key_slot(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
 		uint64_t *slot)
 {
 	uint64_t mask = b->g.key_slots - 1;
@@ -356,21 +356,13 @@ key_slot_of(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
 	return corrupt("key hash full");
 }
 
-/* See pmm.h. */
-int
-pmm__key_slot(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
-		uint64_t *slot)
-{
-	return key_slot_of(b, key, keysize, slot);
-}
-
 /* The first entry on key's list. */
 int
 pmm__key_find(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
 		uint32_t *idx)
 {
 	uint64_t s;
-	int rc = key_slot_of(b, key, keysize, &s);
+	int rc = pmm__key_slot(b, key, keysize, &s);
 	if (rc == K_OK)
 		*idx = b->key_slot[s] - 1;
 	return rc;
@@ -382,7 +374,7 @@ pmm__key_insert(struct pmm__bank *b, uint32_t idx)
 {
 	const struct pmm__entry *e = &b->table[idx];
 	uint64_t s;
-	int rc = key_slot_of(b, e->key, e->keysize, &s);
+	int rc = pmm__key_slot(b, e->key, e->keysize, &s);
 	if (rc == K_OK) {
 		uint32_t head = b->key_slot[s] - 1;
 		b->knext[idx] = head + 1;
@@ -413,7 +405,7 @@ pmm__key_remove(struct pmm__bank *b, uint32_t idx)
 	}
 	const struct pmm__entry *e = &b->table[idx];
 	uint64_t s;
-	int rc = key_slot_of(b, e->key, e->keysize, &s);
+	int rc = pmm__key_slot(b, e->key, e->keysize, &s);
 	if (rc != K_OK || b->key_slot[s] != idx + 1)
 		return rc == K_ECORRUPT ? rc : corrupt("key head mismatch");
 	if (n != 0) {

@@ -141,8 +141,8 @@ int pmm__bank_move(const char *path, uint64_t *from, uint64_t *to);
 
 /* This boot's id, and the (private, when default) directory of a bank. */
 void pmm__boot_id(char out[PMM__BOOT_ID]);
-/* Record in h which file fd is: the file its index was built in. */
-void pmm__hdr_set_file(struct pmm__hdr *h, int fd);
+/* Record in h the file st describes: the file its index was built in. */
+void pmm__hdr_set_file(struct pmm__hdr *h, const struct stat *st);
 int pmm__ensure_dir(const char *path, int is_default);
 
 /* Forget every bank this process opened (tests; after fork). */

@@ -60,6 +60,24 @@ test_file(const char *path, size_t len, int c)
 	return fd;
 }
 
+/* Copies file from to to, byte for byte (what cp does: a new inode when
+ * to does not exist). */
+static inline void
+test_copy_file(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT |
+			O_TRUNC, 0600);
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(out, 0);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	close(in);
+	ck_assert_int_eq(close(out), 0);
+}
+
 /* Runs one suite in fork mode; the exit status is the number failed. */
 static inline int
 test_run(Suite *s)

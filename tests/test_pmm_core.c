@@ -1987,23 +1987,6 @@ START_TEST(test_misdirected_index_rebuilt)
 }
 END_TEST
 
-/* Copies src to dst (a new file, a new inode). */
-static void
-copy_file(const char *src, const char *dst)
-{
-	int in = open(src, O_RDONLY), out = open(dst,
-		O_WRONLY | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(in, 0);
-	ck_assert_int_ge(out, 0);
-	char buf[65536];
-	ssize_t r;
-	while ((r = read(in, buf, sizeof(buf))) > 0)
-		ck_assert_int_eq(write(out, buf, (size_t)r), r);
-	ck_assert_int_eq(r, 0);
-	close(in);
-	close(out);
-}
-
 /*
  * A copy of a bank (cp, a backup put back) may hold an index copied at
  * another moment than its table: the first process to open the copy
@@ -2034,7 +2017,7 @@ START_TEST(test_copy_rebuilds_index)
 	pmm__unlock(b);
 	pmm__banks_reset();
 	ck_assert_int_eq(rename(path, moved), 0);
-	copy_file(moved, path);
+	test_copy_file(moved, path);
 	ck_assert_int_eq(unlink(moved), 0);
 	for (int k = 0; k < 3; k++) {		/* locked, then lock-free */
 		ck_assert_int_eq(pmmAllocate(&got, &n2, 0, NULL, 0), K_OK);

@@ -138,23 +138,6 @@ teardown(void)
 	nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Copies file from to to, byte for byte (what cp does). */
-static void
-copy_file(const char *from, const char *to)
-{
-	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT |
-			O_TRUNC, 0600);
-	ck_assert_int_ge(in, 0);
-	ck_assert_int_ge(out, 0);
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		ck_assert_int_eq(write(out, buf, (size_t)n), n);
-	ck_assert_int_eq(n, 0);
-	close(in);
-	ck_assert_int_eq(close(out), 0);
-}
-
 /* The header of the bank file at path. */
 static struct pmm__hdr
 read_hdr(const char *path)
@@ -278,7 +261,7 @@ hold_and_copy(void *arg)
 	struct pmm__bank *b;
 	if (pmm__bank_open(g_bank, &b) != K_OK || pmm__lock(b) != K_OK)
 		return 1;
-	copy_file(g_bank, h->copy);
+	test_copy_file(g_bank, h->copy);
 	if (write(h->ready[1], "r", 1) != 1)
 		return 1;
 	if (h->die)
@@ -390,7 +373,7 @@ sparse_on_full_tmpfs(void *arg)
 	snprintf(bank, sizeof(bank), "%s/RAM.pmm", mnt);
 	setenv("PMM_DIR", mnt, 1);
 	/* the bank's data pages are holes: a copy made with cp --sparse */
-	copy_file(g_bank, bank);
+	test_copy_file(g_bank, bank);
 	struct pmm__hdr h = read_hdr(bank);
 	int fd = open(bank, O_RDWR);
 	if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -586,7 +569,7 @@ START_TEST(test_move_copy)
 	strcpy(alloc_ok("RAM", "data", 5), "kept");
 	pmm__banks_reset();
 	snprintf(copy, sizeof(copy), "%s/copy.pmm", g_dir);
-	copy_file(g_bank, copy);
+	test_copy_file(g_bank, copy);
 	snprintf(conf, sizeof(conf), "pmm.medium.COPY=%s", copy);
 	setenv("PMM_TUNABLES", conf, 1);
 	alloc_ok("RAM", "data", 0);
