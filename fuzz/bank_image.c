@@ -100,10 +100,12 @@ fuzz_image_fix_checksums(unsigned char *img, size_t size)
 	memcpy(img, &h, sizeof(h));
 	/* the table lies where the header's tunables put it, if it fits */
 	if (pmm__geom_compute(h.bank_size, h.max_blocks, h.page_size, &g) !=
-			K_OK || g.table_off + g.max_blocks * 128 > size)
+			K_OK || g.table_off + g.max_blocks *
+			sizeof(struct pmm__entry) > size)
 		return changed;
 	for (uint64_t i = 0; i < g.max_blocks; i++)
-		changed |= fix_entry(img, g.table_off + i * 128, i);
+		changed |= fix_entry(img, g.table_off +
+				i * sizeof(struct pmm__entry), i);
 	return changed;
 }
 

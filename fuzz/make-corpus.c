@@ -436,6 +436,9 @@ header_seeds(struct img sm)
 	hdr(a)->layout = PMM__LAYOUT_V1;
 	seed("d-layout-1", a, K_EVERSION);
 	a = dup_img(sm);
+	hdr(a)->layout = PMM__LAYOUT_V2;
+	seed("d-layout-2", a, K_EVERSION);
+	a = dup_img(sm);
 	hdr(a)->hdr_size = 64;
 	fuzz_image_fix_checksums(a.p, a.len);
 	seed("d-header-size", a, K_ECORRUPT);
@@ -463,7 +466,7 @@ header_seeds(struct img sm)
 
 enum damage {
 	D_STATE, D_PAGE, D_OUTSIDE, D_NO_PAGES, D_OVERLAP, D_DUP_NAME,
-	D_NO_NAME, D_NAME_UNTERM, D_NAME_PAD, D_KEYSIZE, D_KEY_PAD
+	D_NO_NAME, D_NAME_PAD, D_KEYSIZE, D_KEY_PAD
 };
 
 /* The entry seeds: v-small's entry 0 is "a" (page 0, key k1), entry 1 is
@@ -481,7 +484,6 @@ static const struct {
 	{ "d-entry-overlap", 2, D_OVERLAP, 1 },
 	{ "d-entry-dup-name", 2, D_DUP_NAME, 1 },
 	{ "d-entry-no-name", 2, D_NO_NAME, 1 },
-	{ "d-entry-name-unterminated", 0, D_NAME_UNTERM, 1 },
 	{ "d-entry-name-padding", 0, D_NAME_PAD, 1 },
 	{ "d-entry-keysize", 0, D_KEYSIZE, 1 },
 	{ "d-entry-key-padding", 0, D_KEY_PAD, 1 },
@@ -499,8 +501,7 @@ damage(struct pmm__entry *e, enum damage what)
 	case D_OVERLAP: e->page = 0; break;
 	case D_DUP_NAME: strcpy(e->name, "a"); break;
 	case D_NO_NAME: memset(e->name, 0, sizeof(e->name)); break;
-	case D_NAME_UNTERM: memset(e->name, 'n', sizeof(e->name)); break;
-	case D_NAME_PAD: e->name[63] = 'x'; break;
+	case D_NAME_PAD: e->name[62] = 'x'; break;
 	case D_KEYSIZE: e->keysize = 33; break;
 	case D_KEY_PAD: e->key[31] = 1; break;
 	}

@@ -97,15 +97,11 @@ prefetch_new(const struct pmm__bank *b, uint32_t npages)
 {
 	if (npages > 64)
 		return;
-	uint64_t top = __atomic_load_n(&b->ix->free_top, __ATOMIC_RELAXED);
+	uint64_t v = __atomic_load_n(&b->ix->free_head, __ATOMIC_RELAXED);
 	uint32_t h = __atomic_load_n(&b->ix->class_head[npages - 1],
 			__ATOMIC_RELAXED);
-	if (top != 0 && top <= b->g.max_blocks) {
-		uint32_t v = __atomic_load_n(&b->fstack[top - 1],
-				__ATOMIC_RELAXED);
-		if (v < b->g.max_blocks)
-			__builtin_prefetch(&b->table[v], 1);
-	}
+	if (v != 0 && v <= b->g.max_blocks)
+		__builtin_prefetch(&b->table[v - 1], 1);
 	if (h != 0 && h <= b->g.npages) {
 		__builtin_prefetch(&b->pg[h - 1], 1);
 		__builtin_prefetch(b->data + ((uint64_t)(h - 1) << b->page_shift),
@@ -136,8 +132,7 @@ find_live(struct pmm__bank *b, const char nm[64], uint32_t *idx)
 			snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
 			return pmm__fail(rc, "%s: %s", b->path, msg);
 		}
-		if (rc == K_OK && used &&
-				memcmp(b->table[*idx].name, nm, 64) == 0)
+		if (rc == K_OK && used && pmm__entry_is(&b->table[*idx], nm))
 			return K_OK;
 		if (rc == K_EUNKNOWN)
 			return rc;
@@ -222,9 +217,8 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 	struct pmm__entry *e = &b->table[idx];
 	e->page = page;
 	e->npages = npages;
-	e->keysize = ks;
-	e->pad = 0;
 	memcpy(e->name, nm, sizeof(e->name));
+	e->keysize = (uint8_t)ks;
 	memcpy(e->key, key, sizeof(e->key));
 	e->checksum = pmm__entry_checksum(e, idx);
 	pmm__flush(b, e, sizeof(*e));

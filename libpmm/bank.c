@@ -43,7 +43,6 @@ pmm__bank_bind(struct pmm__bank *b, void *base, const struct pmm__geom *g)
 	b->key_slot = (uint32_t *)(ix + g->ix_key);
 	b->knext = (uint32_t *)(ix + g->ix_knext);
 	b->kprev = (uint32_t *)(ix + g->ix_kprev);
-	b->fstack = (uint32_t *)(ix + g->ix_fstack);
 	b->pg = (struct pmm__pgrec *)(ix + g->ix_pg);
 	b->data = m + g->data_off;
 	b->page_shift = __builtin_ctzll(g->page_size);

@@ -208,29 +208,30 @@ check_hashes(struct ctx *c, uint64_t used, uint64_t keyed)
 	return K_OK;
 }
 
+/* The free entries' chain through knext: every free entry once, no
+ * block (bounded by the table: a cycle repeats an entry). */
 static int
 check_free_entries(struct ctx *c, uint64_t used)
 {
 	struct pmm__bank *b = c->b;
-	uint64_t top = b->ix->free_top;
-	if (top != b->g.max_blocks - used)
-		return bad(c, "%llu free entries stacked, %llu expected",
-				(unsigned long long)top,
-				(unsigned long long)(b->g.max_blocks - used));
 	unsigned char *seen = calloc(b->g.max_blocks, 1);
 	if (seen == NULL)
 		return pmm__fail_errno(K_ESYS, "bank check");
 	int rc = K_OK;
-	for (uint64_t i = 0; i < top && rc == K_OK; i++) {
-		uint32_t v = b->fstack[i];
-		if (v >= b->g.max_blocks || seen[v] ||
-				b->table[v].state != PMM__FREE)
-			rc = bad(c, "free-entry stack slot %llu is bad",
-					(unsigned long long)i);
+	uint64_t n = 0, v = b->ix->free_head;
+	for (; v != 0 && rc == K_OK; n++) {
+		if (v > b->g.max_blocks || seen[v - 1] ||
+				b->table[v - 1].state != PMM__FREE)
+			rc = bad(c, "free entry %llu of the chain is bad",
+					(unsigned long long)n);
 		else
-			seen[v] = 1;
+			seen[v - 1] = 1, v = b->knext[v - 1];
 	}
 	free(seen);
+	if (rc == K_OK && n != b->g.max_blocks - used)
+		rc = bad(c, "%llu free entries chained, %llu expected",
+				(unsigned long long)n,
+				(unsigned long long)(b->g.max_blocks - used));
 	return rc;
 }
 

@@ -16,15 +16,6 @@ round_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-static uint64_t
-pow2_at_least(uint64_t v)
-{
-	uint64_t p = 8;
-	while (p < v)
-		p <<= 1;
-	return p;
-}
-
 /* Lay out a bank of these tunables; K_EINVAL when out of range. */
 int
 pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
@@ -49,9 +40,10 @@ pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
 	g->bank_size = round_up(bank_size, page_size);
 	g->max_blocks = max_blocks;
 	g->npages = g->bank_size / page_size;
-	/* three slots a bucket, at most two thirds full */
-	g->name_buckets = (max_blocks + 1) / 2;
-	g->key_slots = pow2_at_least(2 * max_blocks);
+	/* three slots a bucket, at most three quarters full */
+	g->name_buckets = (max_blocks * 4 + 8) / 9;
+	/* a slot a key, at most two thirds full (keys <= blocks) */
+	g->key_slots = round_up(max_blocks * 3 / 2 + 1, 8);
 	g->table_off = page_size;
 	g->index_off = g->table_off +
 		round_up(max_blocks * sizeof(struct pmm__entry), page_size);
@@ -63,8 +55,6 @@ pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
 	g->ix_knext = o;
 	o += 4 * max_blocks;
 	g->ix_kprev = o;
-	o += 4 * max_blocks;
-	g->ix_fstack = o;
 	o += 4 * max_blocks;
 	g->ix_pg = o;
 	o += sizeof(struct pmm__pgrec) * g->npages;
@@ -86,13 +76,13 @@ pmm__hdr_checksum(const struct pmm__hdr *h)
 }
 
 /* Checksum of an entry's fields and its index (a moved entry fails). */
-uint64_t
+uint32_t
 pmm__entry_checksum(const struct pmm__entry *e, uint64_t idx)
 {
-	uint64_t h = pmm__hash_words(&e->page, 2, idx);
-	h = pmm__mix(h, e->keysize);
-	h = pmm__hash_words(e->name, 8, h);
-	return pmm__hash_words(e->key, 4, h);
+	uint64_t h = pmm__hash_words(&e->page, 1, idx);
+	h = pmm__hash_words(e->name, 8, h);	/* the name and the key size */
+	h = pmm__hash_words(e->key, 4, h);
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* Checksum of a redo record. */
@@ -116,9 +106,12 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 				"bank file truncated: %llu bytes, header alone is %zu",
 				(unsigned long long)img_size,
 				sizeof(struct pmm__hdr));
-	if (h->layout == PMM__LAYOUT_V1)
+	if (h->layout == PMM__LAYOUT_V1 || h->layout == PMM__LAYOUT_V2)
 		return pmm__fail(K_EVERSION,
-				"bank layout version 1 (libpmm before the one-line name buckets), this libpmm reads %u: migrate it with pmmctl upgrade, which keeps every block at its address (pmmctl(1))",
+				"bank layout version %u (libpmm %s), this libpmm reads %u: migrate it with pmmctl upgrade, which keeps every block at its address (pmmctl(1))",
+				h->layout, h->layout == PMM__LAYOUT_V1 ?
+				"1.0, before the one-line name buckets" :
+				"1.1, before the 112-byte entries",
 				PMM__LAYOUT);
 	if (h->layout != PMM__LAYOUT)
 		return pmm__fail(K_EVERSION,

@@ -17,7 +17,9 @@
  * free's commit, so a reader that validates never sees a half-made or a
  * freed block.
  *
- * Keys: open addressing with linear probing and backward-shift deletion.
+ * Keys: open addressing (the home slot is the hash scaled to the slots,
+ * at most two thirds full) with linear probing and backward-shift
+ * deletion.
  * Slots hold an entry index + 1; every value read from the bank is
  * bounds-checked, so a damaged index yields K_ECORRUPT, never a wild
  * access.
@@ -27,12 +29,18 @@
 #define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
-/* The hash of a zero-padded name: only its words that hold characters. */
+/* The hash of a zero-padded name (a lookup's 64 bytes or an entry's 63,
+ * whose next byte is the key size): only its words that hold characters. */
 uint64_t
-pmm__name_hash(const char name[64])
+pmm__name_hash(const char *name)
 {
-	size_t nw = (strnlen(name, 64) + 7) / 8;
-	return pmm__hash_words(name, nw, 0x6e616d65 + nw);
+	size_t nw = (strnlen(name, PMM__NAME_LEN) + 7) / 8;
+	if (nw < 8)
+		return pmm__hash_words(name, nw, 0x6e616d65 + nw);
+	char w[64];
+	memcpy(w, name, PMM__NAME_LEN);
+	w[PMM__NAME_LEN] = 0;
+	return pmm__hash_words(w, 8, 0x6e616d65 + 8);
 }
 
 static uint64_t
@@ -64,7 +72,7 @@ next_bucket(const struct pmm__bank *b, uint64_t i)
 
 /* What a slot holds of name: its idx1 flag (long or not). */
 static uint32_t
-long_flag(const char name[64])
+long_flag(const char *name)
 {
 	return name[PMM__NS_NAME] != 0 ? PMM__NS_LONG : 0;
 }
@@ -101,7 +109,7 @@ over_add(struct pmm__nbucket *k, int d)
 
 /* Whether slot s may hold name (prefix and length class agree). */
 static int
-slot_may_be(const struct pmm__nslot *s, uint32_t idx1, const char name[64])
+slot_may_be(const struct pmm__nslot *s, uint32_t idx1, const char *name)
 {
 	return idx1 != 0 && (idx1 & PMM__NS_LONG) == long_flag(name) &&
 		memcmp(s->name, name, PMM__NS_NAME) == 0;
@@ -110,7 +118,7 @@ slot_may_be(const struct pmm__nslot *s, uint32_t idx1, const char name[64])
 /* Under the lock: entry + 1 of name in bucket k, 0 if absent. */
 static int
 bucket_find(struct pmm__bank *b, const struct pmm__nbucket *k,
-		const char name[64], uint32_t *idx)
+		const char *name, uint32_t *idx)
 {
 	for (int j = 0; j < PMM__NS_SLOTS; j++) {
 		uint32_t v = k->s[j].idx1;
@@ -120,7 +128,7 @@ bucket_find(struct pmm__bank *b, const struct pmm__nbucket *k,
 		if (v >= b->g.max_blocks)
 			return corrupt("name slot out of range");
 		if (!(k->s[j].idx1 & PMM__NS_LONG) ||
-				memcmp(b->table[v].name, name, 64) == 0) {
+				pmm__entry_is(&b->table[v], name)) {
 			*idx = v;
 			return K_OK;
 		}
@@ -130,7 +138,7 @@ bucket_find(struct pmm__bank *b, const struct pmm__nbucket *k,
 
 /* Find the entry named name (64 zero-padded bytes); the lock is held. */
 int
-pmm__name_find(struct pmm__bank *b, const char name[64], uint32_t *idx)
+pmm__name_find(struct pmm__bank *b, const char *name, uint32_t *idx)
 {
 	uint64_t i = home(b, pmm__name_hash(name));
 	for (uint64_t n = 0; n < b->g.name_buckets; n++) {
@@ -150,7 +158,7 @@ pmm__name_find(struct pmm__bank *b, const char name[64], uint32_t *idx)
  * whether to go on), or PMM__AGAIN (ask under the lock). */
 static int
 bucket_peek(struct pmm__bank *b, const struct pmm__nbucket *k,
-		const char name[64], uint32_t *page, uint32_t *over)
+		const char *name, uint32_t *page, uint32_t *over)
 {
 	uint32_t m1 = __atomic_load_n(&k->meta, __ATOMIC_ACQUIRE);
 	int rc = K_EUNKNOWN;
@@ -164,7 +172,7 @@ bucket_peek(struct pmm__bank *b, const struct pmm__nbucket *k,
 		if (v & PMM__NS_LONG) {
 			v = (v & ~PMM__NS_LONG) - 1;
 			if (v >= b->g.max_blocks ||
-					memcmp(b->table[v].name, name, 64) != 0)
+					!pmm__entry_is(&b->table[v], name))
 				continue;
 		}
 		*page = p;
@@ -181,7 +189,7 @@ bucket_peek(struct pmm__bank *b, const struct pmm__nbucket *k,
 /* Without the bank lock: the first page of block name (hash h), when it
  * surely is one; see index.c's head for why this is safe. */
 int
-pmm__name_peek(struct pmm__bank *b, const char name[64], uint64_t h,
+pmm__name_peek(struct pmm__bank *b, const char *name, uint64_t h,
 		uint32_t *page)
 {
 	uint64_t g1 = __atomic_load_n(&b->ix->gen, __ATOMIC_ACQUIRE);
@@ -212,7 +220,7 @@ pmm__name_peek(struct pmm__bank *b, const char name[64], uint64_t h,
  * not spent holding the lock.  Only hints: nothing read here is trusted,
  * and every address is within the bank. */
 void
-pmm__name_prefetch(const struct pmm__bank *b, const char name[64])
+pmm__name_prefetch(const struct pmm__bank *b, const char *name)
 {
 	const struct pmm__nbucket *k = &b->nb[home(b, pmm__name_hash(name))];
 	for (int j = 0; j < PMM__NS_SLOTS; j++) {
@@ -309,21 +317,35 @@ pmm__ix_end_rebuild(struct pmm__bank *b)
 	__atomic_store_n(&b->ix->gen, b->ix->gen + 1, __ATOMIC_RELEASE);
 }
 
+/* The home slot of key hash h: h scaled to [0, key_slots). */
+static uint64_t
+key_home(const struct pmm__bank *b, uint64_t h)
+{
+	return (uint64_t)(((unsigned __int128)h * b->g.key_slots) >> 64);
+}
+
+static uint64_t
+next_key_slot(const struct pmm__bank *b, uint64_t i)
+{
+	return i + 1 == b->g.key_slots ? 0 : i + 1;
+}
+
 /* Empty slot i of the key hash and shift later members of its cluster
  * back. */
 static int
-slot_delete(struct pmm__bank *b, uint32_t *slots, uint64_t mask, uint64_t i)
+slot_delete(struct pmm__bank *b, uint64_t i)
 {
+	uint32_t *slots = b->key_slot;
 	uint64_t j = i;
-	for (uint64_t n = 0; n < mask; n++) {
-		j = (j + 1) & mask;
+	for (uint64_t n = 0; n + 1 < b->g.key_slots; n++) {
+		j = next_key_slot(b, j);
 		uint32_t v = slots[j];
 		if (v == 0)
 			break;
 		if (v - 1 >= b->g.max_blocks)
 			return corrupt("slot out of range");
 		const struct pmm__entry *e = &b->table[v - 1];
-		uint64_t k = key_hash(e->key, e->keysize) & mask;
+		uint64_t k = key_home(b, key_hash(e->key, e->keysize));
 		/* move v back unless its home lies cyclically in (i, j] */
 		int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
 		if (!stays) {
@@ -340,9 +362,8 @@ int
 pmm__key_slot(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
 		uint64_t *slot)
 {
-	uint64_t mask = b->g.key_slots - 1;
-	uint64_t i = key_hash(key, keysize) & mask;
-	for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+	uint64_t i = key_home(b, key_hash(key, keysize));
+	for (uint64_t n = 0; n < b->g.key_slots; n++, i = next_key_slot(b, i)) {
 		uint32_t v = b->key_slot[i];
 		*slot = i;
 		if (v == 0)
@@ -413,24 +434,27 @@ pmm__key_remove(struct pmm__bank *b, uint32_t idx)
 		return K_OK;
 	}
 	b->ix->nkeys--;
-	return slot_delete(b, b->key_slot, b->g.key_slots - 1, s);
+	return slot_delete(b, s);
 }
 
-/* Take a free entry. */
+/* Take a free entry: the head of the free entries' chain, which runs
+ * through knext (a free entry is on no key list). */
 int
 pmm__entry_pop(struct pmm__bank *b, uint32_t *idx)
 {
-	uint64_t top = b->ix->free_top;
-	if (top == 0)
+	uint64_t h = b->ix->free_head;
+	if (h == 0)
 		return K_ETOOMUCH;
-	if (top > b->g.max_blocks)
-		return corrupt("free-entry stack overflows");
-	uint32_t v = b->fstack[top - 1];
-	if (v >= b->g.max_blocks || b->table[v].state != PMM__FREE)
-		return corrupt("free-entry stack holds a bad entry");
-	b->ix->free_top = top - 1;
-	if (top > 1 && b->fstack[top - 2] < b->g.max_blocks)
-		__builtin_prefetch(&b->table[b->fstack[top - 2]], 1);
+	if (h > b->g.max_blocks)
+		return corrupt("free-entry chain head out of range");
+	uint32_t v = (uint32_t)h - 1, n = b->knext[v];
+	if (b->table[v].state != PMM__FREE)
+		return corrupt("free-entry chain holds a block");
+	if (n > b->g.max_blocks)
+		return corrupt("free-entry chain link out of range");
+	b->ix->free_head = n;
+	if (n != 0)
+		__builtin_prefetch(&b->table[n - 1], 1);
 	*idx = v;
 	return K_OK;
 }
@@ -439,6 +463,6 @@ pmm__entry_pop(struct pmm__bank *b, uint32_t *idx)
 void
 pmm__entry_push(struct pmm__bank *b, uint32_t idx)
 {
-	if (b->ix->free_top < b->g.max_blocks)
-		b->fstack[b->ix->free_top++] = idx;
+	b->knext[idx] = (uint32_t)b->ix->free_head;
+	b->ix->free_head = idx + 1;
 }

@@ -61,7 +61,7 @@ struct pmm__geom {
 	uint64_t table_off, index_off, data_off, file_size;
 	uint64_t name_buckets, key_slots;
 	/* offsets of the index arrays from index_off */
-	uint64_t ix_name, ix_key, ix_knext, ix_kprev, ix_fstack;
+	uint64_t ix_name, ix_key, ix_knext, ix_kprev;
 	uint64_t ix_pg, ix_size;
 };
 
@@ -70,7 +70,7 @@ int pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
 uint64_t pmm__hdr_checksum(const struct pmm__hdr *h);
 int pmm__hdr_validate(const void *img, uint64_t img_size,
 		struct pmm__geom *g);
-uint64_t pmm__entry_checksum(const struct pmm__entry *e, uint64_t idx);
+uint32_t pmm__entry_checksum(const struct pmm__entry *e, uint64_t idx);
 uint64_t pmm__log_checksum(const struct pmm__log *l);
 
 /* -------------------------------------------------------------- bank */
@@ -84,7 +84,7 @@ struct pmm__bank {
 	struct pmm__entry *table;
 	struct pmm__ixhdr *ix;
 	struct pmm__nbucket *nb;
-	uint32_t *key_slot, *knext, *kprev, *fstack;
+	uint32_t *key_slot, *knext, *kprev;
 	struct pmm__pgrec *pg;
 	unsigned char *data;
 	int page_shift;
@@ -119,9 +119,9 @@ typedef int (*pmm__fill_fn)(struct pmm__bank *b, void *arg);
 int pmm__bank_replace(const char *path, const char *medium,
 		const struct pmm__geom *g, uint64_t addr, pmm__fill_fn fill,
 		void *arg);
-/* Migrate a layout-1 bank file to layout 2, every block at its address
+/* Migrate a layout-1 or -2 bank file to layout 3, every block at its address
  * (upgrade.c): its tunables before and after in *r.  PMM__CURRENT (never
- * returned by the API) when it is layout 2 already. */
+ * returned by the API) when it is layout 3 already. */
 #define PMM__CURRENT (-1001)
 struct pmm__upgrade {
 	uint64_t from_mb, to_mb, from_size, to_size, nblocks;
@@ -246,16 +246,32 @@ pmm__fill_nodrain(const struct pmm__bank *b, void *a, int c, size_t n)
 /* A lock-free lookup's "ask under the lock" (never returned to callers). */
 #define PMM__AGAIN (-1000)
 /* The hash of a 64-byte zero-padded name. */
-uint64_t pmm__name_hash(const char name[64]);
+uint64_t pmm__name_hash(const char *name);
+
+/* Whether entry e holds the name nm (64 zero-padded bytes). */
+static inline int
+pmm__entry_is(const struct pmm__entry *e, const char nm[64])
+{
+	return memcmp(e->name, nm, PMM__NAME_LEN) == 0;
+}
+
+/* Entry e's name as a string (out: PMM_NAME_MAX bytes). */
+static inline char *
+pmm__entry_name(const struct pmm__entry *e, char out[64])
+{
+	memcpy(out, e->name, PMM__NAME_LEN);
+	out[PMM__NAME_LEN] = 0;
+	return out;
+}
 /* Lookups: K_OK with *idx, K_EUNKNOWN, or K_ECORRUPT. */
-int pmm__name_find(struct pmm__bank *b, const char name[64], uint32_t *idx);
+int pmm__name_find(struct pmm__bank *b, const char *name, uint32_t *idx);
 int pmm__name_insert(struct pmm__bank *b, uint32_t idx);
 int pmm__name_remove(struct pmm__bank *b, uint32_t idx);
 /* Without the lock: start loading what freeing name will read. */
-void pmm__name_prefetch(const struct pmm__bank *b, const char name[64]);
+void pmm__name_prefetch(const struct pmm__bank *b, const char *name);
 /* Without the bank lock: K_OK and *page when name is surely a block at
  * this moment; anything else means "ask under the lock". */
-int pmm__name_peek(struct pmm__bank *b, const char name[64], uint64_t h,
+int pmm__name_peek(struct pmm__bank *b, const char *name, uint64_t h,
 		uint32_t *page);
 /* Rebuilding: readers stop trusting the index until the end. */
 void pmm__ix_begin_rebuild(struct pmm__bank *b);

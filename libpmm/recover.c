@@ -6,24 +6,24 @@
 
 #include "pmm.h"
 
-/* Whether bytes [from, len) of p are zero (len a multiple of 8): a word
- * at a time, as each pmmFree validates its entry under the bank lock. */
+/* Whether bytes [from, len) of p are zero, a word at a time (p readable
+ * up to len rounded up to 8), as each pmmFree validates its entry under
+ * the bank lock. */
 static int
 zero_from(const void *p, size_t from, size_t len)
 {
 	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 			"a word's later bytes are its high bits");
 	const unsigned char *c = p;
-	size_t w = from / 8;
 	uint64_t v, acc = 0;
-	if (from % 8 != 0) {
+	for (size_t w = from / 8; w < (len + 7) / 8; w++) {
+		uint64_t mask = ~0ULL;
+		if (8 * w < from)
+			mask <<= 8 * (from - 8 * w);
+		if (8 * w + 8 > len)
+			mask &= ~0ULL >> 8 * (8 * w + 8 - len);
 		memcpy(&v, c + 8 * w, 8);
-		acc = v >> (8 * (from % 8));
-		w++;
-	}
-	for (; w < len / 8; w++) {
-		memcpy(&v, c + 8 * w, 8);
-		acc |= v;
+		acc |= v & mask;
 	}
 	return acc == 0;
 }
@@ -43,10 +43,12 @@ pmm__entry_validate(struct pmm__bank *b, uint32_t idx, int *used)
 	if (e->npages == 0 || (uint64_t)e->page + e->npages > b->g.npages)
 		return pmm__fail(K_ECORRUPT, "entry %u: pages %u+%u outside the bank",
 				idx, e->page, e->npages);
+	/* the name's bytes and the key size are one 64-byte run: the name
+	 * ends where its padding starts, and the key size is its last byte */
 	size_t n = strnlen(e->name, sizeof(e->name));
-	if (n == 0 || n == sizeof(e->name))
+	if (n == 0)
 		return pmm__fail(K_ECORRUPT, "entry %u: bad name", idx);
-	if (!zero_from(e->name, n, sizeof(e->name)))
+	if (n < sizeof(e->name) && !zero_from(e->name, n, sizeof(e->name)))
 		return pmm__fail(K_ECORRUPT, "entry %u: name not padded", idx);
 	if (e->keysize > sizeof(e->key))
 		return pmm__fail(K_ECORRUPT, "entry %u: key size %u", idx,
@@ -89,7 +91,7 @@ rebuild(struct pmm__bank *b)
 	int rc, used;
 	/* the generation and the writer's mark survive: readers compare one,
 	 * the lock holder clears the other */
-	size_t keep = offsetof(struct pmm__ixhdr, free_top);
+	size_t keep = offsetof(struct pmm__ixhdr, free_head);
 	memset((unsigned char *)b->ix + keep, 0, g->ix_size - keep);
 	/* tag[p] = owner + 1 first: finds overlaps in one pass */
 	for (uint64_t i = 0; i < g->max_blocks; i++) {

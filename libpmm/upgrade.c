@@ -1,24 +1,26 @@
 /*
- * upgrade.c -- pmmctl upgrade: a bank of layout 1 (libpmm 1.0) rewritten
- * as layout 2, every block at the same address with the same bytes.
+ * upgrade.c -- pmmctl upgrade: a bank of layout 1 (libpmm 1.0) or 2
+ * (libpmm 1.1) rewritten as layout 3, every block at the same address
+ * with the same bytes.
  *
- * Layout 1 differs from layout 2 only in its derived index (hash slots of
- * four bytes where layout 2 has buckets of 64): header, entries, redo
- * record and checksums are the same, so a layout-1 bank is read here with
- * the same structures, and only its offsets are its own.  The index is
- * never read: the table is the truth, as it was for layout 1's recovery.
+ * Layouts 1 and 2 share their header, redo record and 128-byte entries
+ * (struct old_entry here); they differ in their derived index (hash slots
+ * of four bytes, buckets of 64 two thirds full), so only their offsets
+ * are their own.  The old index is never read: the table is the truth,
+ * as it was for their recovery.  Each entry is validated as its layout
+ * did and rewritten in layout 3's 112 bytes.
  *
- * Layout 2's index is larger, so with the same tunables its data area
- * would start later.  A block's address is base + data_off + page *
- * page_size; the new bank keeps the end of the old one's range and its
- * pages, and takes the largest pmm.maxBlocks (at least the number of
- * blocks) whose data area starts exactly where the old one did, its base
- * moved up by the difference (whole 2 MiB steps: a base is 2 MiB aligned).
- * From 64 MiB up both data areas start on 2 MiB, so a maxBlocks a little
- * smaller always fits; below, offsets are pages and the index's size may
- * jump over the old one: then the bank gains the fewest free pages at its
- * top that make it fit.  When nothing fits (or the pages added would
- * overlap another bank) the bank is refused, never moved.
+ * A block's address is base + data_off + page * page_size; the new bank
+ * keeps the end of the old one's range and its pages, and takes the
+ * largest pmm.maxBlocks (at least the number of blocks, at most the old
+ * one) whose data area starts exactly where the old one did, its base
+ * moved by the difference (whole 2 MiB steps: a base is 2 MiB aligned).
+ * From 64 MiB up both data areas start on 2 MiB, so that always fits;
+ * below, offsets are pages: then a larger pmm.maxBlocks is tried (layout
+ * 3's metadata is smaller than layout 2's), and failing that the bank
+ * gains the fewest free pages at its top that make it fit.  When nothing
+ * fits (or the pages added would overlap another bank) the bank is
+ * refused, never moved.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +35,31 @@
 #define ALIGN_2M (2ULL << 20)
 /* layout 1's index header: no generation, no writer mark */
 #define V1_IXHDR (6 * 8 + PMM__NCLASS * 4)
+/* layout 2's: the generation and the writer mark on lines of their own */
+#define V2_IXHDR 512
 
-/* A layout-1 bank, mapped read-only anywhere. */
-struct v1 {
+/* The entry of layouts 1 and 2. */
+#define OLD_USED 0x444553554d4d5055ULL	/* "UPMMUSED" */
+struct old_entry {
+	uint64_t state;			/* OLD_USED or 0: the commit */
+	uint32_t page;
+	uint32_t npages;
+	uint32_t keysize;
+	uint32_t pad;
+	uint64_t checksum;		/* over page..key and the index */
+	char name[64];
+	uint8_t key[32];
+};
+_Static_assert(sizeof(struct old_entry) == 128, "layout 1 and 2 entry");
+
+/* A layout-1 or layout-2 bank, mapped read-only anywhere. */
+struct old {
 	const char *path;
 	const unsigned char *m;
+	unsigned layout;
 	uint64_t file_size, data_off, page_size, npages, max_blocks;
 	const struct pmm__hdr *h;
-	const struct pmm__entry *table;
+	const struct old_entry *table;
 	uint32_t *live;			/* indices of its blocks, by page */
 	uint64_t nlive;
 };
@@ -51,76 +70,90 @@ up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-/* Layout 1's data offset for these (already range-checked) tunables. */
 static uint64_t
-v1_data_off(uint64_t bank_size, uint64_t max_blocks, uint64_t ps)
+pow2_slots(uint64_t max_blocks)
 {
 	uint64_t slots = 8;
 	while (slots < 2 * max_blocks)
 		slots <<= 1;
-	/* name and key slots, key links both ways, free-entry stack, and
-	 * per page a tag and two free-list links */
-	uint64_t ix = up(V1_IXHDR, 64) + 2 * 4 * slots + 3 * 4 * max_blocks +
-		3 * 4 * (bank_size / ps);
-	uint64_t d = ps + up(max_blocks * sizeof(struct pmm__entry), ps) +
+	return slots;
+}
+
+/* Layout 1's or 2's data offset for these (range-checked) tunables. */
+static uint64_t
+old_data_off(unsigned layout, uint64_t bank_size, uint64_t max_blocks,
+		uint64_t ps)
+{
+	uint64_t slots = pow2_slots(max_blocks), ix;
+	/* layout 1: name and key slots; layout 2: name buckets of 64 bytes
+	 * for two blocks and key slots; both: key links both ways, a
+	 * free-entry stack, and per page a tag and two free-list links */
+	if (layout == PMM__LAYOUT_V1)
+		ix = up(V1_IXHDR, 64) + 2 * 4 * slots;
+	else
+		ix = up(V2_IXHDR, 64) + 64 * ((max_blocks + 1) / 2) +
+			4 * slots;
+	ix += 3 * 4 * max_blocks + 3 * 4 * (bank_size / ps);
+	uint64_t d = ps + up(max_blocks * sizeof(struct old_entry), ps) +
 		up(ix, ps);
 	return bank_size >= (64u << 20) ? up(d, ALIGN_2M) : d;
 }
 
 static int
-v1_bad(const struct v1 *o, const char *what)
+old_bad(const struct old *o, const char *what)
 {
-	return pmm__fail(K_ECORRUPT, "%s: layout-1 bank damaged (%s)",
-			o->path, what);
+	return pmm__fail(K_ECORRUPT, "%s: layout-%u bank damaged (%s)",
+			o->path, o->layout, what);
 }
 
-/* Check the header exactly as layout 1 did. */
+/* Check the header exactly as its layout did. */
 static int
-v1_header(struct v1 *o)
+old_header(struct old *o)
 {
 	const struct pmm__hdr *h = o->h;
 	struct pmm__geom g;
 	char why[256];
 	if (h->checksum != pmm__hdr_checksum(h))
-		return v1_bad(o, "header checksum mismatch");
+		return old_bad(o, "header checksum mismatch");
 	if (h->hdr_size != sizeof(struct pmm__hdr))
-		return v1_bad(o, "header size");
+		return old_bad(o, "header size");
 	if (pmm__geom_compute(h->bank_size, h->max_blocks, h->page_size,
 				&g) != K_OK) {
 		snprintf(why, sizeof(why), "header: %s", pmmErrorMsg());
-		return v1_bad(o, why);
+		return old_bad(o, why);
 	}
 	o->page_size = g.page_size;
 	o->npages = g.npages;
 	o->max_blocks = g.max_blocks;
-	o->data_off = v1_data_off(g.bank_size, g.max_blocks, g.page_size);
+	o->data_off = old_data_off(o->layout, g.bank_size, g.max_blocks,
+			g.page_size);
 	o->file_size = o->data_off + g.bank_size;
-	/* name_buckets lies where layout 1 kept its name slot count */
-	uint64_t slots = 8;
-	while (slots < 2 * g.max_blocks)
-		slots <<= 1;
+	/* layout 1 kept its name slot count where name_buckets lies */
+	uint64_t slots = pow2_slots(g.max_blocks);
+	uint64_t buckets = o->layout == PMM__LAYOUT_V1 ? slots :
+		(g.max_blocks + 1) / 2;
 	if (h->bank_size != g.bank_size || h->npages != g.npages ||
 			h->table_off != g.page_size ||
 			h->index_off != g.table_off +
-			up(g.max_blocks * sizeof(struct pmm__entry),
+			up(g.max_blocks * sizeof(struct old_entry),
 				g.page_size) ||
 			h->data_off != o->data_off ||
 			h->file_size != o->file_size ||
-			h->name_buckets != slots || h->key_slots != slots)
-		return v1_bad(o, "geometry inconsistent with its tunables");
+			h->name_buckets != buckets || h->key_slots != slots)
+		return old_bad(o, "geometry inconsistent with its tunables");
 	if (h->base < PMM__ADDR_MIN || h->base % ALIGN_2M != 0 ||
 			o->file_size > PMM__ADDR_END - PMM__ADDR_MIN ||
 			h->base > PMM__ADDR_END - o->file_size)
-		return v1_bad(o, "address out of range");
+		return old_bad(o, "address out of range");
 	if (memchr(h->medium, 0, sizeof(h->medium)) == NULL)
-		return v1_bad(o, "medium name not terminated");
+		return old_bad(o, "medium name not terminated");
 	return K_OK;
 }
 
 /* The redo record: 1 in *on with its key when a pmmFreeAll was
  * committed and not finished (its blocks count as freed). */
 static int
-v1_log(const struct v1 *o, int *on)
+old_log(const struct old *o, int *on)
 {
 	const struct pmm__log *l = &o->h->log;
 	*on = 0;
@@ -128,7 +161,7 @@ v1_log(const struct v1 *o, int *on)
 		return K_OK;
 	if (l->valid != PMM__LOG_FREEALL || l->checksum != pmm__log_checksum(l) ||
 			l->keysize == 0 || l->keysize > sizeof(l->key))
-		return v1_bad(o, "redo record");
+		return old_bad(o, "redo record");
 	*on = 1;
 	return K_OK;
 }
@@ -137,37 +170,82 @@ v1_log(const struct v1 *o, int *on)
 static int
 by_page(const void *a, const void *b, void *table)
 {
-	const struct pmm__entry *t = table;
+	const struct old_entry *t = table;
 	uint32_t pa = t[*(const uint32_t *)a].page;
 	uint32_t pb = t[*(const uint32_t *)b].page;
 	return pa < pb ? -1 : pa > pb;
 }
 
-/* Validate every entry as layout 1 did, collect the blocks (a committed
+/* The checksum of layouts 1 and 2's entries. */
+static uint64_t
+old_checksum(const struct old_entry *e, uint64_t idx)
+{
+	uint64_t h = pmm__hash_words(&e->page, 2, idx);
+	h = pmm__mix(h, e->keysize);
+	h = pmm__hash_words(e->name, 8, h);
+	return pmm__hash_words(e->key, 4, h);
+}
+
+/* Whether bytes [from, len) of p are zero. */
+static int
+zero_after(const void *p, size_t from, size_t len)
+{
+	const unsigned char *c = p;
+	for (size_t i = from; i < len; i++)
+		if (c[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* Validate entry i as layouts 1 and 2 did; *used: it is a block. */
+static int
+old_validate(const struct old *o, uint64_t i, int *used)
+{
+	const struct old_entry *e = &o->table[i];
+	char why[128];
+	size_t n = strnlen(e->name, sizeof(e->name));
+	*used = 0;
+	if (e->state == 0)
+		return K_OK;
+	if (e->state != OLD_USED)
+		snprintf(why, sizeof(why), "entry %llu: bad state word",
+				(unsigned long long)i);
+	else if (e->checksum != old_checksum(e, i))
+		snprintf(why, sizeof(why), "entry %llu: checksum mismatch",
+				(unsigned long long)i);
+	else if (e->npages == 0 || (uint64_t)e->page + e->npages > o->npages)
+		snprintf(why, sizeof(why),
+				"entry %llu: pages %u+%u outside the bank",
+				(unsigned long long)i, e->page, e->npages);
+	else if (n == 0 || n == sizeof(e->name) ||
+			!zero_after(e->name, n, sizeof(e->name)))
+		snprintf(why, sizeof(why), "entry %llu: bad name",
+				(unsigned long long)i);
+	else if (e->keysize > sizeof(e->key) ||
+			!zero_after(e->key, e->keysize, sizeof(e->key)))
+		snprintf(why, sizeof(why), "entry %llu: bad key",
+				(unsigned long long)i);
+	else
+		return *used = 1, K_OK;
+	return old_bad(o, why);
+}
+
+/* Validate every entry as its layout did, collect the blocks (a committed
  * pmmFreeAll's ones left out) and refuse pages shared by two. */
 static int
-v1_blocks(struct v1 *o)
+old_blocks(struct old *o)
 {
-	struct pmm__bank fake;
-	int replay, rc = v1_log(o, &replay), used;
+	int replay, rc = old_log(o, &replay), used;
 	const struct pmm__log *l = &o->h->log;
 	if (rc != K_OK)
 		return rc;
-	memset(&fake, 0, sizeof(fake));
-	fake.table = (struct pmm__entry *)o->table;
-	fake.g.npages = o->npages;
 	o->live = malloc((o->max_blocks + 1) * sizeof(*o->live));
 	if (o->live == NULL)
 		return pmm__fail_errno(K_ESYS, "%s", o->path);
 	for (uint64_t i = 0; i < o->max_blocks; i++) {
-		/* entries are validated alike in both layouts */
-		if ((rc = pmm__entry_validate(&fake, (uint32_t)i, &used)) !=
-				K_OK) {
-			char why[256];
-			snprintf(why, sizeof(why), "%s", pmmErrorMsg());
-			return v1_bad(o, why);
-		}
-		const struct pmm__entry *e = &o->table[i];
+		if ((rc = old_validate(o, i, &used)) != K_OK)
+			return rc;
+		const struct old_entry *e = &o->table[i];
 		if (used && !(replay && e->keysize == l->keysize &&
 					memcmp(e->key, l->key, sizeof(e->key)) == 0))
 			o->live[o->nlive++] = (uint32_t)i;
@@ -175,22 +253,22 @@ v1_blocks(struct v1 *o)
 	qsort_r(o->live, o->nlive, sizeof(*o->live), by_page,
 			(void *)o->table);
 	for (uint64_t k = 1; k < o->nlive; k++) {
-		const struct pmm__entry *a = &o->table[o->live[k - 1]];
-		const struct pmm__entry *b = &o->table[o->live[k]];
+		const struct old_entry *a = &o->table[o->live[k - 1]];
+		const struct old_entry *b = &o->table[o->live[k]];
 		if ((uint64_t)a->page + a->npages > b->page) {
 			char why[256];
 			snprintf(why, sizeof(why), "entries %u and %u share page %u",
 					o->live[k - 1], o->live[k], b->page);
-			return v1_bad(o, why);
+			return old_bad(o, why);
 		}
 	}
 	return K_OK;
 }
 
-/* Whether layout 2 with mb entries and extra more pages has its data
+/* Whether layout 3 with mb entries and extra more pages has its data
  * area start where o's does (then *base is its address). */
 static int
-fits(const struct v1 *o, uint64_t mb, uint64_t extra, struct pmm__geom *g,
+fits(const struct old *o, uint64_t mb, uint64_t extra, struct pmm__geom *g,
 		uint64_t *base)
 {
 	if (pmm__geom_compute(o->h->bank_size + extra * o->page_size, mb,
@@ -202,13 +280,13 @@ fits(const struct v1 *o, uint64_t mb, uint64_t extra, struct pmm__geom *g,
 	return *base <= PMM__ADDR_END - g->file_size;
 }
 
-/* The largest maxBlocks in [least, o's] with which layout 2 and extra
+/* The largest maxBlocks in [least, most] with which layout 3 and extra
  * more pages fits o (its data offset grows with maxBlocks), or 0. */
 static uint64_t
-largest_fit(const struct v1 *o, uint64_t least, uint64_t extra,
-		struct pmm__geom *g, uint64_t *base)
+largest_fit(const struct old *o, uint64_t least, uint64_t most,
+		uint64_t extra, struct pmm__geom *g, uint64_t *base)
 {
-	uint64_t lo = least, hi = o->max_blocks;
+	uint64_t lo = least, hi = most;
 	if (pmm__geom_compute(o->h->bank_size + extra * o->page_size, lo,
 				o->page_size, g) != K_OK ||
 			g->data_off > o->data_off)
@@ -225,25 +303,27 @@ largest_fit(const struct v1 *o, uint64_t least, uint64_t extra,
 	return fits(o, lo, extra, g, base) ? lo : 0;
 }
 
-/* The layout-2 geometry whose data area starts where o's does: the
+/* The layout-3 geometry whose data area starts where o's does: the
  * largest maxBlocks from o's down to its number of blocks; failing that
- * (a small bank, whose data area is only page-aligned: the index's size
- * may jump over the old one), the fewest pages added at the top, free,
- * that make the index end exactly there. */
+ * (a small bank, whose data area is only page-aligned), the largest
+ * above o's; failing that (the index's size jumps over the old one's),
+ * the fewest pages added at the top, free, that make the index end
+ * exactly there, with any pmm.maxBlocks. */
 static int
-place(const struct v1 *o, int fd, struct pmm__geom *g, uint64_t *base)
+place(const struct old *o, int fd, struct pmm__geom *g, uint64_t *base)
 {
 	uint64_t least = o->nlive > 0 ? o->nlive : 1, extra;
-	if (largest_fit(o, least, 0, g, base) != 0)
+	if (largest_fit(o, least, o->max_blocks, 0, g, base) != 0 ||
+			largest_fit(o, o->max_blocks, PMM__MAX_BLOCKS, 0, g,
+				base) != 0)
 		return K_OK;
-	/* a page more adds 12 bytes to the index; where the key slots
-	 * double, the index jumps by four pages and more, which only
-	 * thousands of pages make up: up to 65536 are tried */
+	/* a page more adds 12 bytes to the index, moving where the next
+	 * maxBlocks makes it jump: up to 65536 are tried */
 	for (extra = 1; extra <= 65536; extra++)
-		if (largest_fit(o, least, extra, g, base) != 0)
+		if (largest_fit(o, least, PMM__MAX_BLOCKS, extra, g, base) != 0)
 			goto grown;
 	return pmm__fail(K_EINVAL,
-			"%s: layout 2's larger index cannot end where this bank's data begins for any pmm.maxBlocks from %llu down to its %llu blocks, so its blocks cannot keep their addresses: not migrated",
+			"%s: layout 3's index cannot end where this bank's data begins for any pmm.maxBlocks from %llu down to its %llu blocks, so its blocks cannot keep their addresses: not migrated",
 			o->path, (unsigned long long)o->max_blocks,
 			(unsigned long long)o->nlive);
 grown:;
@@ -251,7 +331,7 @@ grown:;
 	pmm__addr_collision(fd, *base, g->file_size, other, sizeof(other));
 	if (other[0] != 0)
 		return pmm__fail(K_EMAPPED,
-				"%s: layout 2 needs %llu more pages at the top of this bank to keep its blocks at their addresses, and bank %s lies there: not migrated",
+				"%s: layout 3 needs %llu more pages at the top of this bank to keep its blocks at their addresses, and bank %s lies there: not migrated",
 				o->path, (unsigned long long)extra, other);
 	return K_OK;
 }
@@ -261,14 +341,17 @@ grown:;
 static int
 fill(struct pmm__bank *b, void *arg)
 {
-	const struct v1 *o = arg;
+	const struct old *o = arg;
 	const unsigned char *src = o->m + o->data_off;
 	for (uint64_t k = 0; k < o->nlive; k++) {
-		const struct pmm__entry *e = &o->table[o->live[k]];
+		const struct old_entry *e = &o->table[o->live[k]];
 		struct pmm__entry *n = &b->table[k];
-		*n = *e;
-		n->state = PMM__FREE;
-		n->pad = 0;
+		memset(n, 0, sizeof(*n));
+		n->page = e->page;
+		n->npages = e->npages;
+		memcpy(n->name, e->name, sizeof(n->name));	/* NUL-ended */
+		n->keysize = (uint8_t)e->keysize;
+		memcpy(n->key, e->key, sizeof(n->key));
 		n->checksum = pmm__entry_checksum(n, k);
 		uint64_t off = (uint64_t)e->page * o->page_size;
 		uint64_t len = (uint64_t)e->npages * o->page_size;
@@ -288,9 +371,10 @@ fill(struct pmm__bank *b, void *arg)
 	return K_OK;
 }
 
-/* Map the file fd (of st's size) read-only and check it is layout 1. */
+/* Map the file fd (of st's size) read-only and check it is layout 1 or
+ * 2. */
 static int
-v1_open(struct v1 *o, int fd, const struct stat *st)
+old_open(struct old *o, int fd, const struct stat *st)
 {
 	struct pmm__hdr h;
 	if ((uint64_t)st->st_size < sizeof(h))
@@ -304,33 +388,34 @@ v1_open(struct v1 *o, int fd, const struct stat *st)
 	if (h.layout == PMM__LAYOUT)
 		return pmm__fail(PMM__CURRENT, "%s: already layout %d, nothing to do",
 				o->path, PMM__LAYOUT);
-	if (h.layout != PMM__LAYOUT_V1)
+	if (h.layout != PMM__LAYOUT_V1 && h.layout != PMM__LAYOUT_V2)
 		return pmm__fail(K_EVERSION,
-				"%s: bank layout version %u: pmmctl upgrade migrates layout %d only",
-				o->path, h.layout, PMM__LAYOUT_V1);
+				"%s: bank layout version %u: pmmctl upgrade migrates layouts %d and %d only",
+				o->path, h.layout, PMM__LAYOUT_V1, PMM__LAYOUT_V2);
+	o->layout = h.layout;
 	void *m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		return pmm__fail_errno(K_ESYS, "cannot map %s", o->path);
 	o->m = m;
 	o->h = m;
-	int rc = v1_header(o);
+	int rc = old_header(o);
 	if (rc == K_OK && (uint64_t)st->st_size != o->file_size)
 		rc = pmm__fail(K_ETRUNC, "%s: %llu bytes, its header says %llu",
 				o->path, (unsigned long long)st->st_size,
 				(unsigned long long)o->file_size);
 	if (rc != K_OK)
 		return rc;
-	o->table = (const struct pmm__entry *)(o->m + o->page_size);
-	return v1_blocks(o);
+	o->table = (const struct old_entry *)(o->m + o->page_size);
+	return old_blocks(o);
 }
 
-/* Migrate the layout-1 bank at path to layout 2 in place, under its
+/* Migrate the layout-1 or layout-2 bank at path to layout 3 in place, under its
  * liveness lock (K_EBUSY while a process has it open). */
 int
 pmm__bank_upgrade(const char *path, struct pmm__upgrade *r)
 {
 	char base[NAME_MAX + 1];
-	struct v1 o;
+	struct old o;
 	struct stat st;
 	struct pmm__geom g;
 	uint64_t addr = 0;
@@ -350,7 +435,7 @@ pmm__bank_upgrade(const char *path, struct pmm__upgrade *r)
 			pmm__fail_errno(K_ESYS, "cannot lock bank %s", path);
 		goto out;
 	}
-	if ((rc = v1_open(&o, fd, &st)) != K_OK ||
+	if ((rc = old_open(&o, fd, &st)) != K_OK ||
 			(rc = place(&o, fd, &g, &addr)) != K_OK)
 		goto out;
 	r->from_mb = o.max_blocks;

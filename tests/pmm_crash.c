@@ -411,12 +411,12 @@ dump_bank(struct pmm__bank *b)
 			break;
 		struct drec *d = &sh->dump[sh->ndump++];
 		unsigned n = UINT_MAX;
-		memcpy(d->name, e->name, sizeof(d->name));
+		pmm__entry_name(e, d->name);
 		d->page = e->page;
 		d->npages = e->npages;
 		d->keysize = e->keysize;
 		memcpy(d->key, e->key, sizeof(d->key));
-		if (sscanf(e->name, "blk-%u", &n) != 1)
+		if (sscanf(d->name, "blk-%u", &n) != 1)
 			n = UINT_MAX;
 		summarize(b->data + ((uint64_t)e->page << b->page_shift),
 				(uint64_t)e->npages << b->page_shift, n, d);

@@ -1,19 +1,21 @@
 /*
- * pmm_v1bank -- a bank of layout 1 (libpmm 1.0, commit 97ac2c9), written
- * byte for byte from that layout's definition, for tests/pmmctl-upgrade.sh;
- * and the check, through pmmAllocate, that its blocks survived.
+ * pmm_v1bank -- a bank of layout 1 (libpmm 1.0, commit 97ac2c9) or, with
+ * -2, of layout 2 (libpmm 1.1, commit 555ea67), written byte for byte from
+ * that layout's definition, for tests/pmmctl-upgrade.sh; and the check,
+ * through pmmAllocate, that its blocks survived.
  *
- *   pmm_v1bank make PATH SIZE MAXBLOCKS MODE
- *   pmm_v1bank check SIZE MAXBLOCKS MODE      (the RAM bank of PMM_DIR)
- *   pmm_v1bank list SIZE MAXBLOCKS MODE       (NAME 0xADDR PAGES KEY)
+ *   pmm_v1bank [-2] make PATH SIZE MAXBLOCKS MODE
+ *   pmm_v1bank [-2] check SIZE MAXBLOCKS MODE  (the RAM bank of PMM_DIR)
+ *   pmm_v1bank [-2] list SIZE MAXBLOCKS MODE   (NAME 0xADDR PAGES KEY)
  *
  * MODE: plain; log (a committed, unfinished pmmFreeAll of key "k2");
  * badentry (an entry's checksum fails); badlog (a damaged redo record);
  * overlap (two blocks share a page, their checksums right).
- * Layout 1's header, entries, redo record and checksums are layout 2's
- * (libpmm/layout.h); its offsets are computed here from its own formula.
- * Its derived index is left zero and its boot id foreign, so layout 1
- * itself would have rebuilt the index at the first open.
+ * Layouts 1 and 2 share their header and redo record with layout 3
+ * (libpmm/layout.h); their 128-byte entries and checksum are defined
+ * here, as are their offsets.  The derived index is left zero and the
+ * boot id foreign, so either layout would have rebuilt the index at the
+ * first open.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +25,27 @@
 #include "pmm.h"
 
 #define BASE 0x1f0000000000ULL
+
+/* the entry of layouts 1 and 2 */
+struct old_entry {
+	uint64_t state;
+	uint32_t page, npages, keysize, pad;
+	uint64_t checksum;
+	char name[64];
+	uint8_t key[32];
+};
+#define OLD_USED 0x444553554d4d5055ULL
+
+static unsigned layout = 1;
+
+static uint64_t
+old_checksum(const struct old_entry *e, uint64_t idx)
+{
+	uint64_t h = pmm__hash_words(&e->page, 2, idx);
+	h = pmm__mix(h, e->keysize);
+	h = pmm__hash_words(e->name, 8, h);
+	return pmm__hash_words(e->key, 4, h);
+}
 
 struct blk {
 	const char *name, *key;
@@ -43,7 +66,9 @@ static uint64_t ps, bank_size, max_blocks, npages, data_off;
 
 /* Layout 1's geometry: table after the header page, then the index (name
  * and key slots of 4 bytes, three arrays of 4 bytes per entry and three
- * per page), then the data, on 2 MiB from 64 MiB banks up. */
+ * per page), then the data, on 2 MiB from 64 MiB banks up.  Layout 2's
+ * name slots are 64-byte buckets, one for two entries, after an index
+ * header of 512 bytes. */
 static void
 geometry(void)
 {
@@ -55,6 +80,9 @@ geometry(void)
 		slots *= 2;
 	uint64_t table = (max_blocks * 128 + ps - 1) / ps * ps;
 	uint64_t ix = 448 + 8 * slots + 12 * max_blocks + 12 * npages;
+	if (layout == 2)
+		ix = 512 + 64 * ((max_blocks + 1) / 2) + 4 * slots +
+			12 * max_blocks + 12 * npages;
 	data_off = ps + table + (ix + ps - 1) / ps * ps;
 	if (bank_size >= (64u << 20))
 		data_off = (data_off + (2u << 20) - 1) / (2u << 20) * (2u << 20);
@@ -94,7 +122,7 @@ make(const char *path, const char *mode)
 	struct pmm__hdr h;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, PMM__MAGIC, 8);
-	h.layout = 1;
+	h.layout = layout;
 	h.hdr_size = sizeof(h);
 	h.file_size = file_size;
 	h.page_size = ps;
@@ -108,10 +136,12 @@ make(const char *path, const char *mode)
 	h.name_buckets = h.key_slots = 8;	/* layout 1's name_slots */
 	while (h.key_slots < 2 * max_blocks)
 		h.name_buckets = h.key_slots *= 2;
+	if (layout == 2)
+		h.name_buckets = (max_blocks + 1) / 2;
 	h.created = 1700000000;
 	strcpy(h.medium, "RAM");
 	h.checksum = pmm__hdr_checksum(&h);
-	strcpy(h.boot_id, "layout-1 fixture");
+	strcpy(h.boot_id, "old layout fixture");
 	if (strcmp(mode, "log") == 0 || strcmp(mode, "badlog") == 0) {
 		h.log.valid = PMM__LOG_FREEALL;
 		h.log.keysize = 3;
@@ -124,9 +154,9 @@ make(const char *path, const char *mode)
 	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		return die(path);
 	for (unsigned b = 0; b < NBLK; b++) {
-		struct pmm__entry e;
+		struct old_entry e;
 		memset(&e, 0, sizeof(e));
-		e.state = PMM__USED;
+		e.state = OLD_USED;
 		e.page = blocks[b].page;
 		if (strcmp(mode, "overlap") == 0 && b == 3)
 			e.page = 4;
@@ -136,7 +166,7 @@ make(const char *path, const char *mode)
 			e.keysize = (uint32_t)strlen(blocks[b].key) + 1;
 			memcpy(e.key, blocks[b].key, e.keysize);
 		}
-		e.checksum = pmm__entry_checksum(&e, blocks[b].idx);
+		e.checksum = old_checksum(&e, blocks[b].idx);
 		if (strcmp(mode, "badentry") == 0 && b == 2)
 			e.name[1] ^= 1;
 		off_t at = (off_t)(ps + blocks[b].idx * sizeof(e));
@@ -221,9 +251,14 @@ list(const char *mode)
 int
 main(int argc, char *argv[])
 {
+	if (argc > 1 && strcmp(argv[1], "-2") == 0) {
+		layout = 2;
+		argc--;
+		argv++;
+	}
 	int make_it = argc == 6 && strcmp(argv[1], "make") == 0;
 	if (!make_it && argc != 5) {
-		fprintf(stderr, "usage: pmm_v1bank make PATH SIZE MAXBLOCKS MODE | check|list SIZE MAXBLOCKS MODE\n");
+		fprintf(stderr, "usage: pmm_v1bank [-2] make PATH SIZE MAXBLOCKS MODE | check|list SIZE MAXBLOCKS MODE\n");
 		return 2;
 	}
 	char **a = argv + (make_it ? 3 : 2);

@@ -1,8 +1,9 @@
 #!/bin/sh
-# pmmctl upgrade on layout-1 banks that tests/pmm_v1bank writes byte for
-# byte: every block retrieved through pmmAllocate at its old address with
-# its bytes, pmmctl list and check agree, a second upgrade says "already
-# layout 2", a committed pmmFreeAll is finished, damaged banks are refused
+# pmmctl upgrade on layout-1 and layout-2 banks that tests/pmm_v1bank
+# writes byte for byte: every block retrieved through pmmAllocate at its
+# old address with its bytes, pmmctl list and check agree, a second
+# upgrade says "already layout 3", a committed pmmFreeAll is finished,
+# damaged banks are refused
 # and left as they were, a small bank whose index cannot fit gains free
 # pages, a bank in use is refused, and a full file system gives an error
 # with the old bank intact.  The last part needs root to mount a tmpfs.
@@ -18,11 +19,13 @@ export PMM_CONF
 : > "$PMM_CONF"
 bank="$PMM_DIR/RAM.pmm"
 
-# migrated SIZE MAXBLOCKS MODE: the upgraded bank holds the blocks
+# migrated SIZE MAXBLOCKS MODE: the upgraded bank holds the blocks (of
+# layout 1, or as $o says)
+o=
 migrated() {
 	expect 0 ctl check
-	expect 0 v1 check "$@"
-	v1 list "$@" > "$tmp/want"
+	expect 0 v1 $o check "$@"
+	v1 $o list "$@" > "$tmp/want"
 	expect 0 ctl list
 	# NAME SIZE KEY ADDRESS PAGES -> NAME ADDRESS PAGES KEY
 	awk 'NR > 1 { k = $3; gsub(/"|\\0/, "", k); print $1, $4, $5, k }' \
@@ -31,56 +34,76 @@ migrated() {
 		fail "pmmctl list: $(cat "$tmp/got"), want $(cat "$tmp/want")"
 }
 
-# ------------------------------------------------- a plain bank
-v1 make "$bank" 0x100000 30 plain
+for L in 1 2; do
+o=""
+[ "$L" = 1 ] || o=-$L
+# -------------------------------------- a plain bank of layout L
+rm -f "$bank"
+v1 $o make "$bank" 0x100000 30 plain
 expect 1 ctl list
-has "layout version 1" err
+has "layout version $L" err
 has "pmmctl upgrade" err
 expect 0 ctl upgrade
-has "5 blocks at their addresses" out
+has "upgraded $bank to layout 3: 5 blocks at their addresses" out
 hasnt "maxBlocks" out
 migrated 0x100000 30 plain
 expect 3 ctl upgrade
-has "already layout 2" err
-cp "$bank" "$tmp/v2.pmm"
-expect 3 ctl -f "$tmp/v2.pmm" upgrade
-rm -f "$tmp/v2.pmm"
+has "already layout 3" err
+cp "$bank" "$tmp/v3.pmm"
+expect 3 ctl -f "$tmp/v3.pmm" upgrade
+rm -f "$tmp/v3.pmm"
 [ "$(ls "$PMM_DIR")" = RAM.pmm ] || fail "left in the bank directory: $(ls "$PMM_DIR")"
 
 # ------------------- an unfinished pmmFreeAll: finished in the new bank
 rm -f "$bank"
-v1 make "$bank" 0x100000 30 log
+v1 $o make "$bank" 0x100000 30 log
 expect 0 ctl upgrade
 has "3 blocks" out
 migrated 0x100000 30 log
 
-# ------------------------------- a larger bank, fewer entries fit
+# ----------- from 64 MiB up: the same maxBlocks, the base moved up
 rm -f "$bank"
-v1 make "$bank" 0x400000 1000 plain
+v1 $o make "$bank" 0x8000000 5000 plain
 expect 0 ctl upgrade
-has "pmm.maxBlocks is now" out
-migrated 0x400000 1000 plain
-
-# -------- a small bank whose index only fits with pages added on top
-rm -f "$bank"
-v1 make "$bank" 0x2000000 2284 plain
-expect 0 ctl upgrade
-has "pmm.rambankSize is now" out
-migrated 0x2000000 2284 plain
+hasnt "maxBlocks" out
+hasnt "rambankSize" out
+migrated 0x8000000 5000 plain
 
 # ------------------------------- damaged banks: refused, unchanged
 for mode in badentry badlog overlap; do
 	rm -f "$bank"
-	v1 make "$bank" 0x100000 30 "$mode"
+	v1 $o make "$bank" 0x100000 30 "$mode"
 	cp "$bank" "$tmp/before"
 	expect 1 ctl upgrade
-	has "layout-1 bank damaged" err
+	has "layout-$L bank damaged" err
 	cmp -s "$bank" "$tmp/before" || fail "$mode: the bank changed"
 done
 has "share page" err
+done
+
+# ------- a small layout-2 bank: the smaller index ends on the same page
+# with more entries
+o=-2
+rm -f "$bank"
+v1 -2 make "$bank" 0x400000 1000 plain
+expect 0 ctl upgrade
+has "pmm.maxBlocks is now 1170 (was 1000)" out
+hasnt "rambankSize" out
+migrated 0x400000 1000 plain
+
+# -------- a small bank whose index only fits with pages added on top
+# (table and index both grow a page between two maxBlocks: the data
+# offset jumps over the old one)
+rm -f "$bank"
+v1 -2 make "$bank" 0x1000000 2828 plain
+expect 0 ctl upgrade
+has "pmm.rambankSize is now 0x1001000 (was 0x1000000)" out
+migrated 0x1000000 2828 plain
+
 printf 'not a bank at all\n' > "$bank"
 expect 1 ctl upgrade
 has "not a bank" err
+o=
 
 # ------------------- in use (a shared flock, as libpmm holds it): refused
 rm -f "$bank"

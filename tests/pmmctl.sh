@@ -118,7 +118,7 @@ EOF
 import json, sys
 i = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
 assert i["max_blocks"] == 20 and i["blocks_used"] == 10, i
-assert i["rambank_size"] == 0x100000 and i["layout_version"] == 2, i
+assert i["rambank_size"] == 0x100000 and i["layout_version"] == 3, i
 assert i["pages_used"] + i["pages_free"] == i["pages"], i
 assert i["free_extents"] == 1 and i["fragmentation"] == 0, i
 assert i["keys_in_use"] == 6, i
@@ -134,7 +134,7 @@ fi
 expect 0 ctl info
 has "file: *$bank\$" out
 has "medium: *RAM\$" out
-has "layout version: *2\$" out
+has "layout version: *3\$" out
 has "page size: *$ps\$" out
 has "blocks: *10 used of 20\$" out
 has "free extents: *1\$" out
@@ -208,12 +208,12 @@ flip() {	# FILE OFFSET: set one byte to 0xff
 	printf '\377' | dd of="$1" bs=1 seek="$2" conv=notrunc 2> /dev/null
 }
 cp "$tmp/fresh.pmm" "$tmp/name.pmm"
-flip "$tmp/name.pmm" $((ps + 32))		# entry 0's name: a block
+flip "$tmp/name.pmm" $((ps + 16))		# entry 0's name: a block
 expect 1 ctl -f "$tmp/name.pmm" check
 has 'entry 0: checksum mismatch' err
 expect 1 ctl -f "$tmp/name.pmm" list
 cp "$tmp/fresh.pmm" "$tmp/state.pmm"
-flip "$tmp/state.pmm" $((ps + 19 * 128))	# entry 19's state: free
+flip "$tmp/state.pmm" $((ps + 19 * 112))	# entry 19's state: free
 expect 1 ctl -f "$tmp/state.pmm" check
 has 'entry 19: bad state word' err
 dd if="$tmp/fresh.pmm" of="$tmp/short.pmm" bs="$ps" count=3 2> /dev/null

@@ -921,12 +921,17 @@ START_TEST(test_version)
 	uint32_t v = PMM__LAYOUT + 1;
 	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
 	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
-		"bank layout version 3, this libpmm reads 2");
-	/* the previous layout: the message names the way to migrate it */
+		"bank layout version 4, this libpmm reads 3");
+	/* the previous layouts: the message names the way to migrate them */
 	v = PMM__LAYOUT_V1;
 	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
 	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
 		"migrate it with pmmctl upgrade");
+	v = PMM__LAYOUT_V2;
+	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
+	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
+		"version 2 (libpmm 1.1, before the 112-byte entries)");
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "pmmctl upgrade"));
 }
 END_TEST
 

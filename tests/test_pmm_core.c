@@ -78,7 +78,7 @@ put_entry(struct pmm__bank *b, uint32_t idx, const char *name, uint32_t pg,
 	e->page = pg;
 	e->npages = npages;
 	e->keysize = ks;
-	ck_assert_uint_lt(strlen(name), sizeof(e->name));
+	ck_assert_uint_le(strlen(name), sizeof(e->name));
 	memcpy(e->name, name, strlen(name));
 	if (ks > 0)
 		memcpy(e->key, key, ks);
@@ -630,7 +630,7 @@ START_TEST(test_name_hash)
 	uint64_t ns = b->g.name_buckets, home[MAXB];
 	uint32_t n = 0, order[MAXB];
 	int in[MAXB] = { 0 };
-	ck_assert_uint_eq(ns, 16);
+	ck_assert_uint_eq(ns, 15);
 	/* five names each at homes ns-2, ns-1 and 0, then ten anywhere */
 	uint64_t want[] = { ns - 2, ns - 1, 0 };
 	for (unsigned w = 0; w < 3; w++) {
@@ -844,14 +844,26 @@ START_TEST(test_entry_stack)
 	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
 	ck_assert_uint_eq(idx, 3);
 	pmm__entry_push(b, 3);
-	b->table[3].state = PMM__USED;		/* a used entry on the stack */
+	b->table[3].state = PMM__USED;		/* a block on the chain */
 	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "chain holds a block"));
 	b->table[3].state = PMM__FREE;
-	b->fstack[0] = 77;			/* outside the table */
+	b->knext[3] = 77;			/* a link outside the table */
 	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
-	b->ix->free_top = 6;			/* more than the table */
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "link out of range"));
+	b->ix->free_head = 6;			/* a head outside it */
 	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
-	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "free-entry stack"));
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "head out of range"));
+	/* the chain runs through the key links: pushes and pops in order */
+	b->ix->free_head = 0;
+	pmm__entry_push(b, 1);
+	pmm__entry_push(b, 4);
+	ck_assert_uint_eq(b->knext[4], 2);
+	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
+	ck_assert_uint_eq(idx, 4);
+	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
+	ck_assert_uint_eq(idx, 1);
+	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ETOOMUCH);
 	mem_free(b);
 }
 END_TEST
@@ -878,10 +890,11 @@ START_TEST(test_geometry)
 			ck_assert_uint_ge(g.index_off, g.table_off + blocks[j] *
 				sizeof(struct pmm__entry));
 			ck_assert_uint_eq(g.index_off % ps, 0);
-			ck_assert_uint_ge(PMM__NS_SLOTS * g.name_buckets,
-				3 * blocks[j] / 2);
-			ck_assert_uint_eq(g.key_slots & (g.key_slots - 1), 0);
-			ck_assert_uint_ge(g.key_slots, 2 * blocks[j]);
+			/* at most three quarters full */
+			ck_assert_uint_ge(3 * PMM__NS_SLOTS * g.name_buckets,
+				4 * blocks[j]);
+			ck_assert_uint_eq(g.key_slots % 8, 0);
+			ck_assert_uint_gt(2 * g.key_slots, 3 * blocks[j]);
 			ck_assert_uint_ge(g.ix_name, sizeof(struct pmm__ixhdr));
 			ck_assert_uint_le(g.ix_pg + 12 * g.npages, g.ix_size);
 			ck_assert_uint_eq(g.index_off + g.ix_size <= g.data_off, 1);
@@ -896,8 +909,7 @@ START_TEST(test_geometry)
 	ck_assert_uint_eq(g.ix_key, g.ix_name + 64 * g.name_buckets);
 	ck_assert_uint_eq(g.ix_knext, g.ix_key + 4 * g.key_slots);
 	ck_assert_uint_eq(g.ix_kprev, g.ix_knext + 4 * 30);
-	ck_assert_uint_eq(g.ix_fstack, g.ix_kprev + 4 * 30);
-	ck_assert_uint_eq(g.ix_pg, g.ix_fstack + 4 * 30);
+	ck_assert_uint_eq(g.ix_pg, g.ix_kprev + 4 * 30);
 }
 END_TEST
 
@@ -1045,8 +1057,6 @@ START_TEST(test_check_table)
 	TABLE_CASE((b->table[9].page = UINT32_MAX, reseal(b, 9)),
 		"outside the bank");
 	TABLE_CASE((b->table[1].name[0] = 0, reseal(b, 1)), "entry 1: bad name");
-	TABLE_CASE((memset(b->table[1].name, 'n', 64), reseal(b, 1)),
-		"entry 1: bad name");
 	TABLE_CASE((b->table[1].name[10] = 'x', reseal(b, 1)),
 		"entry 1: name not padded");
 	TABLE_CASE((b->table[1].keysize = 33, reseal(b, 1)), "key size 33");
@@ -1054,7 +1064,7 @@ START_TEST(test_check_table)
 		"entry 1: key not padded");
 	/* the padding is checked a word at a time: every byte counts, in
 	 * the word where the name or key ends and in the last one */
-	for (size_t i = 2; i < 64; i++)		/* entry 1 is "b" */
+	for (size_t i = 2; i < PMM__NAME_LEN; i++)	/* entry 1 is "b" */
 		TABLE_CASE((b->table[1].name[i] = 'x', reseal(b, 1)),
 			"entry 1: name not padded");
 	for (uint32_t ks = 0; ks <= 32; ks += 5)
@@ -1073,7 +1083,7 @@ START_TEST(test_check_table)
 	mem_free(b);
 	/* two blocks of one name */
 	b = sample_bank();
-	memset(b->table[1].name, 0, 64);
+	memset(b->table[1].name, 0, PMM__NAME_LEN);
 	b->table[1].name[0] = 'a';
 	reseal(b, 1);
 	expect_damage(b, "disagrees with block 1");
@@ -1170,11 +1180,13 @@ START_TEST(test_check_index)
 	 * a block: the counts agree, the slot must not be found (fuzz) */
 	INDEX_CASE((repeat_key_slot(b, 5), b->knext[b->knext[0] ? 0 : 1] = 0,
 		b->ix->nkeys = 3), "key list of block 5 not found by its key");
-	/* free-entry stack */
-	INDEX_CASE(b->ix->free_top--, "11 free entries stacked, 12 expected");
-	INDEX_CASE(b->fstack[0] = b->fstack[1], "free-entry stack slot 1");
-	INDEX_CASE(b->fstack[3] = 0, "free-entry stack slot 3");
-	INDEX_CASE(b->fstack[2] = 5, "free-entry stack slot 2");
+	/* free entries' chain: 2, 3, 4, 6, 7, 8, 10.. 15 */
+	INDEX_CASE(b->ix->free_head = b->knext[2],
+		"11 free entries chained, 12 expected");
+	INDEX_CASE(b->knext[2] = 0, "1 free entries chained, 12 expected");
+	INDEX_CASE(b->knext[3] = 3, "free entry 2 of the chain is bad");
+	INDEX_CASE(b->knext[2] = 6, "free entry 1 of the chain is bad");
+	INDEX_CASE(b->ix->free_head = 99, "free entry 0 of the chain is bad");
 	/* counters */
 	INDEX_CASE(b->ix->used_blocks++, "counters disagree: 4 blocks");
 	INDEX_CASE(b->ix->used_pages--, "counters disagree");
@@ -1224,7 +1236,7 @@ START_TEST(test_check_edges)
 	put_entry(b, 0, "only", 0, 1, "k", 1);
 	ck_assert_int_eq(pmm__recover(b), K_OK);
 	expect_sound(b);
-	ck_assert_uint_eq(b->ix->free_top, 0);
+	ck_assert_uint_eq(b->ix->free_head, 0);
 	mem_free(b);
 	b = mem_bank(16, 16);
 	for (uint32_t i = 0; i < 16; i++) {
@@ -1235,6 +1247,28 @@ START_TEST(test_check_edges)
 	ck_assert_int_eq(pmm__recover(b), K_OK);
 	expect_sound(b);
 	ck_assert_uint_eq(listed_count(b), 0);
+	mem_free(b);
+	/* a name that fills its 63 bytes, no NUL, the key size its next
+	 * byte: valid, found by its name (as a lookup pads it), freed */
+	b = mem_bank(4, 4);
+	char full[64], key[32];
+	memset(full, 'f', 63);
+	full[63] = 0;
+	memset(key, 0x5a, sizeof(key));
+	put_entry(b, 2, full, 1, 2, key, 32);
+	ck_assert_uint_eq((uint8_t)b->table[2].name[62], 'f');
+	ck_assert_uint_eq(b->table[2].keysize, 32);
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	expect_sound(b);
+	uint32_t idx = 0;
+	ck_assert_int_eq(pmm__name_find(b, full, &idx), K_OK);
+	ck_assert_uint_eq(idx, 2);
+	full[62] = 'g';
+	ck_assert_int_eq(pmm__name_find(b, full, &idx), K_EUNKNOWN);
+	full[62] = 'f';
+	ck_assert_int_eq(pmm__free_in(b, full, "RAM", 0), K_OK);
+	expect_sound(b);
+	ck_assert_uint_eq(b->ix->used_blocks, 0);
 	mem_free(b);
 }
 END_TEST

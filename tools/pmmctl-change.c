@@ -284,8 +284,8 @@ ctl_move(struct ctl *c)
 	return CTL_EXIT_OK;
 }
 
-/* pmmctl upgrade: rewrite a layout-1 bank that no process has open as
- * layout 2, every block at its address (libpmm/upgrade.c). */
+/* pmmctl upgrade: rewrite a layout-1 or -2 bank that no process has open
+ * as layout 3, every block at its address (libpmm/upgrade.c). */
 int
 ctl_upgrade(struct ctl *c)
 {
@@ -301,14 +301,15 @@ ctl_upgrade(struct ctl *c)
 		return ctl_report(rc, "upgrade");
 	printf("upgraded %s to layout %d: %llu blocks at their addresses\n",
 			c->path, PMM__LAYOUT, (unsigned long long)r.nblocks);
-	/* layout 2's index is larger: said once, here, and by the library's
-	 * tunables warning when the configuration sets the old values */
+	/* the index's size changes with the layout: said once, here, and by
+	 * the library's tunables warning when the configuration sets the old
+	 * values */
 	if (r.to_mb != r.from_mb)
-		printf("pmm.maxBlocks is now %llu (was %llu), so that the larger index ends where the blocks begin\n",
+		printf("pmm.maxBlocks is now %llu (was %llu), so that the new index ends where the blocks begin\n",
 				(unsigned long long)r.to_mb,
 				(unsigned long long)r.from_mb);
 	if (r.to_size != r.from_size)
-		printf("pmm.rambankSize is now 0x%llx (was 0x%llx): free pages added at the top, so that the larger index ends where the blocks begin\n",
+		printf("pmm.rambankSize is now 0x%llx (was 0x%llx): free pages added at the top, so that the new index ends where the blocks begin\n",
 				(unsigned long long)r.to_size,
 				(unsigned long long)r.from_size);
 	return CTL_EXIT_OK;

@@ -36,8 +36,7 @@ snapshot(struct pmm__bank *b, struct ctl_block **out, size_t *n,
 		if (e->state != PMM__USED)
 			continue;
 		struct ctl_block *d = &v[k++];
-		memcpy(d->name, e->name, sizeof(d->name));
-		d->name[sizeof(d->name) - 1] = 0;
+		pmm__entry_name(e, d->name);
 		memcpy(d->key, e->key, sizeof(d->key));
 		d->keysize = e->keysize <= sizeof(d->key) ? e->keysize :
 			sizeof(d->key);

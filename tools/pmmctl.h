@@ -14,7 +14,7 @@
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_DAMAGED 1	/* damaged, truncated, foreign, other layout */
 #define CTL_EXIT_ERROR 2	/* usage, missing file, refusal, ... */
-#define CTL_EXIT_CURRENT 3	/* upgrade: layout 2 already */
+#define CTL_EXIT_CURRENT 3	/* upgrade: layout 3 already */
 
 struct ctl {
 	/* global options */
