@@ -225,8 +225,9 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 			"(ms)", fa, 1e6, 0, 1 },
 		{ "first call of a new process, another one using the bank "
 			"(ms)", fs, 1e6, 0, 1 },
+		/* no growth beyond the 170 bytes of the day */
 		{ "metadata bytes per block (header, table, index / "
-			"pmm.maxBlocks)", row("meta-bytes", big, 1).med, NAN, 0,
+			"pmm.maxBlocks)", row("meta-bytes", big, 1).med, 170, 0,
 			0 },
 	};
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
@@ -245,6 +246,8 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 			snprintf(b2, sizeof(b2), "-");
 		else if (r[i].ms)
 			snprintf(b2, sizeof(b2), "<= %g", r[i].lim / 1e6);
+		else if (!r[i].ratio)
+			snprintf(b2, sizeof(b2), "<= %g", r[i].lim);
 		else
 			snprintf(b2, sizeof(b2), ">= %s",
 				fmt_ratio(r[i].lim, b3));

@@ -1,11 +1,12 @@
 /*
  * api.c -- pmmAllocate, pmmFree, pmmFreeAll.
  *
- * Every change holds the bank lock and commits with one persisted 8-byte
- * store (an entry's state word, or the freeAll redo record); the index is
- * rebuilt by whoever finds it torn.  A retrieval first looks without the
- * lock (pmm__name_peek): a name enters the name buckets after its
- * allocation's commit and leaves them before its free's commit.
+ * Every change holds the bank lock and commits with one persisted aligned
+ * store (an entry's 4-byte state word, or the freeAll redo record's 8-byte
+ * mark); the index is rebuilt by whoever finds it torn.  A retrieval
+ * first looks without the lock (pmm__name_peek): a name enters the name
+ * buckets after its allocation's commit and leaves them before its
+ * free's commit.
  */
 #include <stdatomic.h>
 #include <stdio.h>
