@@ -146,6 +146,25 @@ find_live(struct pmm__bank *b, const char nm[64], uint32_t *idx)
 	}
 }
 
+/* Under the lock: a free entry and npages free pages for a new block.
+ * Both come from the derived index: one found damaged (nothing is
+ * committed yet) is rebuilt from the table and asked once more. */
+static int
+take_space(struct pmm__bank *b, uint32_t npages, uint32_t *idx,
+		uint32_t *page)
+{
+	for (int again = 0;; again = 1) {
+		int rc = pmm__entry_pop(b, idx);
+		if (rc == K_OK && (rc = pmm__space_alloc(b, npages, page)) !=
+				K_OK)
+			pmm__entry_push(b, *idx);
+		if (rc != K_ECORRUPT || again)
+			return rc;
+		if ((rc = repair(b)) != K_OK)
+			return rc;
+	}
+}
+
 /* Allocate or retrieve a block (flags: PMM__F_SYSTEM allows __SYS keys). */
 int
 pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
@@ -196,15 +215,11 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 	}
 	uint32_t npages = (uint32_t)((size + b->g.page_size - 1) >>
 			b->page_shift);
-	if ((rc = pmm__entry_pop(b, &idx)) != K_OK) {
+	if ((rc = take_space(b, npages, &idx, &page)) != K_OK) {
 		if (rc == K_ETOOMUCH)
 			pmm__fail(rc, "pmm.maxBlocks = %llu blocks exist in %s",
 					(unsigned long long)b->g.max_blocks,
 					name->medium);
-		goto out;
-	}
-	if ((rc = pmm__space_alloc(b, npages, &page)) != K_OK) {
-		pmm__entry_push(b, idx);
 		if (rc == K_ENOMEM)
 			pmm__fail(rc,
 					"no %u free contiguous pages in %s (%llu of %llu pages used)",

@@ -1078,6 +1078,39 @@ START_TEST(test_index_ones)
 }
 END_TEST
 
+/* The derived index damaged while the bank is open here (its free
+ * entries' chain, then its free lists): the next allocation rebuilds it
+ * from the table and succeeds, every block where it was. */
+START_TEST(test_index_damaged_open)
+{
+	char *one = alloc_ok("RAM", "one", 2 * page());
+	memset(one, 0x11, 2 * page());
+	struct pmm__hdr h = bank_hdr();
+	uint64_t head = h.max_blocks + 7;
+	file_write(g_bank, (off_t)(h.index_off +
+		offsetof(struct pmm__ixhdr, free_head)), &head, sizeof(head));
+	char *two = alloc_ok("RAM", "two", page());
+	ck_assert(two != one);
+	ck_assert(all_bytes(two, page(), 0));
+	memset(two, 0x22, page());
+	uint32_t heads[PMM__NCLASS];
+	memset(heads, 0xee, sizeof(heads));
+	file_write(g_bank, (off_t)(h.index_off +
+		offsetof(struct pmm__ixhdr, class_head)), heads, sizeof(heads));
+	char *three = alloc_ok("RAM", "three", 3 * page());
+	ck_assert(three >= two + page() || three + 3 * page() <= one);
+	ck_assert(all_bytes(three, 3 * page(), 0));
+	ck_assert_ptr_eq(alloc_ok("RAM", "one", 0), one);
+	ck_assert_ptr_eq(alloc_ok("RAM", "two", 0), two);
+	ck_assert(all_bytes(one, 2 * page(), 0x11));
+	ck_assert(all_bytes(two, page(), 0x22));
+	free_ok("RAM", "one");
+	free_ok("RAM", "two");
+	free_ok("RAM", "three");
+	alloc_ok("RAM", "whole", DEFAULT_BANK);
+}
+END_TEST
+
 /* A bank file longer than its header says: K_ECORRUPT. */
 START_TEST(test_grown)
 {
@@ -1747,6 +1780,7 @@ pmm_suite(void)
 	tcase_add_test(tc, test_entry_flip);
 	tcase_add_test(tc, test_index_scribble);
 	tcase_add_test(tc, test_index_ones);
+	tcase_add_test(tc, test_index_damaged_open);
 	tcase_add_test(tc, test_grown);
 	tcase_add_test(tc, test_mapped);
 
