@@ -128,9 +128,8 @@ check_bucket(struct ctx *c, uint64_t j, uint64_t *names, uint32_t *over)
 					(unsigned long long)j, s, v - 1);
 		if (pmm__name_find(b, e->name, &idx) != K_OK || idx != v - 1)
 			return bad(c, "block %u not found by its name", v - 1);
-		uint64_t h = (uint64_t)(((unsigned __int128)
-				pmm__name_hash(e->name) * nb) >> 64);
-		for (; h != j; h = h + 1 == nb ? 0 : h + 1)
+		uint64_t h = pmm__scale(pmm__name_hash(e->name), nb);
+		for (; h != j; h = pmm__wrap_next(h, nb))
 			over[h]++;
 		(*names)++;
 	}
@@ -221,11 +220,13 @@ check_free_entries(struct ctx *c, uint64_t used)
 	uint64_t n = 0, v = b->ix->free_head;
 	for (; v != 0 && rc == K_OK; n++) {
 		if (v > b->g.max_blocks || seen[v - 1] ||
-				b->table[v - 1].state != PMM__FREE)
+				b->table[v - 1].state != PMM__FREE) {
 			rc = bad(c, "free entry %llu of the chain is bad",
 					(unsigned long long)n);
-		else
-			seen[v - 1] = 1, v = b->knext[v - 1];
+		} else {
+			seen[v - 1] = 1;
+			v = b->knext[v - 1];
+		}
 	}
 	free(seen);
 	if (rc == K_OK && n != b->g.max_blocks - used)

@@ -57,17 +57,17 @@ corrupt(const char *what)
 
 /* ------------------------------------------------------------ names */
 
-/* The home bucket of hash h: h scaled to [0, name_buckets). */
+/* The home bucket of hash h. */
 static uint64_t
 home(const struct pmm__bank *b, uint64_t h)
 {
-	return (uint64_t)(((unsigned __int128)h * b->g.name_buckets) >> 64);
+	return pmm__scale(h, b->g.name_buckets);
 }
 
 static uint64_t
 next_bucket(const struct pmm__bank *b, uint64_t i)
 {
-	return i + 1 == b->g.name_buckets ? 0 : i + 1;
+	return pmm__wrap_next(i, b->g.name_buckets);
 }
 
 /* What a slot holds of name: its idx1 flag (long or not). */
@@ -317,19 +317,6 @@ pmm__ix_end_rebuild(struct pmm__bank *b)
 	__atomic_store_n(&b->ix->gen, b->ix->gen + 1, __ATOMIC_RELEASE);
 }
 
-/* The home slot of key hash h: h scaled to [0, key_slots). */
-static uint64_t
-key_home(const struct pmm__bank *b, uint64_t h)
-{
-	return (uint64_t)(((unsigned __int128)h * b->g.key_slots) >> 64);
-}
-
-static uint64_t
-next_key_slot(const struct pmm__bank *b, uint64_t i)
-{
-	return i + 1 == b->g.key_slots ? 0 : i + 1;
-}
-
 /* Empty slot i of the key hash and shift later members of its cluster
  * back. */
 static int
@@ -338,14 +325,15 @@ slot_delete(struct pmm__bank *b, uint64_t i)
 	uint32_t *slots = b->key_slot;
 	uint64_t j = i;
 	for (uint64_t n = 0; n + 1 < b->g.key_slots; n++) {
-		j = next_key_slot(b, j);
+		j = pmm__wrap_next(j, b->g.key_slots);
 		uint32_t v = slots[j];
 		if (v == 0)
 			break;
 		if (v - 1 >= b->g.max_blocks)
 			return corrupt("slot out of range");
 		const struct pmm__entry *e = &b->table[v - 1];
-		uint64_t k = key_home(b, key_hash(e->key, e->keysize));
+		uint64_t k = pmm__scale(key_hash(e->key, e->keysize),
+				b->g.key_slots);
 		/* move v back unless its home lies cyclically in (i, j] */
 		int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
 		if (!stays) {
@@ -362,8 +350,8 @@ int
 pmm__key_slot(struct pmm__bank *b, const uint8_t key[32], uint32_t keysize,
 		uint64_t *slot)
 {
-	uint64_t i = key_home(b, key_hash(key, keysize));
-	for (uint64_t n = 0; n < b->g.key_slots; n++, i = next_key_slot(b, i)) {
+	uint64_t ns = b->g.key_slots, i = pmm__scale(key_hash(key, keysize), ns);
+	for (uint64_t n = 0; n < ns; n++, i = pmm__wrap_next(i, ns)) {
 		uint32_t v = b->key_slot[i];
 		*slot = i;
 		if (v == 0)

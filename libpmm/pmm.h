@@ -55,6 +55,24 @@ pmm__hash_words(const void *p, size_t nwords, uint64_t seed)
 	return h ^ (h >> 29);
 }
 
+/* Hash h scaled to [0, n): the home of a name bucket or a key slot. */
+static inline uint64_t
+pmm__scale(uint64_t h, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)h * n) >> 64);
+}
+
+/* The place after i in a table of n, wrapping round. */
+static inline uint64_t
+pmm__wrap_next(uint64_t i, uint64_t n)
+{
+	return i + 1 == n ? 0 : i + 1;
+}
+
+/* Whether bytes [from, len) of p are zero, a word at a time (p readable
+ * up to len rounded up to 8; recover.c). */
+int pmm__zero_from(const void *p, size_t from, size_t len);
+
 /* ---------------------------------------------------------- geometry */
 struct pmm__geom {
 	uint64_t page_size, bank_size, max_blocks, npages;

@@ -6,11 +6,10 @@
 
 #include "pmm.h"
 
-/* Whether bytes [from, len) of p are zero, a word at a time (p readable
- * up to len rounded up to 8), as each pmmFree validates its entry under
+/* See pmm.h: a word at a time, as each pmmFree validates its entry under
  * the bank lock. */
-static int
-zero_from(const void *p, size_t from, size_t len)
+int
+pmm__zero_from(const void *p, size_t from, size_t len)
 {
 	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 			"a word's later bytes are its high bits");
@@ -48,12 +47,13 @@ pmm__entry_validate(struct pmm__bank *b, uint32_t idx, int *used)
 	size_t n = strnlen(e->name, sizeof(e->name));
 	if (n == 0)
 		return pmm__fail(K_ECORRUPT, "entry %u: bad name", idx);
-	if (n < sizeof(e->name) && !zero_from(e->name, n, sizeof(e->name)))
+	if (n < sizeof(e->name) &&
+			!pmm__zero_from(e->name, n, sizeof(e->name)))
 		return pmm__fail(K_ECORRUPT, "entry %u: name not padded", idx);
 	if (e->keysize > sizeof(e->key))
 		return pmm__fail(K_ECORRUPT, "entry %u: key size %u", idx,
 				e->keysize);
-	if (!zero_from(e->key, e->keysize, sizeof(e->key)))
+	if (!pmm__zero_from(e->key, e->keysize, sizeof(e->key)))
 		return pmm__fail(K_ECORRUPT, "entry %u: key not padded", idx);
 	*used = 1;
 	return K_OK;

@@ -186,17 +186,6 @@ old_checksum(const struct old_entry *e, uint64_t idx)
 	return pmm__hash_words(e->key, 4, h);
 }
 
-/* Whether bytes [from, len) of p are zero. */
-static int
-zero_after(const void *p, size_t from, size_t len)
-{
-	const unsigned char *c = p;
-	for (size_t i = from; i < len; i++)
-		if (c[i] != 0)
-			return 0;
-	return 1;
-}
-
 /* Validate entry i as layouts 1 and 2 did; *used: it is a block. */
 static int
 old_validate(const struct old *o, uint64_t i, int *used)
@@ -218,11 +207,11 @@ old_validate(const struct old *o, uint64_t i, int *used)
 				"entry %llu: pages %u+%u outside the bank",
 				(unsigned long long)i, e->page, e->npages);
 	else if (n == 0 || n == sizeof(e->name) ||
-			!zero_after(e->name, n, sizeof(e->name)))
+			!pmm__zero_from(e->name, n, sizeof(e->name)))
 		snprintf(why, sizeof(why), "entry %llu: bad name",
 				(unsigned long long)i);
 	else if (e->keysize > sizeof(e->key) ||
-			!zero_after(e->key, e->keysize, sizeof(e->key)))
+			!pmm__zero_from(e->key, e->keysize, sizeof(e->key)))
 		snprintf(why, sizeof(why), "entry %llu: bad key",
 				(unsigned long long)i);
 	else
