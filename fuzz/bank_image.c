@@ -1,6 +1,6 @@
 /*
  * bank_image.c -- preparing a fuzz input as a bank file: the boot id
- * placeholder, the live lock, and checksums recomputed on request.
+ * placeholder, the live locks, and checksums recomputed on request.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +47,7 @@ fuzz_lock_owner_died(const pthread_mutex_t *m)
 #endif
 }
 
-/* Replace the placeholder by this boot's id and tame the live lock. */
+/* Replace the placeholder by this boot's id and tame the live locks. */
 void
 fuzz_image_prepare(unsigned char *img, size_t size)
 {
@@ -62,7 +62,12 @@ fuzz_image_prepare(unsigned char *img, size_t size)
 			memcmp(h.boot_id, here, sizeof(here)) != 0)
 		return;
 	memcpy(h.boot_id, here, sizeof(here));
-	fuzz_lock_set(&h.lock, fuzz_lock_owner_died(&h.lock));
+	/* every arena's, used or not (the opener initialises them all),
+	 * and the keys' */
+	for (unsigned a = 0; a < PMM__ARENAS; a++)
+		fuzz_lock_set(&h.arena[a].lock,
+				fuzz_lock_owner_died(&h.arena[a].lock));
+	fuzz_lock_set(&h.keys.lock, fuzz_lock_owner_died(&h.keys.lock));
 	memcpy(img, &h, sizeof(h));
 }
 

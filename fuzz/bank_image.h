@@ -30,8 +30,9 @@ int fuzz_lock_owner_died(const pthread_mutex_t *m);
 
 /*
  * Make an image of size bytes ready to be a bank file.  A "this boot"
- * image gets the real boot id and a fresh robust mutex, whose lock word
- * keeps only the owner-died bit of the image's: the lock of a live bank
+ * image gets the real boot id and fresh robust mutexes (the arenas' and
+ * the keys'), whose lock words keep only the owner-died bits of the
+ * image's: the locks of a live bank
  * is shared with other processes and is outside what a bank file can be
  * checked for (a hostile one can hang the opener, like a live holder).
  */

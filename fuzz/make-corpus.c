@@ -3,14 +3,16 @@
  * valid banks made through the public API (0..16 blocks, keys, a pending
  * pmmFreeAll redo record, a dead lock holder, a reboot, a torn index) and
  * damaged ones made from them, each opened once here to check that it
- * gives the outcome it stands for.
+ * gives the outcome it stands for.  They are small, so each has one arena
+ * (libpmm(7)): banks of several arenas (16 MiB) would make every
+ * execution write megabytes; test_pmm_core and pmm_stress cover those.
  *
  *   fuzz/make-corpus DIR      write the corpus into DIR (which must exist)
  *
  * Every seed is normalised (fixed address, creation time, boot id
- * placeholder, lock), so the output depends only on the layout and on
- * libpmm's algorithms: tests/fuzz-smoke.sh compares it with the committed
- * corpus.
+ * placeholder, locks), so the output depends only on the layout and on
+ * libpmm's algorithms:
+ * tests/fuzz-smoke.sh compares it with the committed corpus.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,11 +122,25 @@ read_bank(void)
 	return a;
 }
 
-/* Fixed address, time, boot id placeholder and lock; checksum again. */
+/* The number of arenas of an image of valid geometry. */
+static unsigned
+narenas(struct img a)
+{
+	struct pmm__hdr *h = hdr(a);
+	struct pmm__geom g;
+	if (pmm__geom_compute(h->bank_size, h->max_blocks, h->page_size, &g)
+			!= K_OK)
+		die("a bank of invalid geometry", 0);
+	return (unsigned)g.narenas;
+}
+
+/* Fixed address, time, boot id placeholder and locks (those a wide
+ * holder takes left by a dead one if asked); checksum again. */
 static void
 normalise(struct img a, int owner_died)
 {
 	struct pmm__hdr *h = hdr(a);
+	unsigned n = narenas(a);
 	h->base = FUZZ_BASE;
 	h->created = 946684800;		/* 2000-01-01 */
 	h->checksum = pmm__hdr_checksum(h);
@@ -132,7 +148,21 @@ normalise(struct img a, int owner_died)
 	memcpy(h->boot_id, FUZZ_BOOT_HERE, sizeof(FUZZ_BOOT_HERE));
 	h->file_dev = 0;			/* "this file": fuzz_image_here */
 	h->file_ino = 0;
-	fuzz_lock_set(&h->lock, owner_died);
+	for (unsigned i = 0; i < PMM__ARENAS; i++)
+		fuzz_lock_set(&h->arena[i].lock, owner_died && i < n);
+	fuzz_lock_set(&h->keys.lock, owner_died);
+}
+
+/* Whether a dead wide holder left its mark on every lock it held: each
+ * used arena's and the keys'. */
+static int
+all_owners_died(struct img a)
+{
+	unsigned n = narenas(a);
+	int died = fuzz_lock_owner_died(&hdr(a)->keys.lock);
+	for (unsigned i = 0; i < n; i++)
+		died &= fuzz_lock_owner_died(&hdr(a)->arena[i].lock);
+	return died;
 }
 
 /* Forget the bank (closing it in this process) and remove its file. */
@@ -145,7 +175,8 @@ drop_bank(void)
 	unlink(path);
 }
 
-/* A child locks the bank and is killed holding it, as a crash. */
+/* A child takes every lock of the bank (wide) and is killed holding
+ * them, as a crash. */
 static void
 die_holding_lock(void)
 {
@@ -186,7 +217,7 @@ make_bank(unsigned long size, unsigned max_blocks, void (*script)(void),
 	if (dead_holder)
 		die_holding_lock();
 	struct img img = read_bank();
-	if (dead_holder && !fuzz_lock_owner_died(&hdr(img)->lock))
+	if (dead_holder && !all_owners_died(img))
 		die("a dead holder left no owner-died mark", 0);
 	drop_bank();
 	normalise(img, dead_holder);
@@ -338,13 +369,22 @@ set_boot(struct img a, const char *id)
 		memcpy(hdr(a)->boot_id, id, strlen(id));
 }
 
-/* Fill the derived index with a byte. */
+/* Fill the derived index with a byte: its first len bytes, or (len 0)
+ * all of it, and with it the arenas' part of it in the header (all but
+ * their locks: each arena's dirty mark, free-entry chain, counters and
+ * class lists). */
 static void
 fill_index(struct img a, int c, size_t len)
 {
 	struct pmm__hdr *h = hdr(a);
 	memset(a.p + h->index_off, c, len != 0 ? len :
 			(size_t)(h->data_off - h->index_off));
+	if (len != 0)
+		return;
+	size_t from = offsetof(struct pmm__arena, dirty);
+	for (unsigned i = 0; i < PMM__ARENAS; i++)
+		memset((unsigned char *)&h->arena[i] + from, c,
+				sizeof(h->arena[i]) - from);
 }
 
 /* Change one 64-bit header field and make the checksum agree. */
@@ -369,8 +409,7 @@ valid_seeds(struct img sm, struct img mx, struct img k8)
 	seed("v-full", dup_img(fl), K_OK);
 	/* found by the fuzzer: a class bit past the last class passed the
 	 * check, then sent pmm__space_alloc past class_head[] */
-	struct pmm__ixhdr *ix = (void *)(fl.p + hdr(fl)->index_off);
-	ix->class_bits[1] |= 1ULL << 40;
+	hdr(fl)->arena[0].class_bits[1] |= 1ULL << 40;
 	seed("v-index-class-bit", fl, K_OK);
 	seed("v-keys16-freeall", make_bank(0x10000, 16, keys16_freed, 0),
 			K_OK);
@@ -438,6 +477,9 @@ header_seeds(struct img sm)
 	a = dup_img(sm);
 	hdr(a)->layout = PMM__LAYOUT_V2;
 	seed("d-layout-2", a, K_EVERSION);
+	a = dup_img(sm);
+	hdr(a)->layout = PMM__LAYOUT_V3;
+	seed("d-layout-3", a, K_EVERSION);
 	a = dup_img(sm);
 	hdr(a)->hdr_size = 64;
 	fuzz_image_fix_checksums(a.p, a.len);

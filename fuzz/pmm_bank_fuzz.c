@@ -108,11 +108,13 @@ exercise_index(struct pmm__bank *b)
 	const struct pmm__entry *e = &b->table[i];
 	if ((rc = pmm__name_find(b, e->name, &idx)) != K_OK || idx != i)
 		broken("a block is not found by its name", rc, NULL);
-	uint32_t pg;
-	rc = pmm__name_peek(b, e->name, pmm__name_hash(e->name), &pg);
-	if ((rc == K_OK && pg != e->page) || (rc != K_OK && rc != PMM__AGAIN))
+	uint32_t pg, pidx;
+	rc = pmm__name_peek(b, e->name, pmm__name_hash(e->name), &pg, &pidx);
+	if ((rc == K_OK && (pg != e->page || pidx != i)) ||
+			(rc != K_OK && rc != PMM__AGAIN))
 		broken("the lock-free lookup disagrees", rc, NULL);
-	if (pmm__name_peek(b, absent, pmm__name_hash(absent), &pg) == K_OK &&
+	if (pmm__name_peek(b, absent, pmm__name_hash(absent), &pg,
+				&pidx) == K_OK &&
 			memcmp(e->name, absent, 64) != 0 &&
 			pmm__name_find(b, absent, &idx) != K_OK)
 		broken("the lock-free lookup found an absent name", rc, NULL);
@@ -131,32 +133,58 @@ exercise_index(struct pmm__bank *b)
 	must_check(b, "index operations broke the bank");
 }
 
-/* Entries and pages taken and given back leave the bank as it was. */
+/* Pages taken of arena a (a = narenas: anywhere, as a block larger than
+ * an arena is) and given back; each must lie where it was asked for. */
 static void
-exercise_space(struct pmm__bank *b)
+exercise_pages(struct pmm__bank *b, unsigned a)
 {
 	static const uint32_t sizes[] = { 1, 2, 3, 65, 1 };
-	uint32_t idx, page;
-	int rc = pmm__entry_pop(b, &idx);
-	if (rc == K_OK)
-		pmm__entry_push(b, idx);
-	else if (rc != K_ETOOMUCH)
-		broken("the free-entry stack failed", rc, NULL);
+	const struct pmm__geom *g = &b->g;
+	int span = a == g->narenas;
+	uint64_t lo = span ? 0 : pmm__arena_page_lo(g, a),
+		hi = span ? g->npages : pmm__arena_page_lo(g, a + 1);
+	uint32_t page;
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-		rc = pmm__space_alloc(b, sizes[k], &page);
+		int rc = span ? pmm__space_alloc_span(b, sizes[k], &page) :
+			pmm__space_alloc(b, a, sizes[k], &page);
 		if (rc == K_ENOMEM)
 			continue;
 		if (rc != K_OK)
 			broken("page allocation failed", rc, NULL);
-		if ((uint64_t)page + sizes[k] > b->g.npages)
-			broken("pages allocated outside the bank", (int)page, "");
+		if (page < lo || (uint64_t)page + sizes[k] > hi)
+			broken(span ? "pages allocated outside the bank" :
+					"pages allocated outside their arena",
+					(int)page, "");
 		if ((rc = pmm__space_free(b, page, sizes[k])) != K_OK)
 			broken("allocated pages could not be freed", rc, NULL);
 	}
+}
+
+/* Entries and pages taken and given back, in each arena and across
+ * them, leave the bank as it was. */
+static void
+exercise_space(struct pmm__bank *b)
+{
+	const struct pmm__geom *g = &b->g;
+	for (unsigned a = 0; a < g->narenas; a++) {
+		uint32_t idx;
+		int rc = pmm__entry_pop(b, a, &idx);
+		if (rc == K_OK) {
+			if (idx < pmm__arena_entry_lo(g, a) ||
+					idx >= pmm__arena_entry_lo(g, a + 1))
+				broken("an entry popped from another arena",
+						(int)idx, "");
+			pmm__entry_push(b, idx);
+		} else if (rc != K_ETOOMUCH) {
+			broken("the free-entry chain failed", rc, NULL);
+		}
+	}
+	for (unsigned a = 0; a <= g->narenas; a++)
+		exercise_pages(b, a);
 	must_check(b, "page allocation and free broke the bank");
 }
 
-/* What libpmm does to an open bank, under its lock. */
+/* What libpmm does to an open bank, holding every lock (wide). */
 static void
 exercise(struct pmm__bank *b)
 {
@@ -212,12 +240,17 @@ next_rand(uint64_t *s)
 }
 
 /*
- * Where the bytes libpmm reads lie in an image: the header, the table and
- * the index, in that order; the data pages after them are never read.
- * Returns the number of regions found (0 when the header is unusable).
+ * Where the bytes libpmm reads lie in an image, in file order: the header
+ * (its static part and redo record), the arenas (the locks' dirty marks,
+ * free-entry chains, counters, class lists), the table, the index's
+ * header (generation, nkeys) and its arrays; the data pages after them are
+ * never read.  Returns the number of regions found (0 when the header is
+ * unusable).
  */
+#define NREGIONS 5
 static unsigned
-regions(const uint8_t *data, size_t size, uint64_t start[4], uint64_t len[4])
+regions(const uint8_t *data, size_t size, uint64_t start[NREGIONS],
+		uint64_t len[NREGIONS])
 {
 	struct pmm__hdr h;
 	struct pmm__geom g;
@@ -228,27 +261,29 @@ regions(const uint8_t *data, size_t size, uint64_t start[4], uint64_t len[4])
 			K_OK || g.data_off > size)
 		return 0;
 	start[0] = 0;
-	len[0] = sizeof(h);
-	start[1] = g.table_off;
-	len[1] = g.max_blocks * sizeof(struct pmm__entry);
-	start[2] = g.index_off;
-	len[2] = g.ix_name;			/* counters, class lists */
-	start[3] = g.index_off + g.ix_name;
-	len[3] = g.ix_size - g.ix_name;		/* hashes, links, tags */
-	return 4;
+	len[0] = offsetof(struct pmm__hdr, keys);
+	start[1] = offsetof(struct pmm__hdr, keys);
+	len[1] = sizeof(h) - start[1];		/* locks, chains, lists */
+	start[2] = g.table_off;
+	len[2] = g.max_blocks * sizeof(struct pmm__entry);
+	start[3] = g.index_off;
+	len[3] = g.ix_name;			/* generation, nkeys */
+	start[4] = g.index_off + g.ix_name;
+	len[4] = g.ix_size - g.ix_name;		/* hashes, links, tags */
+	return NREGIONS;
 }
 
 /*
  * Mutate where it matters: most mutations hit a window of the header,
- * table or index, the rest the whole input (which changes its size).  On
- * banks of tens of kilobytes, almost all of it data pages, this finds
- * in seconds what whole-input mutation takes hours to.
+ * arenas, table or index, the rest the whole input (which changes its
+ * size).  On banks of tens of kilobytes, almost all of it data pages,
+ * this finds in seconds what whole-input mutation takes hours to.
  */
 size_t
 LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 		unsigned int seed)
 {
-	uint64_t start[4], len[4], r = seed | 0x100000000ULL;
+	uint64_t start[NREGIONS], len[NREGIONS], r = seed | 0x100000000ULL;
 	unsigned n = regions(data, size, start, len);
 	if (n == 0 || next_rand(&r) % 8 == 0)
 		return LLVMFuzzerMutate(data, size, max_size);

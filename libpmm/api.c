@@ -89,17 +89,28 @@ block_addr(const struct pmm__bank *b, const struct pmm__entry *e)
 	return (VmAddr)(b->data + ((uint64_t)e->page << b->page_shift));
 }
 
-/* Start loading what a new block of npages will touch (the free entry,
- * its free list's head and the head's tags and links, its first data
- * line) while the name's bucket is read: read without the lock, these
- * are only hints, bounds-checked. */
+/* The used pages of every arena (for messages). */
+static uint64_t
+used_pages(const struct pmm__bank *b)
+{
+	uint64_t n = 0;
+	for (unsigned a = 0; a < b->g.narenas; a++)
+		n += b->hdr->arena[a].used_pages;
+	return n;
+}
+
+/* Start loading what a new block of npages will touch in this thread's
+ * arena (the free entry, its free list's head and the head's tags and
+ * links, its first data line) while the name's bucket is read: read
+ * without the lock, these are only hints, bounds-checked. */
 static void
 prefetch_new(const struct pmm__bank *b, uint32_t npages)
 {
 	if (npages > 64)
 		return;
-	uint64_t v = __atomic_load_n(&b->ix->free_head, __ATOMIC_RELAXED);
-	uint32_t h = __atomic_load_n(&b->ix->class_head[npages - 1],
+	const struct pmm__arena *A = &b->hdr->arena[pmm__arena_pick(b)];
+	uint64_t v = __atomic_load_n(&A->free_head, __ATOMIC_RELAXED);
+	uint32_t h = __atomic_load_n(&A->class_head[npages - 1],
 			__ATOMIC_RELAXED);
 	if (v != 0 && v <= b->g.max_blocks)
 		__builtin_prefetch(&b->table[v - 1], 1);
@@ -110,25 +121,60 @@ prefetch_new(const struct pmm__bank *b, uint32_t npages)
 	}
 }
 
-/* After a committed change, an index update failed: rebuild it. */
+/* Before a commit: release l and do the call again wide (PMM__WIDE). */
 static int
-repair(struct pmm__bank *b)
+go_wide(struct pmm__bank *b, struct pmm__locks *l)
 {
-	return pmm__recover(b);
+	if (l == NULL)			/* wide calls never wait for a bucket */
+		return pmm__fail(K_ECORRUPT, "%s: a wide call was sent wide",
+				b->path);
+	pmm__unlock_narrow(b, l);
+	return PMM__WIDE;
 }
 
-/* Under the lock: the block named nm (64 zero-padded bytes), its entry
- * checked against the table.  The index is derived: one that names a
- * free entry or another block, or is out of range, is rebuilt from the
- * table and asked again.  A damaged entry is the truth damaged: never
- * trusted (its pages might be outside the bank or another block's). */
+/* Before a commit, the derived index was found damaged.  Wide (l NULL):
+ * rebuild it now.  Narrow: mark it untrusted and release l; the call is
+ * made again wide, whose locker rebuilds it first (PMM__WIDE). */
 static int
-find_live(struct pmm__bank *b, const char nm[64], uint32_t *idx)
+repair(struct pmm__bank *b, struct pmm__locks *l)
+{
+	if (l == NULL)
+		return pmm__recover(b);
+	pmm__ix_begin_rebuild(b);
+	pmm__unlock_narrow(b, l);
+	return PMM__WIDE;
+}
+
+/* After a committed change, an index update failed (or waited too
+ * long): rebuild the index from the table, which holds the change. */
+static int
+repair_committed(struct pmm__bank *b, struct pmm__locks *l)
+{
+	int rc = repair(b, l);
+	if (rc == PMM__WIDE && (rc = pmm__lock(b)) == K_OK)
+		pmm__unlock(b);		/* it rebuilt the untrusted index */
+	return rc;
+}
+
+/* Holding nm's home bucket (l; NULL: every lock): the block named nm
+ * (64 zero-padded bytes, hash h), its entry checked against the table.  The
+ * index is derived: one that names a free entry or another block, or is
+ * out of range, is rebuilt from the table and asked again.  A damaged
+ * entry is the truth damaged: never trusted (its pages might be outside
+ * the bank or another block's); narrow, it is judged again wide, where
+ * no other writer can be making it. */
+static int
+find_live(struct pmm__bank *b, struct pmm__locks *l, const char nm[64],
+		uint64_t h, uint32_t *idx)
 {
 	for (int again = 0;; again = 1) {
-		int rc = pmm__name_find(b, nm, idx), used = 0;
+		int rc = pmm__name_find_l(b, l, nm, h, idx), used = 0;
+		if (rc == PMM__WIDE)
+			return go_wide(b, l);
 		if (rc == K_OK && (rc = pmm__entry_validate(b, *idx, &used)) !=
 				K_OK) {
+			if (l != NULL)
+				return go_wide(b, l);
 			char msg[300];
 			snprintf(msg, sizeof(msg), "%s", pmmErrorMsg());
 			return pmm__fail(rc, "%s: %s", b->path, msg);
@@ -141,28 +187,138 @@ find_live(struct pmm__bank *b, const char nm[64], uint32_t *idx)
 			return pmm__fail(K_ECORRUPT,
 					"%s: the index still sends \"%s\" to entry %u after its rebuild",
 					b->path, nm, *idx);
-		if ((rc = repair(b)) != K_OK)
+		if ((rc = repair(b, l)) != K_OK)
 			return rc;
 	}
 }
 
-/* Under the lock: a free entry and npages free pages for a new block.
- * Both come from the derived index: one found damaged (nothing is
- * committed yet) is rebuilt from the table and asked once more. */
+/* Wide: a free entry and npages free pages from any arena, arena a's
+ * first, then pages across arenas' boundaries. */
 static int
-take_space(struct pmm__bank *b, uint32_t npages, uint32_t *idx,
-		uint32_t *page)
+take_space_wide(struct pmm__bank *b, unsigned a, uint32_t npages,
+		uint32_t *idx, uint32_t *page)
+{
+	unsigned n = (unsigned)b->g.narenas, ea = a, pa = a;
+	int rc = K_ETOOMUCH;
+	for (unsigned i = 0; i < n && rc == K_ETOOMUCH; i++)
+		rc = pmm__entry_pop(b, ea = (a + i) % n, idx);
+	if (rc != K_OK)
+		return rc;
+	rc = K_ENOMEM;
+	for (unsigned i = 0; i < n && rc == K_ENOMEM; i++)
+		rc = pmm__space_alloc(b, pa = (a + i) % n, npages, page);
+	if (rc == K_ENOMEM && used_pages(b) + npages <= b->g.npages) {
+		rc = pmm__space_alloc_span(b, npages, page);
+		pa = n;
+	}
+	if (rc != K_OK)
+		pmm__entry_push(b, *idx);
+	else if (ea == pa && ea != a)
+		pmm__arena_keep(b, ea);		/* it has room; ours had not */
+	return rc;
+}
+
+/* Holding arena a (l; NULL: every lock): a free entry and npages free
+ * pages for a new block.  Both come from the derived index: one found
+ * damaged (nothing is committed yet) is rebuilt from the table and
+ * asked once more.  Narrow, an arena without room sends the call wide. */
+static int
+take_space(struct pmm__bank *b, struct pmm__locks *l, unsigned a,
+		uint32_t npages, uint32_t *idx, uint32_t *page)
 {
 	for (int again = 0;; again = 1) {
-		int rc = pmm__entry_pop(b, idx);
-		if (rc == K_OK && (rc = pmm__space_alloc(b, npages, page)) !=
-				K_OK)
-			pmm__entry_push(b, *idx);
+		int rc;
+		if (l == NULL) {
+			rc = take_space_wide(b, a, npages, idx, page);
+		} else {
+			rc = pmm__entry_pop(b, a, idx);
+			if (rc == K_OK && (rc = pmm__space_alloc(b, a, npages,
+						page)) != K_OK)
+				pmm__entry_push(b, *idx);
+			if (rc == K_ETOOMUCH || rc == K_ENOMEM)
+				return go_wide(b, l);
+		}
 		if (rc != K_ECORRUPT || again)
 			return rc;
-		if ((rc = repair(b)) != K_OK)
+		if ((rc = repair(b, l)) != K_OK)
 			return rc;
 	}
+}
+
+/* A new block's request, checked. */
+struct request {
+	const char *nm;			/* 64 zero-padded bytes */
+	uint64_t h;			/* its hash */
+	const char *medium;
+	size_t size;
+	const uint8_t *key;		/* 32 zero-padded bytes */
+	uint32_t ks;
+};
+
+/* Holding arena a (l; NULL: every lock): retrieve or allocate block
+ * r->nm; PMM__WIDE when it must be done again wide (l released). */
+static int
+allocate_in(struct pmm__bank *b, struct pmm__locks *l, unsigned a,
+		const struct request *r, VmAddr *addr)
+{
+	uint32_t idx, page;
+	int rc;
+	if (l != NULL && r->ks > 0 && (rc = pmm__lock_keys(b, l)) != K_OK)
+		return rc;
+	if (pmm__bucket_take(b, l, pmm__name_home(b, r->h)) != K_OK)
+		return go_wide(b, l);
+	rc = find_live(b, l, r->nm, r->h, &idx);
+	if (rc == K_OK) {
+		rc = pmm__bad_retrieve(b, &b->table[idx], r->nm);
+		if (rc == K_OK)
+			*addr = block_addr(b, &b->table[idx]);
+		return rc;
+	}
+	if (rc != K_EUNKNOWN)
+		return rc;
+	if (r->size == 0)
+		return pmm__fail(K_ESIZE,
+				"no block \"%s\" in %s, and size 0 only retrieves",
+				r->nm, r->medium);
+	if (r->size > b->g.bank_size)
+		return pmm__fail(K_ETOOBIG,
+				"%zu bytes asked; the whole %s bank holds %llu",
+				r->size, r->medium,
+				(unsigned long long)b->g.bank_size);
+	uint32_t npages = (uint32_t)((r->size + b->g.page_size - 1) >>
+			b->page_shift);
+	if ((rc = take_space(b, l, a, npages, &idx, &page)) != K_OK) {
+		if (rc == K_ETOOMUCH)
+			pmm__fail(rc, "pmm.maxBlocks = %llu blocks exist in %s",
+					(unsigned long long)b->g.max_blocks,
+					r->medium);
+		if (rc == K_ENOMEM)
+			pmm__fail(rc,
+					"no %u free contiguous pages in %s (%llu of %llu pages used)",
+					npages, r->medium,
+					(unsigned long long)used_pages(b),
+					(unsigned long long)b->g.npages);
+		return rc;
+	}
+	unsigned char *p = b->data + ((uint64_t)page << b->page_shift);
+	pmm__fill_nodrain(b, p, 0, (size_t)npages << b->page_shift);
+	struct pmm__entry *e = &b->table[idx];
+	e->page = page;
+	e->npages = npages;
+	memcpy(e->name, r->nm, sizeof(e->name));
+	e->keysize = (uint8_t)r->ks;
+	memcpy(e->key, r->key, sizeof(e->key));
+	e->checksum = pmm__entry_checksum(e, idx);
+	pmm__flush(b, e, sizeof(*e));
+	pmm__drain(b);
+	e->state = PMM__USED;			/* the commit */
+	pmm__persist(b, &e->state, sizeof(e->state));
+	b->hdr->arena[pmm__arena_of_entry(&b->g, idx)].used_blocks++;
+	*addr = (VmAddr)p;
+	if (pmm__name_insert_l(b, l, idx, r->h) != K_OK ||
+			(r->ks > 0 && pmm__key_insert(b, idx) != K_OK))
+		return repair_committed(b, l);
+	return K_OK;
 }
 
 /* Allocate or retrieve a block (flags: PMM__F_SYSTEM allows __SYS keys). */
@@ -184,76 +340,30 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 	if (size != 0 && size <= 64 * b->g.page_size)
 		prefetch_new(b, (uint32_t)((size + b->g.page_size - 1) >>
 				b->page_shift));
+	uint64_t h = pmm__name_hash(nm);
 	if (atomic_load_explicit(&b->bad_none, memory_order_relaxed) &&
-			pmm__name_peek(b, nm, pmm__name_hash(nm), &page) == K_OK) {
+			pmm__name_peek(b, nm, h, &page, &idx) == K_OK) {
 		*addr = (VmAddr)(b->data + ((uint64_t)page << b->page_shift));
 		return K_OK;
 	}
-	if ((rc = pmm__lock(b)) != K_OK)
-		return rc;
-	rc = find_live(b, nm, &idx);
-	if (rc == K_OK) {
-		rc = pmm__bad_retrieve(b, &b->table[idx], nm);
-		if (rc == K_OK)
-			*addr = block_addr(b, &b->table[idx]);
-		goto out;
+	struct request r = { nm, h, name->medium, size, key, ks };
+	struct pmm__locks lk;
+	unsigned a;
+	if ((rc = pmm__lock_any_arena(b, &lk, &a)) == K_OK) {
+		rc = allocate_in(b, &lk, a, &r, addr);
+		if (rc != PMM__WIDE)
+			pmm__unlock_narrow(b, &lk);
 	}
-	if (rc != K_EUNKNOWN)
-		goto out;
-	if (size == 0) {
-		rc = pmm__fail(K_ESIZE,
-				"no block \"%s\" in %s, and size 0 only retrieves",
-				nm, name->medium);
-		goto out;
+	if (rc == PMM__WIDE && (rc = pmm__lock(b)) == K_OK) {
+		rc = allocate_in(b, NULL, pmm__arena_pick(b), &r, addr);
+		pmm__unlock(b);
 	}
-	if (size > b->g.bank_size) {
-		rc = pmm__fail(K_ETOOBIG,
-				"%zu bytes asked; the whole %s bank holds %llu",
-				size, name->medium,
-				(unsigned long long)b->g.bank_size);
-		goto out;
-	}
-	uint32_t npages = (uint32_t)((size + b->g.page_size - 1) >>
-			b->page_shift);
-	if ((rc = take_space(b, npages, &idx, &page)) != K_OK) {
-		if (rc == K_ETOOMUCH)
-			pmm__fail(rc, "pmm.maxBlocks = %llu blocks exist in %s",
-					(unsigned long long)b->g.max_blocks,
-					name->medium);
-		if (rc == K_ENOMEM)
-			pmm__fail(rc,
-					"no %u free contiguous pages in %s (%llu of %llu pages used)",
-					npages, name->medium,
-					(unsigned long long)b->ix->used_pages,
-					(unsigned long long)b->g.npages);
-		goto out;
-	}
-	unsigned char *p = b->data + ((uint64_t)page << b->page_shift);
-	pmm__fill_nodrain(b, p, 0, (size_t)npages << b->page_shift);
-	struct pmm__entry *e = &b->table[idx];
-	e->page = page;
-	e->npages = npages;
-	memcpy(e->name, nm, sizeof(e->name));
-	e->keysize = (uint8_t)ks;
-	memcpy(e->key, key, sizeof(e->key));
-	e->checksum = pmm__entry_checksum(e, idx);
-	pmm__flush(b, e, sizeof(*e));
-	pmm__drain(b);
-	e->state = PMM__USED;			/* the commit */
-	pmm__persist(b, &e->state, sizeof(e->state));
-	b->ix->used_blocks++;
-	b->ix->used_pages += npages;
-	if (pmm__name_insert(b, idx) != K_OK ||
-			(ks > 0 && pmm__key_insert(b, idx) != K_OK))
-		rc = repair(b);
-	*addr = (VmAddr)p;
-out:
-	pmm__unlock(b);
 	return rc;
 }
 
 /* Undo entry idx's index records (but its name's, gone before the
- * commit) after its free was committed. */
+ * commit) after its free was committed, holding its arenas and (keyed)
+ * the keys' lock. */
 static int
 unindex(struct pmm__bank *b, uint32_t idx)
 {
@@ -266,47 +376,89 @@ unindex(struct pmm__bank *b, uint32_t idx)
 	if (rc != K_OK)
 		return rc;
 	pmm__entry_push(b, idx);
-	b->ix->used_blocks--;
-	b->ix->used_pages -= e->npages;
+	b->hdr->arena[pmm__arena_of_entry(&b->g, idx)].used_blocks--;
 	return K_OK;
 }
 
-/* Free the block named nm (64 zero-padded bytes) in bank b, whose medium
- * is shown as label. */
-int
-pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
-		unsigned flags)
+/* The arenas entry idx's block lies in (its entry's and its pages'). */
+static unsigned
+arenas_of(const struct pmm__bank *b, uint32_t idx)
+{
+	const struct pmm__entry *e = &b->table[idx];
+	return (1u << pmm__arena_of_entry(&b->g, idx)) |
+		pmm__space_arenas(b, __atomic_load_n(&e->page, __ATOMIC_RELAXED),
+				__atomic_load_n(&e->npages, __ATOMIC_RELAXED));
+}
+
+/* Holding what l says (NULL: every lock): free block nm, whose entry
+ * the caller expects to be want (narrow: the locks were chosen for it);
+ * PMM__WIDE when it must be done again wide (l released). */
+static int
+free_locked(struct pmm__bank *b, struct pmm__locks *l, const char nm[64],
+		uint64_t h, const char *label, unsigned flags, uint32_t want)
 {
 	uint32_t idx;
-	pmm__name_prefetch(b, nm);
-	int rc = pmm__lock(b);
+	if (pmm__bucket_take(b, l, pmm__name_home(b, h)) != K_OK)
+		return go_wide(b, l);
+	/* a damaged entry is never freed: its pages might be another's */
+	int rc = find_live(b, l, nm, h, &idx);
+	if (rc == K_EUNKNOWN)
+		return pmm__fail(rc, "no block \"%s\" in %s", nm, label);
 	if (rc != K_OK)
 		return rc;
-	/* a damaged entry is never freed: its pages might be another's */
-	rc = find_live(b, nm, &idx);
-	if (rc == K_EUNKNOWN)
-		pmm__fail(rc, "no block \"%s\" in %s", nm, label);
-	if (rc != K_OK)
-		goto out;
 	struct pmm__entry *e = &b->table[idx];
+	if (l != NULL && (idx != want || (arenas_of(b, idx) & ~l->arenas) ||
+				(e->keysize > 0 && !l->keys))) {
+		/* freed and made again, elsewhere, since the peek */
+		return go_wide(b, l);
+	}
 	if (is_sys(e->key, e->keysize) && !(flags & PMM__F_SYSTEM) &&
 			memcmp(e->key, PMM__HRG_PREFIX,
-				sizeof(PMM__HRG_PREFIX) - 1) != 0) {
-		rc = pmm__fail(K_ESYSTEM, "block \"%s\" is internal to the system",
+				sizeof(PMM__HRG_PREFIX) - 1) != 0)
+		return pmm__fail(K_ESYSTEM, "block \"%s\" is internal to the system",
 				nm);
-		goto out;
-	}
 	/* readers without the lock must not find it once it is freed (a
 	 * damaged bucket: they stop trusting the index until the repair) */
-	int torn = pmm__name_remove(b, idx) != K_OK;
+	rc = pmm__name_remove_l(b, l, idx, h);
+	if (rc == PMM__WIDE)
+		return go_wide(b, l);
+	int torn = rc != K_OK;
 	if (torn)
 		pmm__ix_begin_rebuild(b);
 	e->state = PMM__FREE;			/* the commit */
 	pmm__persist(b, &e->state, sizeof(e->state));
 	if (torn || unindex(b, idx) != K_OK)
-		rc = repair(b);
-out:
-	pmm__unlock(b);
+		return repair_committed(b, l);
+	return K_OK;
+}
+
+/* Free the block named nm (64 zero-padded bytes) in bank b, whose medium
+ * is shown as label: holding only its arenas when the lock-free lookup
+ * finds it, else every lock. */
+int
+pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
+		unsigned flags)
+{
+	uint32_t idx, page;
+	int rc = PMM__WIDE;
+	uint64_t h = pmm__name_hash(nm);
+	if (pmm__name_locate(b, nm, h, &page, &idx) == K_OK) {
+		struct pmm__locks lk;
+		pmm__entry_prefetch(b, idx, page);
+		unsigned ks = __atomic_load_n(&b->table[idx].keysize,
+				__ATOMIC_RELAXED);
+		rc = pmm__lock_arenas(b, &lk, arenas_of(b, idx));
+		if (rc == K_OK && ks > 0)
+			rc = pmm__lock_keys(b, &lk);
+		if (rc == K_OK)
+			rc = free_locked(b, &lk, nm, h, label, flags, idx);
+		if (rc != PMM__WIDE)
+			pmm__unlock_narrow(b, &lk);
+	}
+	if (rc == PMM__WIDE && (rc = pmm__lock(b)) == K_OK) {
+		rc = free_locked(b, NULL, nm, h, label, flags, 0);
+		pmm__unlock(b);
+	}
 	return rc;
 }
 
@@ -419,7 +571,7 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 		/* the list lost blocks: the committed redo record frees them
 		 * all by a scan of the table, then the index is rebuilt */
 		n += count_keyed(b, key, ks);
-		rc = repair(b);
+		rc = pmm__recover(b);
 		*freed += n;
 		goto out;
 	}
@@ -434,7 +586,7 @@ free_all_in(struct pmm__bank *b, const uint8_t key[32], uint32_t ks,
 		idx = next;
 	}
 	if (damaged || m != n)
-		rc = repair(b);
+		rc = pmm__recover(b);
 	*freed += n;
 out:
 	pmm__unlock(b);

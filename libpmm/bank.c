@@ -129,7 +129,9 @@ static int
 validate_contents(struct pmm__bank *b, int alone, int full)
 {
 	/* read before pmm__lock marks the index dirty itself */
-	int torn = b->ix->dirty != 0 || (b->ix->gen & 1);
+	int torn = pmm__lock_dirty(b) || (b->ix->gen & 1);
+	if (!b->readonly && !full && !(alone && torn))
+		return K_OK;	/* nothing to do: no lock to wait for either */
 	int rc = pmm__lock(b);
 	if (rc != K_OK)
 		return rc;

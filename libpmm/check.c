@@ -1,8 +1,8 @@
 /*
  * check.c -- the whole-bank invariant check: the table is valid, and the
- * index (hashes, key lists, free lists, tags, counters) describes exactly
- * the table.  pmmctl check, the open path, the crash campaign and the
- * stress test all use it.
+ * index (hashes, key lists, each arena's free lists and counters, tags)
+ * describes exactly the table.  pmmctl check, the open path, the crash
+ * campaign and the stress test all use it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,12 +12,25 @@
 #include "pmm.h"
 #include "badranges.h"
 
+/* What the table and the tags say one arena must hold. */
+struct tally {
+	uint64_t blocks;		/* blocks whose entry is in it */
+	uint64_t pages;			/* used pages in its range */
+	uint64_t extents, free_pages;	/* free extents, all in its range */
+};
+
 struct ctx {
 	struct pmm__bank *b;
 	char *report;
 	size_t len;
+	struct tally t[PMM__ARENAS];
 };
 
+/* own[p] of the first page of a free extent (entries give at most
+ * PMM__MAX_BLOCKS, UINT32_MAX marks a block's other pages). */
+#define FREE_START (UINT32_MAX - 1)
+
+/* Report damage: the message in report, and as the error. */
 static int
 bad(struct ctx *c, const char *fmt, ...)
 {
@@ -31,34 +44,61 @@ bad(struct ctx *c, const char *fmt, ...)
 	return pmm__fail(K_ECORRUPT, "bank check: %s", msg);
 }
 
+/* Count a block's pages in each arena its pages lie in: a block larger
+ * than an arena spans several. */
+static void
+tally_pages(struct ctx *c, uint64_t page, uint64_t npages)
+{
+	const struct pmm__geom *g = &c->b->g;
+	uint64_t end = page + npages;
+	for (unsigned a = pmm__arena_of_page(g, page); a < g->narenas &&
+			pmm__arena_page_lo(g, a) < end; a++) {
+		uint64_t lo = pmm__arena_page_lo(g, a),
+			hi = pmm__arena_page_lo(g, a + 1);
+		c->t[a].pages += (end < hi ? end : hi) - (page > lo ? page : lo);
+	}
+}
+
+/* Walk the boundary tags over the whole bank: each extent tagged at both
+ * ends, a used one exactly a block, a free one covering no block and
+ * lying in one arena; the free extents are counted per arena and their
+ * first pages marked FREE_START in own[]. */
 static int
-check_extents(struct ctx *c, const uint32_t *start_owner, uint64_t *nfree,
-		uint64_t *free_pages)
+check_extents(struct ctx *c, uint32_t *own)
 {
 	struct pmm__bank *b = c->b;
+	const struct pmm__geom *g = &b->g;
 	int prev_free = 0;
-	*nfree = *free_pages = 0;
-	for (uint64_t p = 0; p < b->g.npages;) {
+	for (uint64_t p = 0; p < g->npages;) {
 		uint32_t t = b->pg[p].tag, l = t >> 1;
-		if (l == 0 || p + l > b->g.npages || b->pg[p + l - 1].tag != t)
-			return bad(c, "bad boundary tag at page %llu",
-					(unsigned long long)p);
+		unsigned a = pmm__arena_of_page(g, p);
+		if (l == 0 || p + l > g->npages || b->pg[p + l - 1].tag != t)
+			return bad(c, "arena %u: bad boundary tag at page %llu",
+					a, (unsigned long long)p);
 		if (t & 1) {
-			if (prev_free)
-				return bad(c, "free extents not merged at page %llu",
-						(unsigned long long)p);
+			/* an arena merges free extents within it only: two
+			 * may touch where one arena ends and the next starts */
+			if (prev_free && p != pmm__arena_page_lo(g, a))
+				return bad(c, "arena %u: free extents not merged at page %llu",
+						a, (unsigned long long)p);
+			unsigned last = pmm__arena_of_page(g, p + l - 1);
+			if (last != a)
+				return bad(c, "arena %u: free extent at page %llu runs into arena %u",
+						a, (unsigned long long)p, last);
 			for (uint64_t q = p; q < p + l; q++)
-				if (start_owner[q] != 0)
-					return bad(c, "free extent at page %llu covers a block",
+				if (own[q] != 0)
+					return bad(c, "arena %u: free extent at page %llu covers a block",
+							a,
 							(unsigned long long)p);
-			(*nfree)++;
-			*free_pages += l;
+			own[p] = FREE_START;
+			c->t[a].extents++;
+			c->t[a].free_pages += l;
 		} else {
-			uint32_t o = start_owner[p];
-			if (o == 0 || o == UINT32_MAX ||
+			uint32_t o = own[p];
+			if (o == 0 || o > g->max_blocks ||
 					b->table[o - 1].npages != l)
-				return bad(c, "used extent at page %llu has no block",
-						(unsigned long long)p);
+				return bad(c, "arena %u: used extent at page %llu has no block",
+						a, (unsigned long long)p);
 		}
 		prev_free = t & 1;
 		p += l;
@@ -66,34 +106,55 @@ check_extents(struct ctx *c, const uint32_t *start_owner, uint64_t *nfree,
 	return K_OK;
 }
 
+/* Arena a's class lists: exactly the free extents of its page range,
+ * each once, on its class's list, linked both ways; its class bits say
+ * which lists are not empty. */
 static int
-check_free_lists(struct ctx *c, uint64_t nfree)
+check_free_lists(struct ctx *c, unsigned a, const uint32_t *own)
 {
 	struct pmm__bank *b = c->b;
-	uint64_t seen = 0;
+	const struct pmm__geom *g = &b->g;
+	const struct pmm__arena *r = &b->hdr->arena[a];
+	uint64_t lo = pmm__arena_page_lo(g, a),
+		hi = pmm__arena_page_lo(g, a + 1);
+	uint64_t seen = 0, nfree = c->t[a].extents;
 	/* a bit past the last class would send an allocation off the lists */
-	if (b->ix->class_bits[1] >> (PMM__NCLASS - 64) != 0)
-		return bad(c, "class bits set beyond class %d", PMM__NCLASS - 1);
+	if (r->class_bits[1] >> (PMM__NCLASS - 64) != 0)
+		return bad(c, "arena %u: class bits set beyond class %d", a,
+				PMM__NCLASS - 1);
 	for (unsigned k = 0; k < PMM__NCLASS; k++) {
-		uint32_t v = b->ix->class_head[k], prev = 0;
-		int bit = (b->ix->class_bits[k / 64] >> (k % 64)) & 1;
+		uint32_t v = r->class_head[k], prev = 0;
+		int bit = (r->class_bits[k / 64] >> (k % 64)) & 1;
 		if ((v != 0) != bit)
-			return bad(c, "class %u bit disagrees with its list", k);
+			return bad(c, "arena %u: class %u bit disagrees with its list",
+					a, k);
 		while (v != 0) {
-			if (v > b->g.npages || ++seen > nfree)
-				return bad(c, "free list %u runs wild", k);
+			if (v > g->npages)
+				return bad(c, "arena %u: free list %u runs wild",
+						a, k);
+			/* the arena's lock guards its own pages only */
+			if (v - 1 < lo || v - 1 >= hi)
+				return bad(c, "arena %u: free list %u holds page %u of arena %u",
+						a, k, v - 1,
+						pmm__arena_of_page(g, v - 1));
+			if (++seen > nfree)
+				return bad(c, "arena %u: free list %u runs wild",
+						a, k);
+			/* a free extent's last page carries its tag too */
 			uint32_t t = b->pg[v - 1].tag;
-			if (!(t & 1) || pmm__class_of(t >> 1) != k)
-				return bad(c, "page %u on free list %u is not a free extent of it",
-						v - 1, k);
+			if (own[v - 1] != FREE_START ||
+					pmm__class_of(t >> 1) != k)
+				return bad(c, "arena %u: page %u on free list %u is not a free extent of it",
+						a, v - 1, k);
 			if (b->pg[v - 1].fprev != prev)
-				return bad(c, "free list %u back link broken", k);
+				return bad(c, "arena %u: free list %u back link broken",
+						a, k);
 			prev = v;
 			v = b->pg[v - 1].fnext;
 		}
 	}
 	if (seen != nfree)
-		return bad(c, "%llu free extents, %llu on lists",
+		return bad(c, "arena %u: %llu free extents, %llu on lists", a,
 				(unsigned long long)nfree,
 				(unsigned long long)seen);
 	return K_OK;
@@ -108,8 +169,10 @@ check_bucket(struct ctx *c, uint64_t j, uint64_t *names, uint32_t *over)
 	struct pmm__bank *b = c->b;
 	const struct pmm__nbucket *k = &b->nb[j];
 	uint64_t nb = b->g.name_buckets;
-	if (k->meta & 1)
-		return bad(c, "name bucket %llu left mid-change",
+	/* outside any call no writer holds a bucket: its next writer would
+	 * wait for it, then take every lock */
+	if (k->meta & PMM__NB_WRITER)
+		return bad(c, "name bucket %llu left mid-change: writer bit set",
 				(unsigned long long)j);
 	for (int s = 0; s < PMM__NS_SLOTS; s++) {
 		uint32_t v = k->s[s].idx1 & ~PMM__NS_LONG, idx;
@@ -136,6 +199,7 @@ check_bucket(struct ctx *c, uint64_t j, uint64_t *names, uint32_t *over)
 	return K_OK;
 }
 
+/* The name buckets and the key lists against the table, and nkeys. */
 static int
 check_hashes(struct ctx *c, uint64_t used, uint64_t keyed)
 {
@@ -207,45 +271,98 @@ check_hashes(struct ctx *c, uint64_t used, uint64_t keyed)
 	return K_OK;
 }
 
-/* The free entries' chain through knext: every free entry once, no
- * block (bounded by the table: a cycle repeats an entry). */
+/* Arena a's chain of free entries through knext: every free entry of its
+ * range once, nothing else (bounded by the range: a cycle repeats an
+ * entry). */
 static int
-check_free_entries(struct ctx *c, uint64_t used)
+check_free_entries(struct ctx *c, unsigned a)
 {
 	struct pmm__bank *b = c->b;
-	unsigned char *seen = calloc(b->g.max_blocks, 1);
+	uint64_t lo = pmm__arena_entry_lo(&b->g, a),
+		hi = pmm__arena_entry_lo(&b->g, a + 1);
+	unsigned char *seen = calloc(hi - lo + 1, 1);
 	if (seen == NULL)
 		return pmm__fail_errno(K_ESYS, "bank check");
 	int rc = K_OK;
-	uint64_t n = 0, v = b->ix->free_head;
+	uint64_t n = 0, v = b->hdr->arena[a].free_head;
 	for (; v != 0 && rc == K_OK; n++) {
-		if (v > b->g.max_blocks || seen[v - 1] ||
+		if (v <= b->g.max_blocks && (v - 1 < lo || v - 1 >= hi)) {
+			/* popped under this arena's lock alone, while its
+			 * own arena's holder pushes or pops it too */
+			rc = bad(c, "arena %u: free entry %llu of the chain is entry %llu, of arena %u",
+					a, (unsigned long long)n,
+					(unsigned long long)(v - 1),
+					pmm__arena_of_entry(&b->g, v - 1));
+		} else if (v > b->g.max_blocks || seen[v - 1 - lo] ||
 				b->table[v - 1].state != PMM__FREE) {
-			rc = bad(c, "free entry %llu of the chain is bad",
-					(unsigned long long)n);
+			rc = bad(c, "arena %u: free entry %llu of the chain is bad",
+					a, (unsigned long long)n);
 		} else {
-			seen[v - 1] = 1;
+			seen[v - 1 - lo] = 1;
 			v = b->knext[v - 1];
 		}
 	}
 	free(seen);
-	if (rc == K_OK && n != b->g.max_blocks - used)
-		rc = bad(c, "%llu free entries chained, %llu expected",
-				(unsigned long long)n,
-				(unsigned long long)(b->g.max_blocks - used));
+	uint64_t want = hi - lo - c->t[a].blocks;
+	if (rc == K_OK && n != want)
+		rc = bad(c, "arena %u: %llu free entries chained, %llu expected",
+				a, (unsigned long long)n,
+				(unsigned long long)want);
 	return rc;
+}
+
+/* Arena a's counters against the table, and its pages all accounted
+ * for. */
+static int
+check_counters(struct ctx *c, unsigned a)
+{
+	const struct pmm__geom *g = &c->b->g;
+	const struct pmm__arena *r = &c->b->hdr->arena[a];
+	const struct tally *t = &c->t[a];
+	uint64_t npages = pmm__arena_page_lo(g, a + 1) -
+		pmm__arena_page_lo(g, a);
+	if (r->used_blocks != t->blocks || r->used_pages != t->pages ||
+			t->pages + t->free_pages != npages)
+		return bad(c, "arena %u: counters disagree: %llu blocks, %llu pages (counted %llu, %llu)",
+				a, (unsigned long long)t->blocks,
+				(unsigned long long)t->pages,
+				(unsigned long long)r->used_blocks,
+				(unsigned long long)r->used_pages);
+	return K_OK;
+}
+
+/* The arenas a bank this small does without hold nothing: the rebuild
+ * clears them, and nothing else writes them.  (Their dirty marks are the
+ * locks', not the index's.) */
+static int
+check_unused_arenas(struct ctx *c)
+{
+	for (unsigned a = (unsigned)c->b->g.narenas; a < PMM__ARENAS; a++) {
+		const struct pmm__arena *r = &c->b->hdr->arena[a];
+		int empty = r->free_head == 0 && r->used_blocks == 0 &&
+			r->used_pages == 0 && r->class_bits[0] == 0 &&
+			r->class_bits[1] == 0;
+		for (unsigned k = 0; k < PMM__NCLASS && empty; k++)
+			empty = r->class_head[k] == 0;
+		if (!empty)
+			return bad(c, "arena %u: unused (the bank has %llu), but not empty",
+					a, (unsigned long long)c->b->g.narenas);
+	}
+	return K_OK;
 }
 
 /* Check the whole bank (caller holds the lock or owns the bank). */
 int
 pmm__check(struct pmm__bank *b, char *report, size_t len)
 {
-	struct ctx c = { b, report, len };
-	uint64_t used = 0, keyed = 0, pages = 0, nfree, free_pages;
+	struct ctx c = { .b = b, .report = report, .len = len };
+	uint64_t used = 0, keyed = 0;
+	unsigned n = (unsigned)b->g.narenas;
 	int rc, is_used;
 	if (report != NULL && len > 0)
 		report[0] = 0;
-	/* start_owner[p]: entry + 1 starting at p; UINT32_MAX inside one */
+	/* own[p]: entry + 1 starting at p; UINT32_MAX inside one (and,
+	 * once the tags are walked, FREE_START where a free extent starts) */
 	uint32_t *own = calloc(b->g.npages, sizeof(*own));
 	if (own == NULL)
 		return pmm__fail_errno(K_ESYS, "bank check");
@@ -266,24 +383,28 @@ pmm__check(struct pmm__bank *b, char *report, size_t len)
 			own[p] = p == e->page ? (uint32_t)i + 1 : UINT32_MAX;
 		}
 		used++;
-		pages += e->npages;
 		keyed += e->keysize > 0;
+		c.t[pmm__arena_of_entry(&b->g, i)].blocks++;
+		tally_pages(&c, e->page, e->npages);
 	}
 	if (b->hdr->log.valid != 0) {
 		rc = bad(&c, "a pmmFreeAll redo record is pending");
 		goto out;
 	}
-	if ((rc = check_extents(&c, own, &nfree, &free_pages)) != K_OK ||
-			(rc = check_free_lists(&c, nfree)) != K_OK ||
-			(rc = check_hashes(&c, used, keyed)) != K_OK ||
-			(rc = check_free_entries(&c, used)) != K_OK)
+	if ((rc = check_extents(&c, own)) != K_OK)
 		goto out;
-	if (b->ix->used_blocks != used || b->ix->used_pages != pages ||
-			pages + free_pages != b->g.npages)
-		rc = bad(&c, "counters disagree: %llu blocks, %llu pages",
-				(unsigned long long)used, (unsigned long long)pages);
-	if (rc == K_OK)
-		rc = pmm__bad_check(b, report, len);
+	for (unsigned a = 0; a < n; a++)
+		if ((rc = check_free_lists(&c, a, own)) != K_OK)
+			goto out;
+	if ((rc = check_hashes(&c, used, keyed)) != K_OK)
+		goto out;
+	for (unsigned a = 0; a < n; a++)
+		if ((rc = check_free_entries(&c, a)) != K_OK ||
+				(rc = check_counters(&c, a)) != K_OK)
+			goto out;
+	if ((rc = check_unused_arenas(&c)) != K_OK)
+		goto out;
+	rc = pmm__bad_check(b, report, len);
 out:
 	free(own);
 	return rc;

@@ -16,6 +16,18 @@ round_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
+/* See pmm.h. */
+void
+pmm__geom_set_arenas(struct pmm__geom *g, uint64_t n)
+{
+	g->narenas = n;
+	for (uint64_t a = 0; a <= PMM__ARENAS; a++) {
+		uint64_t k = a < n ? a : n;
+		g->arena_entry[a] = k * g->max_blocks / n;
+		g->arena_page[a] = k * g->npages / n;
+	}
+}
+
 /* Lay out a bank of these tunables; K_EINVAL when out of range. */
 int
 pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
@@ -47,7 +59,14 @@ pmm__geom_compute(uint64_t bank_size, uint64_t max_blocks,
 	g->table_off = page_size;
 	g->index_off = g->table_off +
 		round_up(max_blocks * sizeof(struct pmm__entry), page_size);
-	uint64_t o = round_up(sizeof(struct pmm__ixhdr), 64);
+	/* arenas: a range of entries and one of pages each, in large banks
+	 * only: a block can cross arenas, but one process's blocks fill one
+	 * arena first, so a small bank keeps its free space in one piece */
+	uint64_t n = g->npages / PMM__ARENA_PAGES;
+	if (n > max_blocks / PMM__ARENA_BLOCKS)
+		n = max_blocks / PMM__ARENA_BLOCKS;
+	pmm__geom_set_arenas(g, n > PMM__ARENAS ? PMM__ARENAS : n ? n : 1);
+	uint64_t o = PMM__IXHDR_SIZE;
 	g->ix_name = o;
 	o += sizeof(struct pmm__nbucket) * g->name_buckets;
 	g->ix_key = o;
@@ -106,13 +125,15 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 				"bank file truncated: %llu bytes, header alone is %zu",
 				(unsigned long long)img_size,
 				sizeof(struct pmm__hdr));
-	if (h->layout == PMM__LAYOUT_V1 || h->layout == PMM__LAYOUT_V2)
+	if (h->layout == PMM__LAYOUT_V1 || h->layout == PMM__LAYOUT_V2 ||
+			h->layout == PMM__LAYOUT_V3)
 		return pmm__fail(K_EVERSION,
 				"bank layout version %u (libpmm %s), this libpmm reads %u: migrate it with pmmctl upgrade, which keeps every block at its address (pmmctl(1))",
 				h->layout, h->layout == PMM__LAYOUT_V1 ?
 				"1.0, before the one-line name buckets" :
-				"1.1, before the 112-byte entries",
-				PMM__LAYOUT);
+				h->layout == PMM__LAYOUT_V2 ?
+				"1.1, before the 112-byte entries" :
+				"1.2, before the arenas", PMM__LAYOUT);
 	if (h->layout != PMM__LAYOUT)
 		return pmm__fail(K_EVERSION,
 				"bank layout version %u, this libpmm reads %u",

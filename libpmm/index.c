@@ -9,13 +9,19 @@
  * no shifting.  A name of at most PMM__NS_NAME bytes is decided within
  * its bucket's line; a longer one is confirmed in its entry.
  *
- * Writers hold the bank lock and wrap each change of a bucket in its
- * sequence (odd while changing); lock-free readers (pmm__name_peek) read
- * the sequence, the slots, the sequence again, and the index generation
- * around it all (odd, or changed, while pmm__recover rebuilds).  A name
- * enters its bucket after its entry's commit and leaves it before its
- * free's commit, so a reader that validates never sees a half-made or a
- * freed block.
+ * A writer holds an arena's lock and the writer bit of each bucket whose
+ * slots it changes (lock.c); the name's home bucket's bit also makes it
+ * the only one to enter or remove that name.  A name enters an empty slot
+ * by its name and page first and its entry last (a release store), so a
+ * reader sees the slot empty or whole; a removal empties the slot, then
+ * counts one in the bucket's sequence, so that a reader that read the slot
+ * before and its contents after (the slot reused) sees the count change.
+ * Lock-free readers (pmm__name_peek) read the sequence, the slots, the
+ * sequence again, and the index generation around it all (odd, or
+ * changed, while pmm__recover rebuilds or after a lock's holder died).  A
+ * name enters its bucket after its entry's commit and leaves it before
+ * its free's commit, so a reader that validates never sees a half-made or
+ * a freed block.
  *
  * Keys: open addressing (the home slot is the hash scaled to the slots,
  * at most two thirds full) with linear probing and backward-shift
@@ -77,22 +83,29 @@ long_flag(const char *name)
 	return name[PMM__NS_NAME] != 0 ? PMM__NS_LONG : 0;
 }
 
-/* Start changing bucket k (the caller holds the bank lock). */
-static void
-write_begin(struct pmm__nbucket *k)
+/* Set meta to f(meta) atomically: other writers change the over counts
+ * and their own writer bits of buckets they do not hold. */
+#define META_UPDATE(k, m, expr) do { \
+	uint32_t m = __atomic_load_n(&(k)->meta, __ATOMIC_RELAXED); \
+	while (!__atomic_compare_exchange_n(&(k)->meta, &m, (expr), 1, \
+			__ATOMIC_RELEASE, __ATOMIC_RELAXED)) \
+		; \
+} while (0)
+
+/* The sequence after m's, in place. */
+static uint32_t
+seq_next(uint32_t m)
 {
-	uint32_t m = k->meta;
-	ST(&k->meta, (m & ~PMM__NB_SEQ) | ((m + 1) & PMM__NB_SEQ));
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	return (m & ~PMM__NB_SEQ) | ((m + PMM__NB_SEQ_ONE) & PMM__NB_SEQ);
 }
 
-/* End changing bucket k. */
+/* A slot of bucket k was emptied: count it in the sequence (readers that
+ * read the slot before and may read a new name's bytes in it after see
+ * the change). */
 static void
-write_end(struct pmm__nbucket *k)
+count_removal(struct pmm__nbucket *k)
 {
-	uint32_t m = k->meta;
-	__atomic_store_n(&k->meta, (m & ~PMM__NB_SEQ) | ((m + 1) & PMM__NB_SEQ),
-			__ATOMIC_RELEASE);
+	META_UPDATE(k, m, seq_next(m));
 }
 
 /* Add d (+1 or -1) to bucket k's count of names gone past it; 255
@@ -100,11 +113,22 @@ write_end(struct pmm__nbucket *k)
 static void
 over_add(struct pmm__nbucket *k, int d)
 {
-	uint32_t m = k->meta, o = m >> PMM__NB_OVER_SHIFT;
-	if (o == 255 || (d < 0 && o == 0))
-		return;
-	o = (uint32_t)((int)o + d);
-	ST(&k->meta, (m & PMM__NB_SEQ) | (o << PMM__NB_OVER_SHIFT));
+	uint32_t m = __atomic_load_n(&k->meta, __ATOMIC_RELAXED), o, n;
+	do {
+		o = m >> PMM__NB_OVER_SHIFT;
+		if (o == 255 || (d < 0 && o == 0))
+			return;
+		n = (m & ~(0xffu << PMM__NB_OVER_SHIFT)) |
+			((uint32_t)((int)o + d) << PMM__NB_OVER_SHIFT);
+	} while (!__atomic_compare_exchange_n(&k->meta, &m, n, 1,
+				__ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+/* Bucket k's count of names gone past it. */
+static uint32_t
+over_of(const struct pmm__nbucket *k)
+{
+	return LD(&k->meta) >> PMM__NB_OVER_SHIFT;
 }
 
 /* Whether slot s may hold name (prefix and length class agree). */
@@ -115,66 +139,48 @@ slot_may_be(const struct pmm__nslot *s, uint32_t idx1, const char *name)
 		memcmp(s->name, name, PMM__NS_NAME) == 0;
 }
 
-/* Under the lock: entry + 1 of name in bucket k, 0 if absent. */
+/* Holding bucket k (or every lock): entry of name in bucket k. */
 static int
 bucket_find(struct pmm__bank *b, const struct pmm__nbucket *k,
 		const char *name, uint32_t *idx)
 {
 	for (int j = 0; j < PMM__NS_SLOTS; j++) {
-		uint32_t v = k->s[j].idx1;
+		uint32_t v = LD(&k->s[j].idx1);
 		if (!slot_may_be(&k->s[j], v, name))
 			continue;
-		v = (v & ~PMM__NS_LONG) - 1;
-		if (v >= b->g.max_blocks)
+		uint32_t e = (v & ~PMM__NS_LONG) - 1;
+		if (e >= b->g.max_blocks)
 			return corrupt("name slot out of range");
-		if (!(k->s[j].idx1 & PMM__NS_LONG) ||
-				pmm__entry_is(&b->table[v], name)) {
-			*idx = v;
+		if (!(v & PMM__NS_LONG) || pmm__entry_is(&b->table[e], name)) {
+			*idx = e;
 			return K_OK;
 		}
 	}
 	return K_EUNKNOWN;
 }
 
-/* Find the entry named name (64 zero-padded bytes); the lock is held. */
-int
-pmm__name_find(struct pmm__bank *b, const char *name, uint32_t *idx)
-{
-	uint64_t i = home(b, pmm__name_hash(name));
-	for (uint64_t n = 0; n < b->g.name_buckets; n++) {
-		const struct pmm__nbucket *k = &b->nb[i];
-		int rc = bucket_find(b, k, name, idx);
-		if (rc != K_EUNKNOWN)
-			return rc;
-		if ((k->meta >> PMM__NB_OVER_SHIFT) == 0)
-			break;
-		i = next_bucket(b, i);
-	}
-	return K_EUNKNOWN;
-}
-
-/* Without the lock: bucket k's verdict on name, validated by its
- * sequence.  K_OK with *page, K_EUNKNOWN (absent here; *over tells
- * whether to go on), or PMM__AGAIN (ask under the lock). */
+/* Without bucket k: its verdict on name, validated by its sequence
+ * (K_OK with *idx and *page, K_EUNKNOWN, or PMM__AGAIN: being written);
+ * *over is its count of names gone past it. */
 static int
-bucket_peek(struct pmm__bank *b, const struct pmm__nbucket *k,
-		const char *name, uint32_t *page, uint32_t *over)
+bucket_read(struct pmm__bank *b, const struct pmm__nbucket *k,
+		const char *name, uint32_t *idx, uint32_t *page, uint32_t *over)
 {
 	uint32_t m1 = __atomic_load_n(&k->meta, __ATOMIC_ACQUIRE);
 	int rc = K_EUNKNOWN;
-	if (m1 & 1)
-		return PMM__AGAIN;
 	for (int j = 0; j < PMM__NS_SLOTS && rc == K_EUNKNOWN; j++) {
 		const struct pmm__nslot *s = &k->s[j];
-		uint32_t v = LD(&s->idx1), p = LD(&s->page);
+		/* the entry last written, first read: the rest is its */
+		uint32_t v = __atomic_load_n(&s->idx1, __ATOMIC_ACQUIRE);
+		uint32_t p = LD(&s->page);
 		if (!slot_may_be(s, v, name))
 			continue;
-		if (v & PMM__NS_LONG) {
-			v = (v & ~PMM__NS_LONG) - 1;
-			if (v >= b->g.max_blocks ||
-					!pmm__entry_is(&b->table[v], name))
-				continue;
-		}
+		uint32_t e = (v & ~PMM__NS_LONG) - 1;
+		if (e >= b->g.max_blocks)
+			continue;
+		if ((v & PMM__NS_LONG) && !pmm__entry_is(&b->table[e], name))
+			continue;
+		*idx = e;
 		*page = p;
 		rc = K_OK;
 	}
@@ -186,11 +192,59 @@ bucket_peek(struct pmm__bank *b, const struct pmm__nbucket *k,
 	return rc;
 }
 
-/* Without the bank lock: the first page of block name (hash h), when it
- * surely is one; see index.c's head for why this is safe. */
+/* Holding name's home bucket (l; NULL: every lock): the entry named
+ * name (64 zero-padded bytes).  Buckets held by others are read
+ * validated; PMM__WIDE (l still held) when one stays busy. */
 int
-pmm__name_peek(struct pmm__bank *b, const char *name, uint64_t h,
-		uint32_t *page)
+pmm__name_find_l(struct pmm__bank *b, struct pmm__locks *l, const char *name,
+		uint64_t h, uint32_t *idx)
+{
+	uint64_t i = home(b, h);
+	for (uint64_t n = 0; n < b->g.name_buckets; n++) {
+		const struct pmm__nbucket *k = &b->nb[i];
+		int rc;
+		uint32_t over = 0, page;
+		if (pmm__bucket_held(l, i)) {
+			rc = bucket_find(b, k, name, idx);
+			over = over_of(k);
+		} else {
+			int tries = 0;
+			while ((rc = bucket_read(b, k, name, idx, &page,
+						&over)) == PMM__AGAIN) {
+				if (++tries == 4096)
+					return PMM__WIDE;
+				pmm__cpu_relax();
+			}
+		}
+		if (rc != K_EUNKNOWN)
+			return rc;
+		if (over == 0)
+			break;
+		i = next_bucket(b, i);
+	}
+	return K_EUNKNOWN;
+}
+
+/* Holding every lock: the entry named name. */
+int
+pmm__name_find(struct pmm__bank *b, const char *name, uint32_t *idx)
+{
+	return pmm__name_find_l(b, NULL, name, pmm__name_hash(name), idx);
+}
+
+/* The home bucket of a name whose hash is h. */
+uint64_t
+pmm__name_home(const struct pmm__bank *b, uint64_t h)
+{
+	return home(b, h);
+}
+
+/* Without a lock: block name (hash h), when it surely is one, looked
+ * for in at most reach buckets from its home; see index.c's head for
+ * why this is safe. */
+static int
+peek_upto(struct pmm__bank *b, const char *name, uint64_t h, uint64_t reach,
+		uint32_t *page, uint32_t *idx)
 {
 	uint64_t g1 = __atomic_load_n(&b->ix->gen, __ATOMIC_ACQUIRE);
 	uint64_t i = home(b, h);
@@ -198,9 +252,8 @@ pmm__name_peek(struct pmm__bank *b, const char *name, uint64_t h,
 	int rc = PMM__AGAIN;
 	if (g1 & 1)
 		return PMM__AGAIN;
-	/* a long run of full buckets is left to the locked path */
-	for (int n = 0; n < 8; n++) {
-		rc = bucket_peek(b, &b->nb[i], name, page, &over);
+	for (uint64_t n = 0; n < reach; n++) {
+		rc = bucket_read(b, &b->nb[i], name, idx, page, &over);
 		if (rc != K_EUNKNOWN || over == 0)
 			break;
 		rc = PMM__AGAIN;
@@ -214,89 +267,139 @@ pmm__name_peek(struct pmm__bank *b, const char *name, uint64_t h,
 	return rc;
 }
 
-/* Without the lock, before a free takes it: load the name's home bucket,
- * then start loading what the free will read under the lock (the entry,
- * the page records around its first page), so that these misses are
- * not spent holding the lock.  Only hints: nothing read here is trusted,
- * and every address is within the bank. */
-void
-pmm__name_prefetch(const struct pmm__bank *b, const char *name)
+/* Without a lock: the first page and entry of block name (hash h), when
+ * it surely is one.  A long run of full buckets is left to the locked
+ * path: a retrieval's latency stays bounded. */
+int
+pmm__name_peek(struct pmm__bank *b, const char *name, uint64_t h,
+		uint32_t *page, uint32_t *idx)
 {
-	const struct pmm__nbucket *k = &b->nb[home(b, pmm__name_hash(name))];
-	for (int j = 0; j < PMM__NS_SLOTS; j++) {
-		uint32_t v = LD(&k->s[j].idx1), p = LD(&k->s[j].page);
-		if (v == 0 || memcmp(k->s[j].name, name, PMM__NS_NAME) != 0)
-			continue;
-		v = (v & ~PMM__NS_LONG) - 1;
-		if (v < b->g.max_blocks) {
-			__builtin_prefetch(&b->table[v], 1);
-			__builtin_prefetch((const char *)&b->table[v] + 64, 1);
-		}
-		if (p < b->g.npages) {
-			__builtin_prefetch(&b->pg[p > 0 ? p - 1 : 0], 1);
-			__builtin_prefetch(&b->pg[p + 1 < b->g.npages ?
-					p + 1 : p], 1);
-		}
+	return peek_upto(b, name, h, 8, page, idx);
+}
+
+/* The same along the whole run of buckets: a free needs its block's
+ * entry to know which arenas to lock. */
+int
+pmm__name_locate(struct pmm__bank *b, const char *name, uint64_t h,
+		uint32_t *page, uint32_t *idx)
+{
+	return peek_upto(b, name, h, b->g.name_buckets, page, idx);
+}
+
+/* Without a lock, before a free takes its locks: start loading what it
+ * will read holding them (entry idx, the page records around its first
+ * page), so that these misses are not spent holding a lock.  Only hints:
+ * every address is within the bank. */
+void
+pmm__entry_prefetch(const struct pmm__bank *b, uint32_t idx, uint32_t p)
+{
+	if (idx < b->g.max_blocks) {
+		__builtin_prefetch(&b->table[idx], 1);
+		__builtin_prefetch((const char *)&b->table[idx] + 64, 1);
+	}
+	if (p < b->g.npages) {
+		__builtin_prefetch(&b->pg[p > 0 ? p - 1 : 0], 1);
+		__builtin_prefetch(&b->pg[p + 1 < b->g.npages ? p + 1 : p], 1);
 	}
 }
 
-/* Enter entry idx (whose name hashes to h) in the name buckets. */
+/* Whether bucket k seems to have an empty slot (read without it). */
 static int
-name_insert_h(struct pmm__bank *b, uint32_t idx, uint64_t h)
+has_room(const struct pmm__nbucket *k)
+{
+	for (int j = 0; j < PMM__NS_SLOTS; j++)
+		if (LD(&k->s[j].idx1) == 0)
+			return 1;
+	return 0;
+}
+
+/* Holding name's home bucket (l; NULL: every lock): enter entry idx
+ * (whose name hashes to h) in the name buckets; PMM__WIDE (l still held)
+ * when the bucket with room stays busy. */
+static int
+name_insert_h(struct pmm__bank *b, struct pmm__locks *l, uint32_t idx,
+		uint64_t h)
 {
 	const struct pmm__entry *e = &b->table[idx];
 	uint64_t i = home(b, h);
 	for (uint64_t n = 0; n < b->g.name_buckets; n++) {
 		struct pmm__nbucket *k = &b->nb[i];
+		if (!has_room(k)) {
+			i = next_bucket(b, i);
+			continue;
+		}
+		int rc = pmm__bucket_take(b, l, i);
+		if (rc != K_OK)
+			return rc;
 		for (int j = 0; j < PMM__NS_SLOTS; j++) {
 			struct pmm__nslot *s = &k->s[j];
 			if (s->idx1 != 0)
 				continue;
-			write_begin(k);
 			memcpy(s->name, e->name, PMM__NS_NAME);
 			ST(&s->page, e->page);
-			ST(&s->idx1, (idx + 1) | long_flag(e->name));
-			write_end(k);
+			__atomic_store_n(&s->idx1, (idx + 1) | long_flag(e->name),
+					__ATOMIC_RELEASE);
 			/* counted only now: a failed insert leaves no trace */
 			for (uint64_t q = home(b, h); q != i; q = next_bucket(b, q))
 				over_add(&b->nb[q], +1);
 			return K_OK;
 		}
+		/* filled meanwhile by another writer: on */
 		i = next_bucket(b, i);
 	}
 	return corrupt("name buckets full");
 }
 
-/* Enter entry idx in the name buckets. */
+/* See pmm.h. */
+int
+pmm__name_insert_l(struct pmm__bank *b, struct pmm__locks *l, uint32_t idx,
+		uint64_t h)
+{
+	return name_insert_h(b, l, idx, h);
+}
+
+/* Holding every lock: enter entry idx in the name buckets. */
 int
 pmm__name_insert(struct pmm__bank *b, uint32_t idx)
 {
-	return name_insert_h(b, idx, pmm__name_hash(b->table[idx].name));
+	return name_insert_h(b, NULL, idx, pmm__name_hash(b->table[idx].name));
 }
 
-/* Take entry idx out of the name buckets. */
+/* See pmm.h.  Only the holder of a name's home bucket enters or removes
+ * it, so its slot, once seen, stays put. */
 int
-pmm__name_remove(struct pmm__bank *b, uint32_t idx)
+pmm__name_remove_l(struct pmm__bank *b, struct pmm__locks *l, uint32_t idx,
+		uint64_t h)
 {
-	uint64_t h0 = home(b, pmm__name_hash(b->table[idx].name)), i = h0;
+	uint64_t h0 = home(b, h), i = h0;
 	for (uint64_t n = 0; n < b->g.name_buckets; n++) {
 		struct pmm__nbucket *k = &b->nb[i];
 		for (int j = 0; j < PMM__NS_SLOTS; j++) {
 			struct pmm__nslot *s = &k->s[j];
-			if ((s->idx1 & ~PMM__NS_LONG) != idx + 1)
+			if ((LD(&s->idx1) & ~PMM__NS_LONG) != idx + 1)
 				continue;
-			write_begin(k);
+			int rc = pmm__bucket_take(b, l, i);
+			if (rc != K_OK)
+				return rc;
 			ST(&s->idx1, 0);
-			write_end(k);
+			count_removal(k);
 			for (uint64_t q = h0; q != i; q = next_bucket(b, q))
 				over_add(&b->nb[q], -1);
 			return K_OK;
 		}
-		if ((k->meta >> PMM__NB_OVER_SHIFT) == 0)
+		if (over_of(k) == 0)
 			break;
 		i = next_bucket(b, i);
 	}
 	return corrupt("name missing from its bucket");
+}
+
+/* Holding every lock: take entry idx out of the name buckets. */
+int
+pmm__name_remove(struct pmm__bank *b, uint32_t idx)
+{
+	return pmm__name_remove_l(b, NULL, idx,
+			pmm__name_hash(b->table[idx].name));
 }
 
 /* Begin a rebuild: lock-free readers fall back to the lock until
@@ -425,32 +528,37 @@ pmm__key_remove(struct pmm__bank *b, uint32_t idx)
 	return slot_delete(b, s);
 }
 
-/* Take a free entry: the head of the free entries' chain, which runs
- * through knext (a free entry is on no key list). */
+/* Take a free entry of arena a: the head of its free entries' chain,
+ * which runs through knext (a free entry is on no key list). */
 int
-pmm__entry_pop(struct pmm__bank *b, uint32_t *idx)
+pmm__entry_pop(struct pmm__bank *b, unsigned a, uint32_t *idx)
 {
-	uint64_t h = b->ix->free_head;
+	struct pmm__arena *A = &b->hdr->arena[a];
+	uint64_t h = A->free_head;
 	if (h == 0)
 		return K_ETOOMUCH;
-	if (h > b->g.max_blocks)
-		return corrupt("free-entry chain head out of range");
+	uint64_t lo = pmm__arena_entry_lo(&b->g, a),
+		hi = pmm__arena_entry_lo(&b->g, a + 1);
+	if (h <= lo || h > hi)
+		return corrupt("free-entry chain head out of its arena");
 	uint32_t v = (uint32_t)h - 1, n = b->knext[v];
 	if (b->table[v].state != PMM__FREE)
 		return corrupt("free-entry chain holds a block");
-	if (n > b->g.max_blocks)
-		return corrupt("free-entry chain link out of range");
-	b->ix->free_head = n;
+	if (n != 0 && (n <= lo || n > hi))
+		return corrupt("free-entry chain link out of its arena");
+	A->free_head = n;
 	if (n != 0)
 		__builtin_prefetch(&b->table[n - 1], 1);
 	*idx = v;
 	return K_OK;
 }
 
-/* Return a free entry. */
+/* Return a free entry to its arena's chain (the caller holds it). */
 void
 pmm__entry_push(struct pmm__bank *b, uint32_t idx)
 {
-	b->knext[idx] = (uint32_t)b->ix->free_head;
-	b->ix->free_head = idx + 1;
+	struct pmm__arena *A =
+		&b->hdr->arena[pmm__arena_of_entry(&b->g, idx)];
+	b->knext[idx] = (uint32_t)A->free_head;
+	A->free_head = idx + 1;
 }

@@ -2,11 +2,13 @@
  * layout.h -- the bank file, as it lies on the medium.
  *
  *   page 0          header: static geometry (checksummed), boot id,
- *                   the freeAll redo log, the bank's robust mutex
- *   table_off       maxBlocks entries of 128 bytes: the only truth
- *   index_off       derived index (name buckets, key hash, free lists,
- *                   page boundary tags): rebuilt from the table after any
- *                   crash, so it is never flushed
+ *                   the freeAll redo log, then the derived arenas (their
+ *                   robust mutexes, free-entry chains and free lists) and
+ *                   the keys' mutex
+ *   table_off       maxBlocks entries of 112 bytes: the only truth
+ *   index_off       derived index (name buckets, key hash, page boundary
+ *                   tags): rebuilt from the table after any crash, so,
+ *                   like the arenas, it is never flushed
  *   data_off        npages pages of blocks
  *
  * An entry becomes a block when its state word turns PMM__USED after every
@@ -27,7 +29,17 @@
  * (not a power of two), and the free entries chained through the key
  * links: 168 bytes of metadata a block at 1,000,000 where layout 2 took
  * 193.
- * Layouts 1 and 2 are refused with a message naming pmmctl upgrade.
+ *
+ * Layout 4 (libpmm 1.3): layout 3's geometry, byte for byte, but the
+ * bank is split into up to PMM__ARENAS arenas, each a range of entries
+ * and a range of pages with its own robust lock, free-entry chain, free
+ * lists and counters (in the header page, after the static part), so
+ * that processes allocating and freeing at once each keep their own
+ * arena's lines in their own cache.  Name buckets are shared, each with
+ * a writer bit of its own; keys have a lock of their own.  The index is
+ * still derived: the table alone is the truth, and a layout-3 bank
+ * becomes one by rewriting its header (pmmctl upgrade).
+ * Layouts 1, 2 and 3 are refused with a message naming pmmctl upgrade.
  */
 #ifndef PMM_LAYOUT_H
 #define PMM_LAYOUT_H 1
@@ -37,9 +49,13 @@
 #include <stdint.h>
 
 #define PMM__MAGIC "CHPMMBNK"
-#define PMM__LAYOUT 3
+#define PMM__LAYOUT 4
 #define PMM__LAYOUT_V1 1		/* refused with its own message */
 #define PMM__LAYOUT_V2 2		/* refused with its own message */
+#define PMM__LAYOUT_V3 3		/* refused with its own message */
+#define PMM__ARENAS 4			/* at most; fewer in small banks: */
+#define PMM__ARENA_PAGES 1024		/* at least these pages */
+#define PMM__ARENA_BLOCKS 256		/* and these entries an arena */
 #define PMM__USED 0x44455355u		/* "USED" */
 #define PMM__FREE 0u
 #define PMM__LOG_FREEALL 0x4c4c414545524650ULL	/* "PFREEALL" */
@@ -60,6 +76,31 @@ struct pmm__log {
 	uint64_t seq;
 	uint64_t checksum;		/* over keysize, key, seq */
 };
+
+/* An arena: entries [lo, hi) and pages [lo, hi) of the bank (computed
+ * from the geometry, pmm__arena_*), their derived free lists, and the
+ * robust lock that guards them.  Derived like the rest of the index:
+ * rebuilt from the table, never flushed. */
+struct pmm__arena {
+	pthread_mutex_t lock;
+	/* set by the lock holder while it changes the index: a bank opened
+	 * alone with it set lost its writer and is rebuilt */
+	uint32_t dirty;
+	uint32_t pad;
+	uint64_t free_head;		/* first free entry + 1, 0 = none;
+					 * the next is knext[entry] */
+	uint64_t used_blocks;		/* blocks whose entry is here */
+	uint64_t used_pages;		/* used pages in this arena's range */
+	uint64_t class_bits[2];		/* classes with a free extent */
+	uint32_t class_head[PMM__NCLASS];	/* page + 1, 0 = empty */
+} __attribute__((aligned(64)));
+
+/* The keys' lock: the key slots, the key lists and nkeys. */
+struct pmm__keylock {
+	pthread_mutex_t lock;
+	uint32_t dirty;
+	uint32_t pad;
+} __attribute__((aligned(64)));
 
 struct pmm__hdr {
 	/* static geometry, written once, covered by checksum */
@@ -85,7 +126,10 @@ struct pmm__hdr {
 	uint64_t file_dev;		/* the file the index was built in */
 	uint64_t file_ino;		/* (0 in banks made before: rebuilt) */
 	struct pmm__log log __attribute__((aligned(64)));
-	pthread_mutex_t lock __attribute__((aligned(64)));
+	/* derived: lock order is the arenas in ascending order, then the
+	 * keys' lock, then name buckets (home first) */
+	struct pmm__keylock keys;
+	struct pmm__arena arena[PMM__ARENAS];
 };
 
 /* A name fills at most PMM__NAME_LEN bytes: PmmMemName's 64 less its NUL. */
@@ -112,10 +156,14 @@ struct pmm__nslot {
 	uint32_t page;
 };
 
-/* A bucket: meta holds a 24-bit sequence (odd while a writer changes the
- * bucket) and, in its top 8 bits, how many names whose home is this
- * bucket lie in a later one (saturating: 255 means "go on"). */
-#define PMM__NB_SEQ 0x00ffffffu
+/* A bucket: meta holds its writer bit (bit 0: the bucket is taken by a
+ * writer, who alone changes its slots), a 23-bit count of the slots it
+ * emptied in bits 1-23 (readers compare it before and after) and, in its
+ * top 8 bits, how many names lie past this bucket from a home at or
+ * before it (saturating: 255 means "go on"). */
+#define PMM__NB_WRITER 0x1u
+#define PMM__NB_SEQ 0x00fffffeu
+#define PMM__NB_SEQ_ONE 0x2u
 #define PMM__NB_OVER_SHIFT 24
 struct pmm__nbucket {
 	uint32_t meta;
@@ -135,19 +183,13 @@ struct pmm__pgrec {
 /* The derived index's fixed part; the name buckets and arrays of
  * uint32_t follow it. */
 struct pmm__ixhdr {
-	/* odd while the index is rebuilt: lock-free readers take the lock */
+	/* odd while the index is rebuilt, or once a lock's holder was found
+	 * dead: lock-free readers take a lock, lockers rebuild it first */
 	uint64_t gen __attribute__((aligned(64)));
-	/* set by the lock holder while it changes the index: a bank opened
-	 * alone with it set lost its writer and is rebuilt */
-	uint64_t dirty __attribute__((aligned(64)));
-	uint64_t free_head;		/* first free entry + 1, 0 = none;
-					 * the next is knext[entry] */
-	uint64_t used_blocks;
-	uint64_t used_pages;
-	uint64_t nkeys;
-	uint64_t class_bits[2];		/* classes with a free extent */
-	uint32_t class_head[PMM__NCLASS];	/* page + 1, 0 = empty */
+	uint64_t nkeys __attribute__((aligned(64)));	/* under the keys' lock */
 };
+/* Where the name buckets start in the index (layout 3's header size). */
+#define PMM__IXHDR_SIZE 512
 
 _Static_assert(sizeof(struct pmm__entry) == 112, "entry is 112 bytes");
 _Static_assert(offsetof(struct pmm__entry, name) % 8 == 0 &&
@@ -155,6 +197,9 @@ _Static_assert(offsetof(struct pmm__entry, name) % 8 == 0 &&
 		offsetof(struct pmm__entry, name) + 64,
 		"name and key size are hashed as eight words");
 _Static_assert(sizeof(struct pmm__hdr) <= 4096, "header fits a page");
+_Static_assert(sizeof(struct pmm__ixhdr) <= PMM__IXHDR_SIZE,
+		"index header fits layout 3's");
+_Static_assert(sizeof(struct pmm__arena) == 512, "an arena is 8 lines");
 _Static_assert(sizeof(struct pmm__log) == 64, "log is one line");
 _Static_assert(offsetof(struct pmm__hdr, log) ==
 		offsetof(struct pmm__hdr, boot_id) + 64,

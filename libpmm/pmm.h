@@ -78,6 +78,10 @@ struct pmm__geom {
 	uint64_t page_size, bank_size, max_blocks, npages;
 	uint64_t table_off, index_off, data_off, file_size;
 	uint64_t name_buckets, key_slots;
+	uint64_t narenas;		/* 1..PMM__ARENAS */
+	/* arena a's first entry and first page (a = narenas: the ends),
+	 * computed once: a call asks for an arena a dozen times */
+	uint64_t arena_entry[PMM__ARENAS + 1], arena_page[PMM__ARENAS + 1];
 	/* offsets of the index arrays from index_off */
 	uint64_t ix_name, ix_key, ix_knext, ix_kprev;
 	uint64_t ix_pg, ix_size;
@@ -112,6 +116,46 @@ struct pmm__bank {
 					 * stored: see pmm__medium_cached */
 };
 
+/* Give g n arenas (1..PMM__ARENAS): a share each of the entries and of
+ * the pages (geometry.c; tests give small banks several). */
+void pmm__geom_set_arenas(struct pmm__geom *g, uint64_t n);
+
+/* Arena a's first entry and first page (a = narenas: the ends). */
+static inline uint64_t
+pmm__arena_entry_lo(const struct pmm__geom *g, uint64_t a)
+{
+	return g->arena_entry[a];
+}
+
+static inline uint64_t
+pmm__arena_page_lo(const struct pmm__geom *g, uint64_t a)
+{
+	return g->arena_page[a];
+}
+
+/* The arena whose range (starts lo[0..n)) holds v. */
+static inline unsigned
+pmm__arena_in(const uint64_t *lo, uint64_t n, uint64_t v)
+{
+	unsigned a = 0;
+	while (a + 1 < n && lo[a + 1] <= v)
+		a++;
+	return a;
+}
+
+/* The arena of entry idx, and of page p. */
+static inline unsigned
+pmm__arena_of_entry(const struct pmm__geom *g, uint64_t idx)
+{
+	return pmm__arena_in(g->arena_entry, g->narenas, idx);
+}
+
+static inline unsigned
+pmm__arena_of_page(const struct pmm__geom *g, uint64_t p)
+{
+	return pmm__arena_in(g->arena_page, g->narenas, p);
+}
+
 /* Point the bank's pointers into a mapping of g's geometry. */
 void pmm__bank_bind(struct pmm__bank *b, void *base,
 		const struct pmm__geom *g);
@@ -137,9 +181,10 @@ typedef int (*pmm__fill_fn)(struct pmm__bank *b, void *arg);
 int pmm__bank_replace(const char *path, const char *medium,
 		const struct pmm__geom *g, uint64_t addr, pmm__fill_fn fill,
 		void *arg);
-/* Migrate a layout-1 or -2 bank file to layout 3, every block at its address
- * (upgrade.c): its tunables before and after in *r.  PMM__CURRENT (never
- * returned by the API) when it is layout 3 already. */
+/* Migrate a layout-1, -2 or -3 bank file to layout 4, every block at its
+ * address (upgrade.c; layout 3 in place): its tunables before and after in
+ * *r.  PMM__CURRENT (never returned by the API) when it is layout 4
+ * already. */
 #define PMM__CURRENT (-1001)
 struct pmm__upgrade {
 	uint64_t from_mb, to_mb, from_size, to_size, nblocks;
@@ -191,9 +236,61 @@ void pmm__addr_collision(int fd, uint64_t addr, uint64_t size, char *out,
 int pmm__addr_move(int fd, const char *path, struct pmm__hdr *h);
 
 /* ------------------------------------------------------------ locking */
+/* A spinning waiter's pause. */
+static inline void
+pmm__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* Wide: every arena's lock and the keys' (rebuilding the index first
+ * when it is untrusted); what pmmctl, pmmFreeAll and repairs hold. */
 int pmm__lock(struct pmm__bank *b);
 void pmm__unlock(struct pmm__bank *b);
 void pmm__lock_init(struct pmm__bank *b);
+/* Whether a lock's holder left its mark (died mid-change). */
+int pmm__lock_dirty(const struct pmm__bank *b);
+
+/* A narrow call's locks (lock.c): a NULL struct pmm__locks * stands for
+ * wide.  PMM__WIDE (never returned to callers): everything was released;
+ * do it again wide. */
+#define PMM__WIDE (-1002)
+#define PMM__MAX_BUCKETS 2
+struct pmm__locks {
+	unsigned arenas;		/* bit a: arena a's lock */
+	int keys;			/* the keys' lock */
+	int nbkt;
+	uint64_t bkt[PMM__MAX_BUCKETS];	/* name buckets' writer bits */
+};
+/* Take arena a's lock: blocking, or (try) only when free now (else
+ * PMM__AGAIN).  Every call's first lock is taken here. */
+int pmm__arena_take(struct pmm__bank *b, unsigned a, int try);
+/* This thread's arena of choice in b; and keep a from now on (it had
+ * room when ours had none). */
+unsigned pmm__arena_pick(const struct pmm__bank *b);
+void pmm__arena_keep(const struct pmm__bank *b, unsigned a);
+/* One arena's lock: this thread's, or another free one (then kept). */
+int pmm__lock_any_arena(struct pmm__bank *b, struct pmm__locks *l,
+		unsigned *a);
+/* The arenas of mask, in order. */
+int pmm__lock_arenas(struct pmm__bank *b, struct pmm__locks *l,
+		unsigned mask);
+/* The keys' lock, after l's arenas. */
+int pmm__lock_keys(struct pmm__bank *b, struct pmm__locks *l);
+/* Release all of l (buckets, keys, arenas). */
+void pmm__unlock_narrow(struct pmm__bank *b, struct pmm__locks *l);
+/* Name bucket i's writer bit, held until l is released (wide, l NULL:
+ * nothing to take; a stale bit is cleared); PMM__WIDE when it stays
+ * taken (l still held: the caller releases it, after marking the index
+ * untrusted when it has committed a change). */
+int pmm__bucket_take(struct pmm__bank *b, struct pmm__locks *l,
+		uint64_t i);
+void pmm__bucket_release(struct pmm__bank *b, struct pmm__nbucket *k);
+int pmm__bucket_held(const struct pmm__locks *l, uint64_t i);
 
 /* ------------------------------------------------------- persistence */
 struct pmm__persist_ops {
@@ -281,16 +378,32 @@ pmm__entry_name(const struct pmm__entry *e, char out[64])
 	out[PMM__NAME_LEN] = 0;
 	return out;
 }
-/* Lookups: K_OK with *idx, K_EUNKNOWN, or K_ECORRUPT. */
+/* Lookups: K_OK with *idx, K_EUNKNOWN, or K_ECORRUPT; these three hold
+ * every lock (pmm__lock). */
 int pmm__name_find(struct pmm__bank *b, const char *name, uint32_t *idx);
 int pmm__name_insert(struct pmm__bank *b, uint32_t idx);
 int pmm__name_remove(struct pmm__bank *b, uint32_t idx);
-/* Without the lock: start loading what freeing name will read. */
-void pmm__name_prefetch(const struct pmm__bank *b, const char *name);
-/* Without the bank lock: K_OK and *page when name is surely a block at
+/* The same holding the name's home bucket (l; NULL: every lock), h the
+ * name's hash: may also return PMM__WIDE, l still held. */
+int pmm__name_find_l(struct pmm__bank *b, struct pmm__locks *l,
+		const char *name, uint64_t h, uint32_t *idx);
+int pmm__name_insert_l(struct pmm__bank *b, struct pmm__locks *l,
+		uint32_t idx, uint64_t h);
+int pmm__name_remove_l(struct pmm__bank *b, struct pmm__locks *l,
+		uint32_t idx, uint64_t h);
+/* The home bucket of a name whose hash is h. */
+uint64_t pmm__name_home(const struct pmm__bank *b, uint64_t h);
+/* Without a lock: start loading what freeing entry idx (first page p)
+ * will read. */
+void pmm__entry_prefetch(const struct pmm__bank *b, uint32_t idx,
+		uint32_t p);
+/* Without a lock: K_OK, *page and *idx when name is surely a block at
  * this moment; anything else means "ask under the lock". */
 int pmm__name_peek(struct pmm__bank *b, const char *name, uint64_t h,
-		uint32_t *page);
+		uint32_t *page, uint32_t *idx);
+/* The same, but along the name's whole run of buckets (a free's). */
+int pmm__name_locate(struct pmm__bank *b, const char *name, uint64_t h,
+		uint32_t *page, uint32_t *idx);
 /* Rebuilding: readers stop trusting the index until the end. */
 void pmm__ix_begin_rebuild(struct pmm__bank *b);
 void pmm__ix_end_rebuild(struct pmm__bank *b);
@@ -302,14 +415,24 @@ int pmm__key_slot(struct pmm__bank *b, const uint8_t key[32],
 		uint32_t keysize, uint64_t *slot);
 int pmm__key_insert(struct pmm__bank *b, uint32_t idx);
 int pmm__key_remove(struct pmm__bank *b, uint32_t idx);
-int pmm__entry_pop(struct pmm__bank *b, uint32_t *idx);
+/* A free entry of arena a (K_ETOOMUCH: a has none), and back to its
+ * own arena's chain. */
+int pmm__entry_pop(struct pmm__bank *b, unsigned a, uint32_t *idx);
 void pmm__entry_push(struct pmm__bank *b, uint32_t idx);
 
 /* ------------------------------------------------------- page space */
 unsigned pmm__class_of(uint64_t npages);
-/* Take npages contiguous pages; K_ENOMEM when no extent fits. */
-int pmm__space_alloc(struct pmm__bank *b, uint32_t npages, uint32_t *page);
-/* Give pages back, merging with free neighbours. */
+/* Take npages contiguous pages of arena a; K_ENOMEM when no extent of
+ * a fits. */
+int pmm__space_alloc(struct pmm__bank *b, unsigned a, uint32_t npages,
+		uint32_t *page);
+/* Holding every lock: npages contiguous pages anywhere (K_ENOMEM). */
+int pmm__space_alloc_span(struct pmm__bank *b, uint32_t npages,
+		uint32_t *page);
+/* The arenas a range of pages lies in (bit a). */
+unsigned pmm__space_arenas(const struct pmm__bank *b, uint64_t page,
+		uint64_t npages);
+/* Give pages back, merging with free neighbours (holding their arenas). */
 int pmm__space_free(struct pmm__bank *b, uint32_t page, uint32_t npages);
 /* Make [page, page+npages) one free extent (rebuild). */
 void pmm__space_add_free(struct pmm__bank *b, uint32_t page,

@@ -89,10 +89,15 @@ rebuild(struct pmm__bank *b)
 {
 	const struct pmm__geom *g = &b->g;
 	int rc, used;
-	/* the generation and the writer's mark survive: readers compare one,
-	 * the lock holder clears the other */
-	size_t keep = offsetof(struct pmm__ixhdr, free_head);
+	/* the generation survives (readers compare it), and so do the
+	 * arenas' locks and their holders' marks */
+	size_t keep = offsetof(struct pmm__ixhdr, nkeys);
 	memset((unsigned char *)b->ix + keep, 0, g->ix_size - keep);
+	for (unsigned a = 0; a < PMM__ARENAS; a++) {
+		struct pmm__arena *A = &b->hdr->arena[a];
+		size_t from = offsetof(struct pmm__arena, free_head);
+		memset((unsigned char *)A + from, 0, sizeof(*A) - from);
+	}
 	/* tag[p] = owner + 1 first: finds overlaps in one pass */
 	for (uint64_t i = 0; i < g->max_blocks; i++) {
 		if ((rc = pmm__entry_validate(b, (uint32_t)i, &used)) != K_OK)
@@ -117,8 +122,7 @@ rebuild(struct pmm__bank *b)
 		if (e->keysize > 0 &&
 				(rc = pmm__key_insert(b, (uint32_t)i)) != K_OK)
 			return rc;
-		b->ix->used_blocks++;
-		b->ix->used_pages += e->npages;
+		b->hdr->arena[pmm__arena_of_entry(g, i)].used_blocks++;
 	}
 	for (uint64_t p = 0; p < g->npages;) {
 		uint32_t owner = b->pg[p].tag;

@@ -226,7 +226,8 @@ rec_drained(void)
 	rec.npend = 0;
 }
 
-/* Write what a power failure now could leave, then die holding the lock. */
+/* Write what a power failure now could leave, then die holding its
+ * locks. */
 static void
 crash_now(int kind, uint64_t k)
 {
@@ -277,8 +278,11 @@ point(int kind)
 	if (!sh->armed)
 		return;
 	uint64_t k = atomic_fetch_add(&sh->points, 1) + 1;
-	pthread_mutex_t *m = &((struct pmm__hdr *)rec.base)->lock;
-	int held = m->__data.__owner == tid();
+	/* every persist is made holding an arena's lock */
+	const struct pmm__hdr *h = (const struct pmm__hdr *)rec.base;
+	int held = 0;
+	for (unsigned a = 0; a < PMM__ARENAS; a++)
+		held |= h->arena[a].lock.__data.__owner == tid();
 	if (!held)
 		sh->unlocked_points++;
 	if (k == sh->target) {
@@ -356,9 +360,9 @@ peek_names(struct pmm__bank *b, uint32_t peeked[MAXNAMES])
 {
 	for (unsigned n = 0; n < MAXNAMES; n++) {
 		char nm[64] = { 0 };
-		uint32_t pg;
+		uint32_t pg, idx;
 		snprintf(nm, sizeof(nm), "blk-%03u", n);
-		peeked[n] = pmm__name_peek(b, nm, pmm__name_hash(nm), &pg) ==
+		peeked[n] = pmm__name_peek(b, nm, pmm__name_hash(nm), &pg, &idx) ==
 			K_OK ? pg + 1 : 0;
 	}
 }
@@ -527,7 +531,8 @@ run_to(pid_t pid, uintptr_t fn)
 #endif
 }
 
-/* Run c's operation in a traced child, freely up to pmm__lock, then by
+/* Run c's operation in a traced child, freely up to its first lock
+ * (pmm__arena_take: every call's first lock is taken there), then by
  * single steps: kill it after c->steps instructions, or count them all
  * when c->steps is 0. */
 static void
@@ -555,7 +560,7 @@ traced(const struct cmd *c, struct reply *rp)
 		return;
 	}
 	long n = 0;
-	int done = run_to(pid, (uintptr_t)pmm__lock);
+	int done = run_to(pid, (uintptr_t)pmm__arena_take);
 	if (done < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);

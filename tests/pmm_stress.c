@@ -11,8 +11,11 @@
  * its predecessor left: a block it knew is still at its address with its
  * pattern, a block that appears new reads zero, a failed free really had
  * nothing to free.  At the end everyone stops (a worker that cannot is a
- * deadlock), and a fresh process takes the lock, runs pmm__check() and
- * compares every block with what its slot knew.
+ * deadlock), and a fresh process takes every lock, runs pmm__check() and
+ * compares every block with what its slot knew.  The bank has four arenas
+ * (16 MiB, 1,024 entries), so the workers' calls take different arenas'
+ * locks and name buckets' writer bits at once, and are killed holding
+ * them.
  *
  * Retrievals of other slots' names go through libpmm's lock-free lookup
  * while their owners allocate and free them; each worker also runs a
@@ -481,9 +484,20 @@ total_ops(void)
 	return n;
 }
 
-/* The thread id holding the bank lock, read from the file; 0: none. */
-static pid_t
-lock_owner(const char *bank)
+/* 1 if thread tid belongs to process pid. */
+static int
+thread_of(pid_t pid, pid_t t)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)t);
+	return t > 0 && stat(path, &st) == 0;
+}
+
+/* 1 if a thread of pid holds one of the bank's locks (an arena's or the
+ * keys'), read from the file. */
+static int
+holds_lock(const char *bank, pid_t pid)
 {
 	struct pmm__hdr h;
 	int fd = open(bank, O_RDONLY);
@@ -493,17 +507,10 @@ lock_owner(const char *bank)
 	close(fd);
 	if (n != (ssize_t)sizeof(h))
 		return 0;
-	return (pid_t)(h.lock.__data.__lock & 0x3fffffff);
-}
-
-/* 1 if thread tid belongs to process pid. */
-static int
-thread_of(pid_t pid, pid_t t)
-{
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)t);
-	return t > 0 && stat(path, &st) == 0;
+	int held = thread_of(pid, h.keys.lock.__data.__lock & 0x3fffffff);
+	for (unsigned a = 0; a < PMM__ARENAS; a++)
+		held |= thread_of(pid, h.arena[a].lock.__data.__lock & 0x3fffffff);
+	return held;
 }
 
 /* Seconds on the monotonic clock. */
@@ -614,7 +621,8 @@ START_TEST(test_stress)
 	snprintf(bank, sizeof(bank), "%s/RAM.pmm", workdir);
 	setenv("PMM_DIR", workdir, 1);
 	setenv("PMM_CONF", "", 1);
-	setenv("PMM_TUNABLES", "pmm.maxBlocks=48;pmm.rambankSize=0x80000", 1);
+	/* 4 arenas (a bank of 16 MiB and 1,024 entries) */
+	setenv("PMM_TUNABLES", "pmm.maxBlocks=1024;pmm.rambankSize=0x1000000", 1);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(sh, MAP_FAILED);
@@ -660,7 +668,7 @@ START_TEST(test_stress)
 					pid[p]);
 			if (!WIFSTOPPED(st))
 				break;
-			h = thread_of(pid[p], lock_owner(bank));
+			h = holds_lock(bank, pid[p]);
 		}
 		if (WIFEXITED(st) && atomic_load(&sh->failed)) {
 			pid[p] = spawn(p);	/* it saw the failure */
@@ -719,7 +727,7 @@ START_TEST(test_stress)
 	ck_assert_uint_gt(ops, 0);
 	ck_assert_uint_gt(kills, 0);
 	ck_assert_uint_gt(lf, 0);
-	printf("stress: %u processes x %u threads, %.0f s: %llu operations (%llu freeAll, %llu out of memory), %llu SIGKILLs, %llu of them holding the bank lock; %llu new blocks read zero, %llu blocks kept their pattern; %llu retrievals by others checked exactly; pmm__check passed\n",
+	printf("stress: %u processes x %u threads, %.0f s: %llu operations (%llu freeAll, %llu out of memory), %llu SIGKILLs, %llu of them holding a lock; %llu new blocks read zero, %llu blocks kept their pattern; %llu retrievals by others checked exactly; pmm__check passed\n",
 			sh->nprocs, sh->nthreads, duration,
 			(unsigned long long)ops, (unsigned long long)fa,
 			(unsigned long long)nomem, (unsigned long long)kills,

@@ -118,7 +118,7 @@ EOF
 import json, sys
 i = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
 assert i["max_blocks"] == 20 and i["blocks_used"] == 10, i
-assert i["rambank_size"] == 0x100000 and i["layout_version"] == 3, i
+assert i["rambank_size"] == 0x100000 and i["layout_version"] == 4, i
 assert i["pages_used"] + i["pages_free"] == i["pages"], i
 assert i["free_extents"] == 1 and i["fragmentation"] == 0, i
 assert i["keys_in_use"] == 6, i
@@ -134,7 +134,7 @@ fi
 expect 0 ctl info
 has "file: *$bank\$" out
 has "medium: *RAM\$" out
-has "layout version: *3\$" out
+has "layout version: *4\$" out
 has "page size: *$ps\$" out
 has "blocks: *10 used of 20\$" out
 has "free extents: *1\$" out

@@ -921,7 +921,7 @@ START_TEST(test_version)
 	uint32_t v = PMM__LAYOUT + 1;
 	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
 	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
-		"bank layout version 4, this libpmm reads 3");
+		"bank layout version 5, this libpmm reads 4");
 	/* the previous layouts: the message names the way to migrate them */
 	v = PMM__LAYOUT_V1;
 	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
@@ -931,6 +931,11 @@ START_TEST(test_version)
 	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
 	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
 		"version 2 (libpmm 1.1, before the 112-byte entries)");
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "pmmctl upgrade"));
+	v = PMM__LAYOUT_V3;
+	file_write(g_bank, offsetof(struct pmm__hdr, layout), &v, sizeof(v));
+	expect_err(alloc_rc("RAM", "b", 0, NULL, 0, &a), K_EVERSION,
+		"version 3 (libpmm 1.2, before the arenas)");
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "pmmctl upgrade"));
 }
 END_TEST
@@ -1078,8 +1083,8 @@ START_TEST(test_index_ones)
 }
 END_TEST
 
-/* The derived index damaged while the bank is open here (its free
- * entries' chain, then its free lists): the next allocation rebuilds it
+/* The derived index damaged while the bank is open here (every arena's
+ * free entries' chain, then their free lists): the next allocation rebuilds it
  * from the table and succeeds, every block where it was. */
 START_TEST(test_index_damaged_open)
 {
@@ -1087,16 +1092,18 @@ START_TEST(test_index_damaged_open)
 	memset(one, 0x11, 2 * page());
 	struct pmm__hdr h = bank_hdr();
 	uint64_t head = h.max_blocks + 7;
-	file_write(g_bank, (off_t)(h.index_off +
-		offsetof(struct pmm__ixhdr, free_head)), &head, sizeof(head));
+	for (unsigned a = 0; a < PMM__ARENAS; a++)
+		file_write(g_bank, (off_t)offsetof(struct pmm__hdr,
+			arena[a].free_head), &head, sizeof(head));
 	char *two = alloc_ok("RAM", "two", page());
 	ck_assert(two != one);
 	ck_assert(all_bytes(two, page(), 0));
 	memset(two, 0x22, page());
 	uint32_t heads[PMM__NCLASS];
 	memset(heads, 0xee, sizeof(heads));
-	file_write(g_bank, (off_t)(h.index_off +
-		offsetof(struct pmm__ixhdr, class_head)), heads, sizeof(heads));
+	for (unsigned a = 0; a < PMM__ARENAS; a++)
+		file_write(g_bank, (off_t)offsetof(struct pmm__hdr,
+			arena[a].class_head), heads, sizeof(heads));
 	char *three = alloc_ok("RAM", "three", 3 * page());
 	ck_assert(three >= two + page() || three + 3 * page() <= one);
 	ck_assert(all_bytes(three, 3 * page(), 0));

@@ -42,13 +42,18 @@ page(void)
 
 /* ------------------------------------------------------ in-memory banks */
 
-/* A bank of npages data pages and max_blocks entries in anonymous memory. */
+/* A bank of npages data pages, max_blocks entries and narenas arenas in
+ * anonymous memory. */
 static struct pmm__bank *
-mem_bank(uint64_t npages, uint64_t max_blocks)
+mem_bank_n(uint64_t npages, uint64_t max_blocks, uint64_t narenas)
 {
 	struct pmm__geom g;
 	ck_assert_int_eq(pmm__geom_compute(npages * page(), max_blocks, page(),
 		&g), K_OK);
+	ck_assert_uint_le(narenas, PMM__ARENAS);
+	ck_assert_uint_le(narenas, npages);
+	ck_assert_uint_le(narenas, max_blocks);
+	pmm__geom_set_arenas(&g, narenas);	/* more than the rule's */
 	void *m = mmap(NULL, g.file_size, PROT_READ | PROT_WRITE,
 		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(m, MAP_FAILED);
@@ -58,6 +63,14 @@ mem_bank(uint64_t npages, uint64_t max_blocks)
 	snprintf(b->medium, sizeof(b->medium), "MEM");
 	ck_assert_int_eq(pmm__recover(b), K_OK);
 	return b;
+}
+
+/* The same with one arena: the tests of the free lists and chains
+ * within an arena, whose pages and entries are then the whole bank's. */
+static struct pmm__bank *
+mem_bank(uint64_t npages, uint64_t max_blocks)
+{
+	return mem_bank_n(npages, max_blocks, 1);
 }
 
 /* Releases a mem_bank. */
@@ -188,8 +201,9 @@ static int
 listed(struct pmm__bank *b, uint32_t pg)
 {
 	unsigned c = pmm__class_of(b->pg[pg].tag >> 1);
+	unsigned a = pmm__arena_of_page(&b->g, pg);
 	uint64_t n = 0;
-	for (uint32_t v = b->ix->class_head[c]; v != 0 && n <= b->g.npages;
+	for (uint32_t v = b->hdr->arena[a].class_head[c]; v != 0 && n <= b->g.npages;
 			v = b->pg[v - 1].fnext, n++)
 		if (v == pg + 1)
 			return 1;
@@ -218,9 +232,9 @@ listed_count(struct pmm__bank *b)
 {
 	uint64_t n = 0;
 	for (unsigned c = 0; c < PMM__NCLASS; c++) {
-		int bit = (b->ix->class_bits[c / 64] >> (c % 64)) & 1;
-		REQUIRE(bit == (b->ix->class_head[c] != 0), "class %u bit", c);
-		for (uint32_t v = b->ix->class_head[c]; v != 0; v = b->pg[v - 1].fnext) {
+		int bit = (b->hdr->arena[0].class_bits[c / 64] >> (c % 64)) & 1;
+		REQUIRE(bit == (b->hdr->arena[0].class_head[c] != 0), "class %u bit", c);
+		for (uint32_t v = b->hdr->arena[0].class_head[c]; v != 0; v = b->pg[v - 1].fnext) {
 			REQUIRE(++n <= b->g.npages, "class %u list loops", c);
 			REQUIRE(pmm__class_of(b->pg[v - 1].tag >> 1) == c,
 				"page %u on list %u", v - 1, c);
@@ -257,21 +271,21 @@ START_TEST(test_space_split)
 	uint32_t p;
 	expect_extent(b, 0, 100, 1);
 	ck_assert_uint_eq(listed_count(b), 1);
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_OK);
 	ck_assert_uint_eq(p, 0);
 	expect_extent(b, 0, 1, 0);
 	expect_extent(b, 1, 99, 1);
-	ck_assert_int_eq(pmm__space_alloc(b, 7, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 7, &p), K_OK);
 	ck_assert_uint_eq(p, 1);
 	expect_extent(b, 1, 7, 0);
 	expect_extent(b, 8, 92, 1);
 	ck_assert_uint_eq(listed_count(b), 1);
 	/* exactly the rest: no remainder */
-	ck_assert_int_eq(pmm__space_alloc(b, 92, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 92, &p), K_OK);
 	ck_assert_uint_eq(p, 8);
 	expect_extent(b, 8, 92, 0);
 	ck_assert_uint_eq(listed_count(b), 0);
-	ck_assert_uint_eq(b->ix->class_bits[0] | b->ix->class_bits[1], 0);
+	ck_assert_uint_eq(b->hdr->arena[0].class_bits[0] | b->hdr->arena[0].class_bits[1], 0);
 	mem_free(b);
 }
 END_TEST
@@ -283,14 +297,14 @@ START_TEST(test_space_merge)
 	uint32_t p;
 	/* seven 1-page extents, a 2-page one, a 1-page one */
 	for (uint32_t i = 0; i < 7; i++) {
-		ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+		ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_OK);
 		ck_assert_uint_eq(p, i);
 	}
-	ck_assert_int_eq(pmm__space_alloc(b, 2, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 2, &p), K_OK);
 	ck_assert_uint_eq(p, 7);
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_OK);
 	ck_assert_uint_eq(p, 9);
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_ENOMEM);
 	ck_assert_int_eq(pmm__space_free(b, 2, 1), K_OK);	/* neither */
 	expect_extent(b, 2, 1, 1);
 	ck_assert_int_eq(pmm__space_free(b, 4, 1), K_OK);	/* neither */
@@ -325,7 +339,7 @@ carve(struct pmm__bank *b, const uint32_t *len, const int *used, int n)
 {
 	uint32_t p, at = 0;
 	for (int i = 0; i < n; i++) {
-		ck_assert_int_eq(pmm__space_alloc(b, len[i], &p), K_OK);
+		ck_assert_int_eq(pmm__space_alloc(b, 0, len[i], &p), K_OK);
 		ck_assert_uint_eq(p, at);
 		at += len[i];
 	}
@@ -346,17 +360,17 @@ START_TEST(test_space_best_class)
 	struct pmm__bank *b = mem_bank(21, 8);
 	uint32_t p;
 	carve(b, len, used, 6);
-	ck_assert_int_eq(pmm__space_alloc(b, 4, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 4, &p), K_OK);
 	ck_assert_uint_eq(p, 4);		/* the 5, not the 10 */
 	expect_extent(b, 8, 1, 1);		/* its remainder */
-	ck_assert_int_eq(pmm__space_alloc(b, 3, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 3, &p), K_OK);
 	ck_assert_uint_eq(p, 0);		/* exactly the 3 */
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_OK);
 	ck_assert_uint_eq(p, 8);		/* the single page */
-	ck_assert_int_eq(pmm__space_alloc(b, 11, &p), K_ENOMEM);
-	ck_assert_int_eq(pmm__space_alloc(b, 10, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 11, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 10, &p), K_OK);
 	ck_assert_uint_eq(p, 10);
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_ENOMEM);
 	mem_free(b);
 }
 END_TEST
@@ -372,12 +386,12 @@ START_TEST(test_space_first_fit)
 	/* free the 100 first, then the 70: the 70 heads class 64 */
 	ck_assert_int_eq(pmm__space_free(b, 0, 100), K_OK);
 	ck_assert_int_eq(pmm__space_free(b, 101, 70), K_OK);
-	ck_assert_uint_eq(b->ix->class_head[pmm__class_of(70)], 102);
-	ck_assert_int_eq(pmm__space_alloc(b, 101, &p), K_ENOMEM);
-	ck_assert_int_eq(pmm__space_alloc(b, 90, &p), K_OK);
+	ck_assert_uint_eq(b->hdr->arena[0].class_head[pmm__class_of(70)], 102);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 101, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 90, &p), K_OK);
 	ck_assert_uint_eq(p, 0);		/* walked past the 70 */
 	expect_extent(b, 90, 10, 1);
-	ck_assert_int_eq(pmm__space_alloc(b, 60, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 60, &p), K_OK);
 	ck_assert_uint_eq(p, 101);		/* class 64 holds >= 60 */
 	expect_extent(b, 161, 10, 1);
 	mem_free(b);
@@ -388,17 +402,17 @@ START_TEST(test_space_first_fit)
 	carve(b, len2, used, 4);
 	ck_assert_int_eq(pmm__space_free(b, 71, 130), K_OK);
 	ck_assert_int_eq(pmm__space_free(b, 0, 70), K_OK);
-	ck_assert_int_eq(pmm__space_alloc(b, 65, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 65, &p), K_OK);
 	ck_assert_uint_eq(p, 71);		/* the 130, not the 70 */
 	/* class 64 now holds the 70 and the 130's 65-page rest (head) */
-	ck_assert_uint_eq(b->ix->class_head[pmm__class_of(65)], 137);
-	ck_assert_int_eq(pmm__space_alloc(b, 66, &p), K_OK);
+	ck_assert_uint_eq(b->hdr->arena[0].class_head[pmm__class_of(65)], 137);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 66, &p), K_OK);
 	ck_assert_uint_eq(p, 0);		/* walked past the 65 */
-	ck_assert_int_eq(pmm__space_alloc(b, 65, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 65, &p), K_OK);
 	ck_assert_uint_eq(p, 136);
-	ck_assert_int_eq(pmm__space_alloc(b, 4, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 4, &p), K_OK);
 	ck_assert_uint_eq(p, 66);
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_ENOMEM);
 	mem_free(b);
 }
 END_TEST
@@ -408,18 +422,18 @@ START_TEST(test_space_full)
 {
 	struct pmm__bank *b = mem_bank(1000, 8);
 	uint32_t p;
-	ck_assert_int_eq(pmm__space_alloc(b, 1001, &p), K_ENOMEM);
-	ck_assert_int_eq(pmm__space_alloc(b, 1000, &p), K_OK);
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1001, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1000, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_ENOMEM);
 	ck_assert_int_eq(pmm__space_free(b, 0, 1000), K_OK);
 	for (uint32_t i = 0; i < 1000; i++) {
-		ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+		ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_OK);
 		ck_assert_uint_eq(p, i);
 	}
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_ENOMEM);
 	ck_assert_int_eq(pmm__space_free(b, 500, 1), K_OK);
-	ck_assert_int_eq(pmm__space_alloc(b, 2, &p), K_ENOMEM);
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 2, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_OK);
 	ck_assert_uint_eq(p, 500);
 	mem_free(b);
 }
@@ -485,7 +499,7 @@ START_TEST(test_space_random)
 			uint32_t want = rand_r(&seed) % 8 == 0 ?
 				60 + rand_r(&seed) % 140 : 1 + rand_r(&seed) % 12;
 			uint32_t p;
-			int rc = pmm__space_alloc(b, want, &p);
+			int rc = pmm__space_alloc(b, 0, want, &p);
 			if (longest_free(owner, N) >= want) {
 				ck_assert_int_eq(rc, K_OK);
 				for (uint32_t q = p; q < p + want; q++) {
@@ -521,17 +535,17 @@ START_TEST(test_space_damage)
 	struct pmm__bank *b = mem_bank(50, 8);
 	uint32_t p;
 	b->pg[49].tag = tag(7, 1);			/* end tag disagrees */
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "bad boundary tag"));
 	ck_assert_int_eq(pmm__recover(b), K_OK);
-	b->ix->class_head[pmm__class_of(50)] = 1000;	/* outside */
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
+	b->hdr->arena[0].class_head[pmm__class_of(50)] = 1000;	/* outside */
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_ECORRUPT);
 	ck_assert_int_eq(pmm__recover(b), K_OK);
 	b->pg[0].fprev = 1000;			/* a link outside the bank */
-	ck_assert_int_eq(pmm__space_alloc(b, 1, &p), K_ECORRUPT);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 1, &p), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "free link out of range"));
 	ck_assert_int_eq(pmm__recover(b), K_OK);
-	ck_assert_int_eq(pmm__space_alloc(b, 50, &p), K_OK);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 50, &p), K_OK);
 	mem_free(b);
 }
 END_TEST
@@ -570,8 +584,8 @@ probe_invariant(struct pmm__bank *b, const uint64_t *home)
 	uint32_t over[64] = { 0 };
 	ck_assert_uint_le(nb, 64);
 	for (uint64_t i = 0; i < nb; i++) {
-		REQUIRE((b->nb[i].meta & 1) == 0, "bucket %llu odd",
-			(unsigned long long)i);
+		REQUIRE((b->nb[i].meta & PMM__NB_WRITER) == 0,
+			"bucket %llu held", (unsigned long long)i);
 		for (int s = 0; s < PMM__NS_SLOTS; s++) {
 			uint32_t v = b->nb[i].s[s].idx1 & ~PMM__NS_LONG;
 			if (v == 0)
@@ -602,10 +616,10 @@ names_agree(struct pmm__bank *b, const int *in, uint32_t n,
 	const uint64_t *home)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t idx = UINT32_MAX, pg = UINT32_MAX;
+		uint32_t idx = UINT32_MAX, pg = UINT32_MAX, pidx;
 		const char *nm = b->table[i].name;
 		int rc = pmm__name_find(b, nm, &idx);
-		int peek = pmm__name_peek(b, nm, pmm__name_hash(nm), &pg);
+		int peek = pmm__name_peek(b, nm, pmm__name_hash(nm), &pg, &pidx);
 		if (in[i])
 			REQUIRE(rc == K_OK && idx == i &&
 				(peek == PMM__AGAIN ||
@@ -687,7 +701,7 @@ START_TEST(test_name_hash_damage)
 {
 	struct pmm__bank *b = mem_bank(8, 4);
 	char nm[64] = "ghost", lg[64] = "a-name-longer-than-twelve";
-	uint32_t idx, pg;
+	uint32_t idx, pg, pidx;
 	for (uint64_t i = 0; i < b->g.name_buckets; i++)
 		for (int j = 0; j < PMM__NS_SLOTS; j++) {
 			memcpy(b->nb[i].s[j].name, j ? nm : lg, PMM__NS_NAME);
@@ -695,7 +709,7 @@ START_TEST(test_name_hash_damage)
 		}
 	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_ECORRUPT);
 	ck_assert_int_eq(pmm__name_find(b, lg, &idx), K_ECORRUPT);
-	ck_assert_int_ne(pmm__name_peek(b, lg, pmm__name_hash(lg), &pg), K_OK);
+	ck_assert_int_ne(pmm__name_peek(b, lg, pmm__name_hash(lg), &pg, &pidx), K_OK);
 	for (uint64_t i = 0; i < b->g.name_buckets; i++) {
 		b->nb[i].meta = 1u << PMM__NB_OVER_SHIFT;
 		for (int j = 0; j < PMM__NS_SLOTS; j++) {
@@ -708,22 +722,24 @@ START_TEST(test_name_hash_damage)
 	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_EUNKNOWN);
 	ck_assert_int_eq(pmm__name_insert(b, 1), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "name buckets full"));
-	/* a real name: found; not while its bucket or the index changes */
+	/* a real name: found; not while the index is rebuilt (a bucket
+	 * changed during a lookup: pmm_stress's readers) */
 	ck_assert_int_eq(pmm__recover(b), K_OK);
 	b->table[1].state = PMM__USED;
 	ck_assert_int_eq(pmm__name_insert(b, 1), K_OK);
 	memset(nm, 0, sizeof(nm));
 	strcpy(nm, "y");
 	uint64_t h = pmm__name_hash(nm);
-	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), K_OK);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg, &pidx), K_OK);
 	struct pmm__nbucket *k = &b->nb[name_bucket_of(b, 1)];
-	k->meta++;
-	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), PMM__AGAIN);
-	k->meta++;
+	/* a writer's bit alone does not stop readers */
+	k->meta |= PMM__NB_WRITER;
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg, &pidx), K_OK);
+	k->meta &= ~PMM__NB_WRITER;
 	pmm__ix_begin_rebuild(b);
-	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), PMM__AGAIN);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg, &pidx), PMM__AGAIN);
 	pmm__ix_end_rebuild(b);
-	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg), K_OK);
+	ck_assert_int_eq(pmm__name_peek(b, nm, h, &pg, &pidx), K_OK);
 	mem_free(b);
 }
 END_TEST
@@ -836,34 +852,34 @@ START_TEST(test_entry_stack)
 	struct pmm__bank *b = mem_bank(8, 5);
 	uint32_t idx;
 	for (uint32_t i = 0; i < 5; i++) {
-		ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
+		ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_OK);
 		ck_assert_uint_eq(idx, i);
 	}
-	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ETOOMUCH);
+	ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_ETOOMUCH);
 	pmm__entry_push(b, 3);
-	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
+	ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_OK);
 	ck_assert_uint_eq(idx, 3);
 	pmm__entry_push(b, 3);
 	b->table[3].state = PMM__USED;		/* a block on the chain */
-	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
+	ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "chain holds a block"));
 	b->table[3].state = PMM__FREE;
 	b->knext[3] = 77;			/* a link outside the table */
-	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
-	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "link out of range"));
-	b->ix->free_head = 6;			/* a head outside it */
-	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ECORRUPT);
-	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "head out of range"));
+	ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "link out of its arena"));
+	b->hdr->arena[0].free_head = 6;			/* a head outside it */
+	ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "head out of its arena"));
 	/* the chain runs through the key links: pushes and pops in order */
-	b->ix->free_head = 0;
+	b->hdr->arena[0].free_head = 0;
 	pmm__entry_push(b, 1);
 	pmm__entry_push(b, 4);
 	ck_assert_uint_eq(b->knext[4], 2);
-	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
+	ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_OK);
 	ck_assert_uint_eq(idx, 4);
-	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_OK);
+	ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_OK);
 	ck_assert_uint_eq(idx, 1);
-	ck_assert_int_eq(pmm__entry_pop(b, &idx), K_ETOOMUCH);
+	ck_assert_int_eq(pmm__entry_pop(b, 0, &idx), K_ETOOMUCH);
 	mem_free(b);
 }
 END_TEST
@@ -1132,29 +1148,29 @@ START_TEST(test_check_index)
 	/* free extents 9-19 split in two, both listed: not merged */
 	INDEX_CASE((b->pg[9].tag = b->pg[10].tag = tag(2, 1),
 		b->pg[11].tag = b->pg[19].tag = tag(9, 1),
-		b->ix->class_head[c11] = 0,
-		b->ix->class_bits[c11 / 64] &= ~(1ULL << (c11 % 64)),
+		b->hdr->arena[0].class_head[c11] = 0,
+		b->hdr->arena[0].class_bits[c11 / 64] &= ~(1ULL << (c11 % 64)),
 		b->pg[9].fnext = 0, b->pg[9].fprev = 0,
-		b->ix->class_head[c2] = 10,
-		b->ix->class_bits[c2 / 64] |= 1ULL << (c2 % 64),
+		b->hdr->arena[0].class_head[c2] = 10,
+		b->hdr->arena[0].class_bits[c2 / 64] |= 1ULL << (c2 % 64),
 		b->pg[11].fnext = 0, b->pg[11].fprev = 0,
-		b->ix->class_head[pmm__class_of(9)] = 12,
-		b->ix->class_bits[0] |= 1ULL << pmm__class_of(9)),
+		b->hdr->arena[0].class_head[pmm__class_of(9)] = 12,
+		b->hdr->arena[0].class_bits[0] |= 1ULL << pmm__class_of(9)),
 		"free extents not merged at page 11");
 	/* free lists */
-	INDEX_CASE(b->ix->class_bits[c3 / 64] &= ~(1ULL << (c3 % 64)),
+	INDEX_CASE(b->hdr->arena[0].class_bits[c3 / 64] &= ~(1ULL << (c3 % 64)),
 		"class 2 bit disagrees");
-	INDEX_CASE(b->ix->class_bits[0] |= 1ULL << 40, "class 40 bit disagrees");
+	INDEX_CASE(b->hdr->arena[0].class_bits[0] |= 1ULL << 40, "class 40 bit disagrees");
 	INDEX_CASE(b->pg[5].fnext = 1000, "free list 2 runs wild");
 	INDEX_CASE(b->pg[5].fnext = 6, "free list 2 back link broken"); /* cycle */
 	INDEX_CASE(b->pg[5].fnext = 31, "page 30 on free list 2 is not a free");
 	INDEX_CASE(b->pg[5].fnext = 21, "page 20 on free list 2 is not a free");
-	INDEX_CASE((b->ix->class_head[c3] = 0,
-		b->ix->class_bits[c3 / 64] &= ~(1ULL << (c3 % 64))),
+	INDEX_CASE((b->hdr->arena[0].class_head[c3] = 0,
+		b->hdr->arena[0].class_bits[c3 / 64] &= ~(1ULL << (c3 % 64))),
 		"3 free extents, 2 on lists");
 	INDEX_CASE(b->pg[30].fprev = 6, "free list 33 back link broken");
-	INDEX_CASE((b->ix->class_head[c34] = 10,	/* the 11 on class 33 */
-		b->ix->class_head[c11] = 31),
+	INDEX_CASE((b->hdr->arena[0].class_head[c34] = 10,	/* the 11 on class 33 */
+		b->hdr->arena[0].class_head[c11] = 31),
 		"is not a free extent of it");
 	/* name buckets */
 	INDEX_CASE(name_slot_of(b, 5)->idx1 = 0, "3 names hashed");
@@ -1181,15 +1197,15 @@ START_TEST(test_check_index)
 	INDEX_CASE((repeat_key_slot(b, 5), b->knext[b->knext[0] ? 0 : 1] = 0,
 		b->ix->nkeys = 3), "key list of block 5 not found by its key");
 	/* free entries' chain: 2, 3, 4, 6, 7, 8, 10.. 15 */
-	INDEX_CASE(b->ix->free_head = b->knext[2],
+	INDEX_CASE(b->hdr->arena[0].free_head = b->knext[2],
 		"11 free entries chained, 12 expected");
 	INDEX_CASE(b->knext[2] = 0, "1 free entries chained, 12 expected");
 	INDEX_CASE(b->knext[3] = 3, "free entry 2 of the chain is bad");
 	INDEX_CASE(b->knext[2] = 6, "free entry 1 of the chain is bad");
-	INDEX_CASE(b->ix->free_head = 99, "free entry 0 of the chain is bad");
+	INDEX_CASE(b->hdr->arena[0].free_head = 99, "free entry 0 of the chain is bad");
 	/* counters */
-	INDEX_CASE(b->ix->used_blocks++, "counters disagree: 4 blocks");
-	INDEX_CASE(b->ix->used_pages--, "counters disagree");
+	INDEX_CASE(b->hdr->arena[0].used_blocks++, "counters disagree: 4 blocks");
+	INDEX_CASE(b->hdr->arena[0].used_pages--, "counters disagree");
 #undef INDEX_CASE
 }
 END_TEST
@@ -1212,7 +1228,7 @@ START_TEST(test_check_redo)
 	ck_assert_uint_eq(b->table[0].state, PMM__FREE);
 	ck_assert_uint_eq(b->table[1].state, PMM__FREE);
 	ck_assert_uint_eq(b->table[5].state, PMM__USED);
-	ck_assert_uint_eq(b->ix->used_blocks, 2);
+	ck_assert_uint_eq(b->hdr->arena[0].used_blocks, 2);
 	/* a damaged record is not guessed at */
 	l->valid = PMM__LOG_FREEALL;
 	l->seq++;
@@ -1236,7 +1252,7 @@ START_TEST(test_check_edges)
 	put_entry(b, 0, "only", 0, 1, "k", 1);
 	ck_assert_int_eq(pmm__recover(b), K_OK);
 	expect_sound(b);
-	ck_assert_uint_eq(b->ix->free_head, 0);
+	ck_assert_uint_eq(b->hdr->arena[0].free_head, 0);
 	mem_free(b);
 	b = mem_bank(16, 16);
 	for (uint32_t i = 0; i < 16; i++) {
@@ -1268,7 +1284,7 @@ START_TEST(test_check_edges)
 	full[62] = 'f';
 	ck_assert_int_eq(pmm__free_in(b, full, "RAM", 0), K_OK);
 	expect_sound(b);
-	ck_assert_uint_eq(b->ix->used_blocks, 0);
+	ck_assert_uint_eq(b->hdr->arena[0].used_blocks, 0);
 	mem_free(b);
 }
 END_TEST
@@ -1659,11 +1675,11 @@ static void (*real_flush)(const void *, size_t);
 static void
 watch_flush(const void *addr, size_t len)
 {
-	uint32_t pg;
+	uint32_t pg, idx;
 	real_flush(addr, len);
 	watch_points++;
 	if (pmm__name_peek(watch_b, watch_nm, pmm__name_hash(watch_nm),
-			&pg) != K_OK)
+			&pg, &idx) != K_OK)
 		return;
 	for (uint64_t i = 0; i < watch_b->g.max_blocks; i++) {
 		const struct pmm__entry *e = &watch_b->table[i];
@@ -1877,7 +1893,7 @@ START_TEST(test_dead_owner)
 		if (pmm__lock(b) != K_OK)
 			_exit(1);
 		memset(b->nb, 0, 64 * b->g.name_buckets);
-		b->ix->used_blocks = 77;
+		b->hdr->arena[0].used_blocks = 77;
 		_exit(0);
 	}
 	int st;
@@ -1914,7 +1930,7 @@ START_TEST(test_reopen_repairs_lost_name)
 	memcpy(s2->name, b->table[i0].name, PMM__NS_NAME);
 	s2->idx1 = i0 + 1;
 	s2->page = b->table[i0].page;
-	b->ix->dirty = 1;
+	b->hdr->arena[b->g.narenas - 1].dirty = 1;
 	pmm__banks_reset();			/* as a new process would */
 	PmmName n = pname("RAM", "three");
 	ck_assert_int_eq(pmmAllocate(&again, &n, 0, NULL, 0), K_OK);
@@ -2088,6 +2104,344 @@ END_TEST
 /* ------------------------------------------------------------------ runner */
 
 /* The suite. */
+/* ----------------------------------------------------------- arenas */
+
+/* Arenas tile the entries and the pages; each index has one arena. */
+START_TEST(test_arena_geometry)
+{
+	static const uint64_t sizes[][2] = { { 1, 1 }, { 1, 30 }, { 3, 30 },
+		{ 30, 2 }, { 7, 5 }, { 100, 16 }, { 1021, 1000 },
+		{ 4096, 48 }, { 4096, 1024 }, { 4095, 1024 }, { 4096, 1023 },
+		{ 2048, 700 }, { 3000, 100000 }, { 100000, 1000000 } };
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct pmm__geom g;
+		uint64_t np = sizes[k][0], mb = sizes[k][1];
+		ck_assert_int_eq(pmm__geom_compute(np * page(), mb, page(), &g),
+			K_OK);
+		uint64_t want = np / PMM__ARENA_PAGES;
+		want = want < mb / PMM__ARENA_BLOCKS ? want :
+			mb / PMM__ARENA_BLOCKS;
+		want = want > PMM__ARENAS ? PMM__ARENAS : want ? want : 1;
+		ck_assert_uint_eq(g.narenas, want);
+		if (np >= 4096 && mb >= 1024)
+			ck_assert_uint_eq(g.narenas, 4);
+		ck_assert_uint_eq(pmm__arena_entry_lo(&g, 0), 0);
+		ck_assert_uint_eq(pmm__arena_entry_lo(&g, g.narenas), mb);
+		ck_assert_uint_eq(pmm__arena_page_lo(&g, g.narenas), np);
+		for (uint64_t i = 0; i < mb; i++) {
+			unsigned a = pmm__arena_of_entry(&g, i);
+			REQUIRE(pmm__arena_entry_lo(&g, a) <= i &&
+				i < pmm__arena_entry_lo(&g, a + 1),
+				"%llu/%llu: entry %llu in arena %u",
+				(unsigned long long)np, (unsigned long long)mb,
+				(unsigned long long)i, a);
+		}
+		for (uint64_t p = 0; p < np; p++) {
+			unsigned a = pmm__arena_of_page(&g, p);
+			REQUIRE(pmm__arena_page_lo(&g, a) <= p &&
+				p < pmm__arena_page_lo(&g, a + 1),
+				"page %llu in arena %u", (unsigned long long)p, a);
+		}
+	}
+}
+END_TEST
+
+/* Free extents of arena a, counted from its lists. */
+static uint64_t
+arena_listed(struct pmm__bank *b, unsigned a)
+{
+	uint64_t n = 0;
+	for (unsigned c = 0; c < PMM__NCLASS; c++)
+		for (uint32_t v = b->hdr->arena[a].class_head[c]; v != 0;
+				v = b->pg[v - 1].fnext) {
+			REQUIRE(++n <= b->g.npages, "arena %u list loops", a);
+			REQUIRE(pmm__arena_of_page(&b->g, v - 1) == a,
+				"page %u on arena %u's list", v - 1, a);
+		}
+	return n;
+}
+
+/* Each arena allocates from its own pages; a block larger than any
+ * arena's piece is found across boundaries, and freed back in pieces. */
+START_TEST(test_space_arenas)
+{
+	struct pmm__bank *b = mem_bank_n(100, 16, 4);
+	uint32_t p;
+	for (unsigned a = 0; a < 4; a++) {
+		ck_assert_uint_eq(arena_listed(b, a), 1);
+		expect_extent(b, (uint32_t)(25 * a), 25, 1);
+	}
+	ck_assert_int_eq(pmm__space_alloc(b, 1, 10, &p), K_OK);
+	ck_assert_uint_eq(p, 25);
+	ck_assert_uint_eq(b->hdr->arena[1].used_pages, 10);
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 26, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_alloc(b, 1, 16, &p), K_ENOMEM);
+	ck_assert_uint_eq(pmm__space_arenas(b, 20, 10), 3u);
+	ck_assert_uint_eq(pmm__space_arenas(b, 0, 100), 15u);
+	ck_assert_uint_eq(pmm__space_arenas(b, 99, 1), 8u);
+	/* 0-24 is too short; 35-99 crosses two boundaries */
+	ck_assert_int_eq(pmm__space_alloc_span(b, 60, &p), K_OK);
+	ck_assert_uint_eq(p, 35);
+	expect_extent(b, 35, 60, 0);
+	expect_extent(b, 95, 5, 1);
+	ck_assert_uint_eq(b->hdr->arena[1].used_pages, 25);
+	ck_assert_uint_eq(b->hdr->arena[2].used_pages, 25);
+	ck_assert_uint_eq(b->hdr->arena[3].used_pages, 20);
+	ck_assert_int_eq(pmm__space_alloc_span(b, 26, &p), K_ENOMEM);
+	ck_assert_int_eq(pmm__space_free(b, 35, 60), K_OK);
+	expect_extent(b, 35, 15, 1);	/* 25-34 is still used */
+	expect_extent(b, 50, 25, 1);
+	expect_extent(b, 75, 25, 1);	/* merged with 95-99 */
+	ck_assert_uint_eq(b->hdr->arena[3].used_pages, 0);
+	ck_assert_int_eq(pmm__space_free(b, 25, 10), K_OK);
+	for (unsigned a = 0; a < 4; a++) {
+		expect_extent(b, (uint32_t)(25 * a), 25, 1);
+		ck_assert_uint_eq(b->hdr->arena[a].used_pages, 0);
+	}
+	/* the whole bank, then back */
+	ck_assert_int_eq(pmm__space_alloc_span(b, 100, &p), K_OK);
+	ck_assert_uint_eq(p, 0);
+	expect_extent(b, 0, 100, 0);
+	for (unsigned a = 0; a < 4; a++)
+		ck_assert_uint_eq(arena_listed(b, a), 0);
+	ck_assert_int_eq(pmm__space_free(b, 0, 100), K_OK);
+	for (unsigned a = 0; a < 4; a++)
+		expect_extent(b, (uint32_t)(25 * a), 25, 1);
+	/* an arena's list holding another's extent is damage */
+	b->hdr->arena[0].class_head[pmm__class_of(25)] = 26;
+	ck_assert_int_eq(pmm__space_alloc(b, 0, 25, &p), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "outside its arena"));
+	mem_free(b);
+}
+END_TEST
+
+/* Each arena's free entries are its own, and go back to it. */
+START_TEST(test_entry_arenas)
+{
+	struct pmm__bank *b = mem_bank_n(64, 16, 4);
+	uint32_t idx;
+	for (unsigned a = 0; a < 4; a++) {
+		for (unsigned k = 0; k < 4; k++) {
+			ck_assert_int_eq(pmm__entry_pop(b, a, &idx), K_OK);
+			ck_assert_uint_eq(pmm__arena_of_entry(&b->g, idx), a);
+		}
+		ck_assert_int_eq(pmm__entry_pop(b, a, &idx), K_ETOOMUCH);
+	}
+	pmm__entry_push(b, 9);
+	ck_assert_uint_eq(b->hdr->arena[2].free_head, 10);
+	ck_assert_int_eq(pmm__entry_pop(b, 1, &idx), K_ETOOMUCH);
+	ck_assert_int_eq(pmm__entry_pop(b, 2, &idx), K_OK);
+	ck_assert_uint_eq(idx, 9);
+	/* a head or a link into another arena is damage */
+	b->hdr->arena[1].free_head = 2;
+	ck_assert_int_eq(pmm__entry_pop(b, 1, &idx), K_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "out of its arena"));
+	b->hdr->arena[1].free_head = 5;
+	b->knext[4] = 13;
+	ck_assert_int_eq(pmm__entry_pop(b, 1, &idx), K_ECORRUPT);
+	mem_free(b);
+}
+END_TEST
+
+/* The RAM bank, created with four arenas (16 MiB, 1,024 blocks). */
+static struct pmm__bank *
+arena_bank(void)
+{
+	setenv("PMM_TUNABLES", "pmm.maxBlocks=1024;pmm.rambankSize=0x1000000",
+		1);
+	struct pmm__bank *b = ram_bank();
+	ck_assert_uint_eq(b->g.narenas, 4);
+	return b;
+}
+
+/* A thread whose arena is full takes other arenas' entries and pages,
+ * and a block larger than any arena, holding every lock. */
+START_TEST(test_arena_overflow)
+{
+	struct pmm__bank *b = arena_bank();
+	ck_assert_uint_eq(b->g.npages * b->g.page_size, 0x1000000);
+	VmAddr a, big, whole;
+	char nm[16];
+	for (int i = 0; i < 1024; i++) {
+		snprintf(nm, sizeof(nm), "o%d", i);
+		PmmName n = pname("RAM", nm);
+		ck_assert_int_eq(pmmAllocate(&a, &n, 1, NULL, 0), K_OK);
+	}
+	PmmName n9 = pname("RAM", "one-more");
+	ck_assert_int_eq(pmmAllocate(&a, &n9, 1, NULL, 0), K_ETOOMUCH);
+	for (unsigned ar = 0; ar < 4; ar++)
+		ck_assert_uint_eq(b->hdr->arena[ar].used_blocks, 256);
+	locked_sound(b);
+	for (int i = 0; i < 1024; i++) {
+		snprintf(nm, sizeof(nm), "o%d", i);
+		PmmName n = pname("RAM", nm);
+		ck_assert_int_eq(pmmFree(&n), K_OK);
+	}
+	/* 2,000 pages: more than an arena's 1,024 */
+	uint64_t ps = b->g.page_size, np = b->g.npages;
+	PmmName nb = pname("RAM", "big"), nw = pname("RAM", "whole");
+	ck_assert_int_eq(pmmAllocate(&big, &nb, 2000 * ps, "k", 2), K_OK);
+	ck_assert_uint_ne(__builtin_popcount(pmm__space_arenas(b,
+		(big - (VmAddr)b->data) / ps, 2000)), 1);
+	memset((void *)big, 0x5a, 2000 * ps);
+	locked_sound(b);
+	ck_assert_int_eq(pmmAllocate(&whole, &nw, np * ps, NULL, 0), K_ENOMEM);
+	ck_assert_int_eq(pmmFreeAll("k", 2), K_OK);
+	ck_assert_int_eq(pmmAllocate(&whole, &nw, np * ps, NULL, 0), K_OK);
+	ck_assert_uint_eq(whole, (VmAddr)b->data);
+	for (uint64_t i = 0; i < np * ps; i += 512)
+		ck_assert_uint_eq(((unsigned char *)whole)[i], 0);
+	locked_sound(b);
+	ck_assert_int_eq(pmmFree(&nw), K_OK);
+	locked_sound(b);
+}
+END_TEST
+
+/* A process dies holding its arena and a name's bucket: the next call
+ * on that name, from another arena, repairs and finds no half-made
+ * block; calls on other names go on. */
+START_TEST(test_dead_arena_holder)
+{
+	struct pmm__bank *b = arena_bank();
+	VmAddr a, x;
+	PmmName n = pname("RAM", "held"), o = pname("RAM", "other");
+	ck_assert_int_eq(pmmAllocate(&a, &o, 1, NULL, 0), K_OK);
+	char nm[64] = "held";
+	fflush(NULL);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct pmm__locks lk;
+		unsigned ar;
+		if (pmm__lock_any_arena(b, &lk, &ar) != K_OK ||
+				pmm__bucket_take(b, &lk, pmm__name_home(b,
+					pmm__name_hash(nm))) !=
+				K_OK)
+			_exit(1);
+		_exit(0);			/* dies holding both */
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(pmmAllocate(&x, &o, 0, NULL, 0), K_OK);
+	ck_assert_uint_eq(x, a);
+	ck_assert_int_eq(pmmAllocate(&x, &n, 1, NULL, 0), K_OK);
+	VmAddr y;
+	ck_assert_int_eq(pmmAllocate(&y, &n, 0, NULL, 0), K_OK);
+	ck_assert_uint_eq(x, y);
+	locked_sound(b);
+	for (uint64_t i = 0; i < b->g.name_buckets; i++)
+		ck_assert_uint_eq(b->nb[i].meta & PMM__NB_WRITER, 0);
+}
+END_TEST
+
+/* Two processes allocate and free the same few names at once: a name
+ * is never made twice, and the bank stays sound. */
+START_TEST(test_two_processes_share_names)
+{
+	struct pmm__bank *b = arena_bank();
+	int rounds = test_under_valgrind() ? 300 : 3000;
+	fflush(NULL);
+	pid_t pid[2];
+	for (int w = 0; w < 2; w++) {
+		pid[w] = fork();
+		ck_assert_int_ge(pid[w], 0);
+		if (pid[w] != 0)
+			continue;
+		unsigned s = 77u + (unsigned)w;
+		for (int r = 0; r < rounds; r++) {
+			char nm[16];
+			snprintf(nm, sizeof(nm), "s%u", rand_r(&s) % 12);
+			PmmName n = pname("RAM", nm);
+			VmAddr a;
+			int keyed = rand_r(&s) % 3 == 0;
+			int rc = pmmAllocate(&a, &n, 1 + rand_r(&s) % 9000,
+				keyed ? "kk" : NULL, keyed ? 3 : 0);
+			if (rc != K_OK && rc != K_ENOMEM) {
+				fprintf(stderr, "worker %d: %s\n", w,
+					pmmErrorMsg());
+				_exit(10);
+			}
+			/* a new block is zero but for its makers' marks */
+			if (rc == K_OK && *(volatile unsigned char *)a > 2)
+				_exit(11);
+			if (rc == K_OK)
+				*(volatile unsigned char *)a = (unsigned char)(w + 1);
+			if (rand_r(&s) % 2) {
+				rc = pmmFree(&n);
+				if (rc != K_OK && rc != K_EUNKNOWN)
+					_exit(12);
+			}
+		}
+		_exit(0);
+	}
+	for (int w = 0; w < 2; w++) {
+		int st;
+		ck_assert_int_eq(waitpid(pid[w], &st, 0), pid[w]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			"worker %d: status %#x", w, st);
+	}
+	locked_sound(b);
+}
+END_TEST
+
+/* Four arenas, a block across three of them: sound; each arena's own
+ * damage is found and named. */
+START_TEST(test_check_arenas)
+{
+	struct pmm__bank *b = mem_bank_n(100, 16, 4);
+	put_entry(b, 0, "a", 0, 3, NULL, 0);		/* arena 0 */
+	put_entry(b, 5, "span", 20, 40, "k", 2);	/* arenas 0, 1, 2 */
+	put_entry(b, 13, "d", 80, 2, NULL, 0);		/* entry and pages: 3 */
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	expect_sound(b);
+	ck_assert_uint_eq(b->hdr->arena[0].used_blocks, 1);
+	ck_assert_uint_eq(b->hdr->arena[1].used_blocks, 1);
+	ck_assert_uint_eq(b->hdr->arena[0].used_pages, 3 + 5);
+	ck_assert_uint_eq(b->hdr->arena[1].used_pages, 25);
+	ck_assert_uint_eq(b->hdr->arena[2].used_pages, 10);
+	ck_assert_uint_eq(b->hdr->arena[3].used_pages, 2);
+	/* the free pages 60-74 of arena 2 and 75-79 of arena 3 touch, unmerged */
+	expect_extent(b, 60, 15, 1);
+	expect_extent(b, 75, 5, 1);
+	uint32_t idx;
+#define ARENA_CASE(stmt, needle) do { \
+		stmt; \
+		expect_damage(b, needle); \
+		ck_assert_int_eq(pmm__recover(b), K_OK); \
+		expect_sound(b); \
+	} while (0)
+	/* a free extent run across a boundary */
+	ARENA_CASE((pmm__space_alloc(b, 3, 5, &idx),
+		b->pg[60].tag = b->pg[79].tag = (20u << 1) | 1),
+		"runs into arena 3");
+	/* an arena's entry on another's chain */
+	ARENA_CASE(b->hdr->arena[1].free_head = 2,
+		"is entry 1, of arena 0");
+	ARENA_CASE(b->hdr->arena[2].used_pages++,
+		"arena 2: counters disagree");
+	ARENA_CASE(b->hdr->arena[3].used_blocks--,
+		"arena 3: counters disagree");
+	/* one arena's list holding another's page */
+	ARENA_CASE((b->hdr->arena[0].class_head[pmm__class_of(15)] = 61,
+		b->hdr->arena[0].class_bits[0] |= 1ULL << pmm__class_of(15)),
+		"arena 0: free list 14 holds page 60 of arena 2");
+	/* an arena the bank does not use, not empty */
+	pmm__geom_set_arenas(&b->g, 3);
+	ck_assert_int_eq(pmm__recover(b), K_OK);
+	expect_sound(b);
+	ARENA_CASE(b->hdr->arena[3].free_head = 1, "unused");
+#undef ARENA_CASE
+	/* a bucket left by a dead writer */
+	b->nb[0].meta |= PMM__NB_WRITER;
+	expect_damage(b, "writer bit set");
+	b->nb[0].meta &= ~PMM__NB_WRITER;
+	b->nb[0].meta += 7 * PMM__NB_SEQ_ONE;	/* any count of removals */
+	expect_sound(b);
+	mem_free(b);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -2101,6 +2455,9 @@ core_suite(void)
 	tcase_add_test(tc, test_space_full);
 	tcase_add_test(tc, test_space_random);
 	tcase_add_test(tc, test_space_damage);
+	tcase_add_test(tc, test_arena_geometry);
+	tcase_add_test(tc, test_space_arenas);
+	tcase_add_test(tc, test_entry_arenas);
 
 	tc = test_case(s, "index", 60);
 	tcase_add_test(tc, test_name_hash);
@@ -2118,6 +2475,7 @@ core_suite(void)
 	tcase_add_test(tc, test_check_index);
 	tcase_add_test(tc, test_check_redo);
 	tcase_add_test(tc, test_check_edges);
+	tcase_add_test(tc, test_check_arenas);
 
 	tc = test_case(s, "config", 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -2141,6 +2499,9 @@ core_suite(void)
 	tcase_add_test(tc, test_medium_path_calls);
 	tcase_add_test(tc, test_medium_path_forced);
 	tcase_add_test(tc, test_create_busy);
+	tcase_add_test(tc, test_arena_overflow);
+	tcase_add_test(tc, test_dead_arena_holder);
+	tcase_add_test(tc, test_two_processes_share_names);
 	return s;
 }
 

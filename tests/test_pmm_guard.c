@@ -335,8 +335,8 @@ START_TEST(test_copy_holder_dead)
 }
 END_TEST
 
-/* A mutex of garbage in a bank nobody has open is simply made anew:
- * its kind is never read from the file. */
+/* Mutexes of garbage in a bank nobody has open are simply made anew:
+ * their kind is never read from the file. */
 START_TEST(test_lock_bytes_garbage)
 {
 	strcpy(alloc_ok("RAM", "x", 5), "kept");
@@ -345,8 +345,12 @@ START_TEST(test_lock_bytes_garbage)
 	ck_assert_int_ge(fd, 0);
 	unsigned char junk[sizeof(pthread_mutex_t)];
 	memset(junk, 0x5a, sizeof(junk));
+	for (unsigned ar = 0; ar < PMM__ARENAS; ar++)
+		ck_assert_int_eq(pwrite(fd, junk, sizeof(junk),
+				offsetof(struct pmm__hdr, arena[ar].lock)),
+				(ssize_t)sizeof(junk));
 	ck_assert_int_eq(pwrite(fd, junk, sizeof(junk),
-			offsetof(struct pmm__hdr, lock)), (ssize_t)sizeof(junk));
+			offsetof(struct pmm__hdr, keys.lock)), (ssize_t)sizeof(junk));
 	close(fd);
 	VmAddr a;
 	ck_assert_int_eq(alloc_rc("RAM", "x", 0, &a), K_OK);
@@ -634,7 +638,8 @@ START_TEST(test_free_all_damaged_list)
 	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_EUNKNOWN);
 	ck_assert_int_eq(alloc_rc("RAM", "one", 0, &a), K_ESIZE);
 	ck_assert_int_eq(alloc_rc("RAM", "two", 0, &a), K_ESIZE);
-	ck_assert_uint_eq(b->ix->used_blocks, 0);
+	for (unsigned ar = 0; ar < b->g.narenas; ar++)
+		ck_assert_uint_eq(b->hdr->arena[ar].used_blocks, 0);
 	ck_assert_int_eq(pmm__check(b, NULL, 0), K_OK);
 }
 END_TEST

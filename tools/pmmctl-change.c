@@ -284,8 +284,8 @@ ctl_move(struct ctl *c)
 	return CTL_EXIT_OK;
 }
 
-/* pmmctl upgrade: rewrite a layout-1 or -2 bank that no process has open
- * as layout 3, every block at its address (libpmm/upgrade.c). */
+/* pmmctl upgrade: rewrite a layout-1, -2 or -3 bank that no process has
+ * open as layout 4, every block at its address (libpmm/upgrade.c). */
 int
 ctl_upgrade(struct ctl *c)
 {

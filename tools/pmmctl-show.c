@@ -319,6 +319,18 @@ ctl_info(struct ctl *c)
 	return rc == K_OK ? CTL_EXIT_OK : ctl_report(rc, NULL);
 }
 
+/* The index's count of blocks and of used pages: the sums of its arenas'
+ * (a block's pages counted in each arena they lie in, once in all). */
+static void
+used_counts(const struct pmm__bank *b, uint64_t *blocks, uint64_t *pages)
+{
+	*blocks = *pages = 0;
+	for (uint64_t a = 0; a < b->g.narenas; a++) {
+		*blocks += b->hdr->arena[a].used_blocks;
+		*pages += b->hdr->arena[a].used_pages;
+	}
+}
+
 /* pmmctl check: open (recovering after a crash), then the full check. */
 int
 ctl_check(struct ctl *c)
@@ -334,8 +346,8 @@ ctl_check(struct ctl *c)
 		return ctl_report(rc, "check");
 	}
 	rc = pmm__check(b, report, sizeof(report));
-	uint64_t blocks = b->ix->used_blocks, pages = b->ix->used_pages;
-	uint64_t nkeys = b->ix->nkeys;
+	uint64_t blocks, pages, nkeys = b->ix->nkeys;
+	used_counts(b, &blocks, &pages);
 	pmm__unlock(b);
 	if (rc == K_OK)
 		printf("ok: %s: %llu of %llu blocks, %llu of %llu pages used, %llu keys\n",
