@@ -6,10 +6,11 @@
  * pthread_mutex_lock and releases it with pthread_mutex_unlock, all
  * called through the PLT, so this module sees each call first.  It
  * counts the time stamp counter from a lock taken to its release, for
- * mutexes inside the banks' address range only (a bank's mutex lives in
- * its header).  The share of a single process's time spent holding the
- * lock bounds what any number of processes can do with one lock: at most
- * 1 / share of one process's throughput.  The child reads the sums with
+ * mutexes inside the banks' address range only (a bank's mutexes live in
+ * its header; pmm-bench's pairs take one, their arena's, at a time).  The
+ * share of a single process's time spent holding it bounds what any number
+ * of processes could do with one lock for the whole bank: at most 1 /
+ * share of one process's throughput.  The child reads the sums with
  * pmm_lockshare_read, found with dlsym.
  */
 #include <dlfcn.h>

@@ -211,12 +211,13 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 			"the total)", p2, NAN, 0, 0 },
 		{ "allocate + free throughput, 2 processes / 1", p1 / p2, 1.3,
 			1, 0 },
-		{ "share of 1 process's allocate + free time holding the bank "
-			"lock (pmm-lockshare.so)", ls, NAN, 1, 0 },
-		{ "so at most, with one lock: 2 processes / 1 = 1 / that share",
-			1 / ls, NAN, 1, 0 },
+		{ "share of 1 process's allocate + free time holding a lock "
+			"(its arena's; pmm-lockshare.so)", ls, NAN, 1, 0 },
+		{ "what one lock for the whole bank would allow (layout 3): "
+			"2 processes / 1 at most 1 / that share", 1 / ls, NAN, 1,
+			0 },
 		{ "machine: one cache line moved from one CPU to the other "
-			"(ns; each time the lock changes hands, its line and the "
+			"(ns; each time a lock changes hands, its line and the "
 			"lines its last holder wrote move)",
 			row("xfer", big, 1).med, NAN, 0, 0 },
 		{ "bank creation: the first call of the first process (ms)",

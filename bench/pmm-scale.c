@@ -28,9 +28,10 @@
  *   xfer         the machine's answer for the processes: one cache line
  *                moved from one CPU to the other (two processes pinned
  *                to two CPUs pass a counter back and forth in a shared
- *                mapping: ns per one-way move); every time the bank lock
- *                goes to the other process, its line and the index lines
- *                the last holder wrote move like this
+ *                mapping: ns per one-way move); every time a lock goes
+ *                to the other process, its line and the index lines the
+ *                last holder wrote move like this (two processes in
+ *                arenas of their own avoid it)
  *   meta-bytes   bytes before the first data page / pmm.maxBlocks
  *                (header, table, index), from the bank file's header
  *
@@ -38,8 +39,9 @@
  * preloaded (and nothing else measured in that process):
  *
  *   lock-share   the share of af-p1's time (one process, in this process)
- *                that libpmm holds the bank lock: two processes on one
- *                bank can do at most 1 / share of one's pairs
+ *                that libpmm holds a lock (its arena's): with one lock
+ *                for the whole bank, as in layout 3, two processes could
+ *                do at most 1 / share of one's pairs
  */
 #include <dlfcn.h>
 #include <fcntl.h>
