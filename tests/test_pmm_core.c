@@ -2335,6 +2335,74 @@ START_TEST(test_dead_arena_holder)
 }
 END_TEST
 
+/* Two processes, in arenas of their own, allocate the same new name at the
+ * same moment, round after round: one block is made each time, and both
+ * get its address (the name's home bucket's writer bit). */
+START_TEST(test_same_name_race)
+{
+	enum { MAXR = 2000 };
+	struct pmm__bank *b = arena_bank();
+	int rounds = test_under_valgrind() ? 40 : MAXR;
+	struct race {
+		int arrive[2 * MAXR];
+		VmAddr got[MAXR][2];
+		int twice;
+	} *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(r, MAP_FAILED);
+	fflush(NULL);
+	pid_t pid[2];
+	for (int w = 0; w < 2; w++) {
+		pid[w] = fork();
+		ck_assert_int_ge(pid[w], 0);
+		if (pid[w] != 0)
+			continue;
+		for (int k = 0; k < rounds; k++) {
+			char nm[16];
+			snprintf(nm, sizeof(nm), "race%d", k);
+			PmmName n = pname("RAM", nm);
+			__atomic_add_fetch(&r->arrive[2 * k], 1, __ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&r->arrive[2 * k],
+					__ATOMIC_SEQ_CST) < 2)
+				;
+			if (pmmAllocate(&r->got[k][w], &n, 4096, NULL, 0) != K_OK)
+				_exit(10);
+			__atomic_add_fetch(&r->arrive[2 * k + 1], 1,
+				__ATOMIC_SEQ_CST);
+			while (__atomic_load_n(&r->arrive[2 * k + 1],
+					__ATOMIC_SEQ_CST) < 2)
+				;
+			if (w == 1)
+				continue;
+			int made = 0;
+			for (uint64_t i = 0; i < b->g.max_blocks; i++)
+				made += b->table[i].state == PMM__USED &&
+					strcmp(b->table[i].name, nm) == 0;
+			if (made != 1)
+				r->twice++;
+			/* the other waits for the next round's start */
+			if (made >= 1 && pmmFree(&n) != K_OK)
+				_exit(11);
+			while (made > 1 && pmmFree(&n) == K_OK)
+				made--;
+		}
+		_exit(0);
+	}
+	for (int w = 0; w < 2; w++) {
+		int st;
+		ck_assert_int_eq(waitpid(pid[w], &st, 0), pid[w]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			"worker %d: status %#x", w, st);
+	}
+	ck_assert_msg(r->twice == 0, "a name made twice in %d of %d rounds",
+		r->twice, rounds);
+	for (int k = 0; k < rounds; k++)
+		ck_assert_uint_eq(r->got[k][0], r->got[k][1]);
+	munmap(r, sizeof(*r));
+	locked_sound(b);
+}
+END_TEST
+
 /* Two processes allocate and free the same few names at once: a name
  * is never made twice, and the bank stays sound. */
 START_TEST(test_two_processes_share_names)
@@ -2502,6 +2570,7 @@ core_suite(void)
 	tcase_add_test(tc, test_arena_overflow);
 	tcase_add_test(tc, test_dead_arena_holder);
 	tcase_add_test(tc, test_two_processes_share_names);
+	tcase_add_test(tc, test_same_name_race);
 	return s;
 }
 
