@@ -119,12 +119,12 @@ plain:
 	return K_OK;
 }
 
-/* Under the robust lock: a read-only copy, or any bank when full (the
+/* Holding every lock: a read-only copy, or any bank when full (the
  * tools), is checked whole and its index rebuilt if damaged; a bank
- * nobody else has open is rebuilt when its last
- * writer died mid-change.  Otherwise nothing proportional to the bank:
- * its users keep the index consistent, and every index access is
- * bounds-checked. */
+ * nobody else has open is rebuilt when its last writer died mid-change.
+ * Otherwise nothing, and no lock taken: its users keep the index
+ * consistent, every index access is bounds-checked, and a dead holder is
+ * met by the next call that takes its lock. */
 static int
 validate_contents(struct pmm__bank *b, int alone, int full)
 {
