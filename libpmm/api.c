@@ -214,7 +214,7 @@ take_space_wide(struct pmm__bank *b, unsigned a, uint32_t npages,
 	if (rc != K_OK)
 		pmm__entry_push(b, *idx);
 	else if (ea == pa && ea != a)
-		pmm__arena_keep(b, ea);		/* it has room; ours had not */
+		pmm__arena_keep(ea);		/* it has room; ours had not */
 	return rc;
 }
 

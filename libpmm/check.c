@@ -51,11 +51,10 @@ tally_pages(struct ctx *c, uint64_t page, uint64_t npages)
 {
 	const struct pmm__geom *g = &c->b->g;
 	uint64_t end = page + npages;
-	for (unsigned a = pmm__arena_of_page(g, page); a < g->narenas &&
-			pmm__arena_page_lo(g, a) < end; a++) {
-		uint64_t lo = pmm__arena_page_lo(g, a),
-			hi = pmm__arena_page_lo(g, a + 1);
-		c->t[a].pages += (end < hi ? end : hi) - (page > lo ? page : lo);
+	for (uint64_t p = page, q; p < end; p = q) {
+		unsigned a;
+		q = pmm__arena_piece(g, p, end, &a);
+		c->t[a].pages += q - p;
 	}
 }
 

@@ -313,11 +313,9 @@ has_room(const struct pmm__nbucket *k)
 	return 0;
 }
 
-/* Holding name's home bucket (l; NULL: every lock): enter entry idx
- * (whose name hashes to h) in the name buckets; PMM__WIDE (l still held)
- * when the bucket with room stays busy. */
-static int
-name_insert_h(struct pmm__bank *b, struct pmm__locks *l, uint32_t idx,
+/* See pmm.h. */
+int
+pmm__name_insert_l(struct pmm__bank *b, struct pmm__locks *l, uint32_t idx,
 		uint64_t h)
 {
 	const struct pmm__entry *e = &b->table[idx];
@@ -350,19 +348,12 @@ name_insert_h(struct pmm__bank *b, struct pmm__locks *l, uint32_t idx,
 	return corrupt("name buckets full");
 }
 
-/* See pmm.h. */
-int
-pmm__name_insert_l(struct pmm__bank *b, struct pmm__locks *l, uint32_t idx,
-		uint64_t h)
-{
-	return name_insert_h(b, l, idx, h);
-}
-
 /* Holding every lock: enter entry idx in the name buckets. */
 int
 pmm__name_insert(struct pmm__bank *b, uint32_t idx)
 {
-	return name_insert_h(b, NULL, idx, pmm__name_hash(b->table[idx].name));
+	return pmm__name_insert_l(b, NULL, idx,
+			pmm__name_hash(b->table[idx].name));
 }
 
 /* See pmm.h.  Only the holder of a name's home bucket enters or removes

@@ -292,9 +292,8 @@ pmm__arena_pick(const struct pmm__bank *b)
 
 /* See pmm.h. */
 void
-pmm__arena_keep(const struct pmm__bank *b, unsigned a)
+pmm__arena_keep(unsigned a)
 {
-	(void)b;
 	my_arena = (int)a;
 }
 
@@ -366,7 +365,8 @@ void
 pmm__unlock_narrow(struct pmm__bank *b, struct pmm__locks *l)
 {
 	while (l->nbkt > 0)
-		pmm__bucket_release(b, &b->nb[l->bkt[--l->nbkt]]);
+		__atomic_fetch_and(&b->nb[l->bkt[--l->nbkt]].meta,
+				~PMM__NB_WRITER, __ATOMIC_RELEASE);
 	if (l->keys) {
 		b->hdr->keys.dirty = 0;
 		pthread_mutex_unlock(&b->hdr->keys.lock);
@@ -414,14 +414,6 @@ pmm__bucket_take(struct pmm__bank *b, struct pmm__locks *l, uint64_t i)
 	}
 	l->bkt[l->nbkt++] = i;
 	return K_OK;
-}
-
-/* See pmm.h. */
-void
-pmm__bucket_release(struct pmm__bank *b, struct pmm__nbucket *k)
-{
-	(void)b;
-	__atomic_fetch_and(&k->meta, ~PMM__NB_WRITER, __ATOMIC_RELEASE);
 }
 
 /* See pmm.h. */

@@ -156,6 +156,18 @@ pmm__arena_of_page(const struct pmm__geom *g, uint64_t p)
 	return pmm__arena_in(g->arena_page, g->narenas, p);
 }
 
+/* Of the range [p, end): the arena page p lies in (*a) and the end of
+ * the range's piece in it; a loop over the pieces walks a range split
+ * at the arenas' boundaries. */
+static inline uint64_t
+pmm__arena_piece(const struct pmm__geom *g, uint64_t p, uint64_t end,
+		unsigned *a)
+{
+	*a = pmm__arena_of_page(g, p);
+	uint64_t hi = g->arena_page[*a + 1];
+	return end < hi ? end : hi;
+}
+
 /* Point the bank's pointers into a mapping of g's geometry. */
 void pmm__bank_bind(struct pmm__bank *b, void *base,
 		const struct pmm__geom *g);
@@ -272,7 +284,7 @@ int pmm__arena_take(struct pmm__bank *b, unsigned a, int try);
 /* This thread's arena of choice in b; and keep a from now on (it had
  * room when ours had none). */
 unsigned pmm__arena_pick(const struct pmm__bank *b);
-void pmm__arena_keep(const struct pmm__bank *b, unsigned a);
+void pmm__arena_keep(unsigned a);
 /* One arena's lock: this thread's, or another free one (then kept). */
 int pmm__lock_any_arena(struct pmm__bank *b, struct pmm__locks *l,
 		unsigned *a);
@@ -289,7 +301,6 @@ void pmm__unlock_narrow(struct pmm__bank *b, struct pmm__locks *l);
  * untrusted when it has committed a change). */
 int pmm__bucket_take(struct pmm__bank *b, struct pmm__locks *l,
 		uint64_t i);
-void pmm__bucket_release(struct pmm__bank *b, struct pmm__nbucket *k);
 int pmm__bucket_held(const struct pmm__locks *l, uint64_t i);
 
 /* ------------------------------------------------------- persistence */

@@ -227,14 +227,12 @@ pmm__space_free(struct pmm__bank *b, uint32_t page, uint32_t npages)
 	if ((uint64_t)page + npages > b->g.npages || npages == 0)
 		return corrupt("freed extent outside the bank");
 	uint64_t end = (uint64_t)page + npages;
-	unsigned a = pmm__arena_of_page(&b->g, page);
-	for (uint64_t p = page; p < end; a++) {
-		uint64_t hi = pmm__arena_page_lo(&b->g, a + 1);
-		uint64_t q = end < hi ? end : hi;
+	for (uint64_t p = page, q; p < end; p = q) {
+		unsigned a;
+		q = pmm__arena_piece(&b->g, p, end, &a);
 		int rc = free_piece(b, a, (uint32_t)p, (uint32_t)(q - p));
 		if (rc != K_OK)
 			return rc;
-		p = q;
 	}
 	return K_OK;
 }
@@ -290,13 +288,11 @@ void
 pmm__space_add_free(struct pmm__bank *b, uint32_t page, uint32_t npages)
 {
 	uint64_t end = (uint64_t)page + npages;
-	for (uint64_t p = page; p < end;) {
-		unsigned a = pmm__arena_of_page(&b->g, p);
-		uint64_t hi = pmm__arena_page_lo(&b->g, a + 1);
-		uint64_t q = end < hi ? end : hi;
+	for (uint64_t p = page, q; p < end; p = q) {
+		unsigned a;
+		q = pmm__arena_piece(&b->g, p, end, &a);
 		set_tags(b, (uint32_t)p, (uint32_t)(q - p), 1);
 		list_push(b, a, (uint32_t)p, (uint32_t)(q - p));
-		p = q;
 	}
 }
 
@@ -306,11 +302,9 @@ pmm__space_mark_used(struct pmm__bank *b, uint32_t page, uint32_t npages)
 {
 	uint64_t end = (uint64_t)page + npages;
 	set_tags(b, page, npages, 0);
-	for (uint64_t p = page; p < end;) {
-		unsigned a = pmm__arena_of_page(&b->g, p);
-		uint64_t hi = pmm__arena_page_lo(&b->g, a + 1);
-		uint64_t q = end < hi ? end : hi;
+	for (uint64_t p = page, q; p < end; p = q) {
+		unsigned a;
+		q = pmm__arena_piece(&b->g, p, end, &a);
 		arena(b, a)->used_pages += q - p;
-		p = q;
 	}
 }
