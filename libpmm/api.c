@@ -361,6 +361,19 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 	return rc;
 }
 
+/* Whether entry idx is a sound block named nm (64 zero-padded bytes). */
+static int
+still_named(struct pmm__bank *b, uint32_t idx, const char nm[64])
+{
+	int used = 0;
+	return idx < b->g.max_blocks && b->table[idx].state == PMM__USED &&
+		pmm__entry_is(&b->table[idx], nm) &&
+		pmm__entry_validate(b, idx, &used) == K_OK && used;
+}
+
+/* A free's expected entry when it looked for none before its lock. */
+#define ANY_ENTRY UINT32_MAX
+
 /* Undo entry idx's index records (but its name's, gone before the
  * commit) after its free was committed, holding its arenas and (keyed)
  * the keys' lock. */
@@ -391,26 +404,41 @@ arenas_of(const struct pmm__bank *b, uint32_t idx)
 }
 
 /* Holding what l says (NULL: every lock): free block nm, whose entry
- * the caller expects to be want (narrow: the locks were chosen for it);
- * PMM__WIDE when it must be done again wide (l released). */
+ * the caller expects to be want (narrow: the locks were chosen for it;
+ * ANY_ENTRY: l holds the bank's one arena); PMM__WIDE when it must be
+ * done again wide (l released). */
 static int
 free_locked(struct pmm__bank *b, struct pmm__locks *l, const char nm[64],
 		uint64_t h, const char *label, unsigned flags, uint32_t want)
 {
-	uint32_t idx;
+	uint32_t idx = want;
+	int rc;
 	if (pmm__bucket_take(b, l, pmm__name_home(b, h)) != K_OK)
 		return go_wide(b, l);
-	/* a damaged entry is never freed: its pages might be another's */
-	int rc = find_live(b, l, nm, h, &idx);
-	if (rc == K_EUNKNOWN)
-		return pmm__fail(rc, "no block \"%s\" in %s", nm, label);
-	if (rc != K_OK)
-		return rc;
+	/* holding nm's home bucket, nobody else frees or makes nm: when the
+	 * lock-free lookup's entry is still nm's, it stays so, and another
+	 * walk of the buckets would only find it again */
+	if (l == NULL || want == ANY_ENTRY || !still_named(b, want, nm)) {
+		/* a damaged entry is never freed: its pages might be
+		 * another's */
+		rc = find_live(b, l, nm, h, &idx);
+		if (rc == K_EUNKNOWN)
+			return pmm__fail(rc, "no block \"%s\" in %s", nm,
+					label);
+		if (rc != K_OK)
+			return rc;
+	}
 	struct pmm__entry *e = &b->table[idx];
-	if (l != NULL && (idx != want || (arenas_of(b, idx) & ~l->arenas) ||
-				(e->keysize > 0 && !l->keys))) {
+	if (l != NULL && want != ANY_ENTRY && (idx != want ||
+				(arenas_of(b, idx) & ~l->arenas))) {
 		/* freed and made again, elsewhere, since the peek */
 		return go_wide(b, l);
+	}
+	if (l != NULL && e->keysize > 0 && !l->keys) {
+		if (l->nbkt > 0)		/* the keys' lock comes first */
+			return go_wide(b, l);
+		if ((rc = pmm__lock_keys(b, l)) != K_OK)
+			return rc;		/* l released */
 	}
 	if (is_sys(e->key, e->keysize) && !(flags & PMM__F_SYSTEM) &&
 			memcmp(e->key, PMM__HRG_PREFIX,
@@ -434,20 +462,26 @@ free_locked(struct pmm__bank *b, struct pmm__locks *l, const char nm[64],
 
 /* Free the block named nm (64 zero-padded bytes) in bank b, whose medium
  * is shown as label: holding only its arenas when the lock-free lookup
- * finds it, else every lock. */
+ * finds it (a bank of one arena: that one, no lookup first), else every
+ * lock. */
 int
 pmm__free_in(struct pmm__bank *b, const char nm[64], const char *label,
 		unsigned flags)
 {
-	uint32_t idx, page;
+	uint32_t idx = ANY_ENTRY, page;
 	int rc = PMM__WIDE;
 	uint64_t h = pmm__name_hash(nm);
-	if (pmm__name_locate(b, nm, h, &page, &idx) == K_OK) {
+	if (b->g.narenas == 1 ||
+			pmm__name_locate(b, nm, h, &page, &idx) == K_OK) {
 		struct pmm__locks lk;
-		pmm__entry_prefetch(b, idx, page);
-		unsigned ks = __atomic_load_n(&b->table[idx].keysize,
-				__ATOMIC_RELAXED);
-		rc = pmm__lock_arenas(b, &lk, arenas_of(b, idx));
+		unsigned ks = 0, mask = 1;
+		if (idx != ANY_ENTRY) {
+			pmm__entry_prefetch(b, idx, page);
+			ks = __atomic_load_n(&b->table[idx].keysize,
+					__ATOMIC_RELAXED);
+			mask = arenas_of(b, idx);
+		}
+		rc = pmm__lock_arenas(b, &lk, mask);
 		if (rc == K_OK && ks > 0)
 			rc = pmm__lock_keys(b, &lk);
 		if (rc == K_OK)

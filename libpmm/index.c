@@ -10,12 +10,14 @@
  * its bucket's line; a longer one is confirmed in its entry.
  *
  * A writer holds an arena's lock and the writer bit of each bucket whose
- * slots it changes (lock.c); the name's home bucket's bit also makes it
- * the only one to enter or remove that name.  A name enters an empty slot
- * by its name and page first and its entry last (a release store), so a
- * reader sees the slot empty or whole; a removal empties the slot, then
- * counts one in the bucket's sequence, so that a reader that read the slot
- * before and its contents after (the slot reused) sees the count change.
+ * slots it changes (lock.c; in a bank of one arena, its lock alone); the
+ * name's home bucket's bit also makes it the only one to enter or remove
+ * that name.  A name enters an empty slot by its name and page first and
+ * its entry last (a release store), so a reader sees the slot empty or
+ * whole; a removal empties the slot, and one is counted in the bucket's
+ * sequence before any writer can fill it again (with the writer bit's
+ * release), so that a reader that read the slot before and its contents
+ * after (the slot reused) sees the count change.
  * Lock-free readers (pmm__name_peek) read the sequence, the slots, the
  * sequence again, and the index generation around it all (odd, or
  * changed, while pmm__recover rebuilds or after a lock's holder died).  A
@@ -81,31 +83,6 @@ static uint32_t
 long_flag(const char *name)
 {
 	return name[PMM__NS_NAME] != 0 ? PMM__NS_LONG : 0;
-}
-
-/* Set meta to f(meta) atomically: other writers change the over counts
- * and their own writer bits of buckets they do not hold. */
-#define META_UPDATE(k, m, expr) do { \
-	uint32_t m = __atomic_load_n(&(k)->meta, __ATOMIC_RELAXED); \
-	while (!__atomic_compare_exchange_n(&(k)->meta, &m, (expr), 1, \
-			__ATOMIC_RELEASE, __ATOMIC_RELAXED)) \
-		; \
-} while (0)
-
-/* The sequence after m's, in place. */
-static uint32_t
-seq_next(uint32_t m)
-{
-	return (m & ~PMM__NB_SEQ) | ((m + PMM__NB_SEQ_ONE) & PMM__NB_SEQ);
-}
-
-/* A slot of bucket k was emptied: count it in the sequence (readers that
- * read the slot before and may read a new name's bytes in it after see
- * the change). */
-static void
-count_removal(struct pmm__nbucket *k)
-{
-	META_UPDATE(k, m, seq_next(m));
 }
 
 /* Add d (+1 or -1) to bucket k's count of names gone past it; 255
@@ -204,7 +181,7 @@ pmm__name_find_l(struct pmm__bank *b, struct pmm__locks *l, const char *name,
 		const struct pmm__nbucket *k = &b->nb[i];
 		int rc;
 		uint32_t over = 0, page;
-		if (pmm__bucket_held(l, i)) {
+		if (pmm__bucket_held(b, l, i)) {
 			rc = bucket_find(b, k, name, idx);
 			over = over_of(k);
 		} else {
@@ -373,7 +350,7 @@ pmm__name_remove_l(struct pmm__bank *b, struct pmm__locks *l, uint32_t idx,
 			if (rc != K_OK)
 				return rc;
 			ST(&s->idx1, 0);
-			count_removal(k);
+			pmm__bucket_removed(b, l, i);
 			for (uint64_t q = h0; q != i; q = next_bucket(b, q))
 				over_add(&b->nb[q], -1);
 			return K_OK;

@@ -304,6 +304,13 @@ pmm__lock_any_arena(struct pmm__bank *b, struct pmm__locks *l, unsigned *a)
 	unsigned n = (unsigned)b->g.narenas, first;
 	int rc;
 	*l = (struct pmm__locks){ 0 };
+	if (n == 1) {
+		if ((rc = arena_lock(b, 0)) != K_OK)
+			return rc;
+		l->arenas = 1;
+		*a = 0;
+		return check_gen(b, l);
+	}
 	balance(b);
 	first = pmm__arena_pick(b);
 	/* another thread or process in ours: take the next free one, and
@@ -360,13 +367,39 @@ pmm__lock_keys(struct pmm__bank *b, struct pmm__locks *l)
 	return check_gen(b, l);
 }
 
+/* The sequence after m's, the rest of m as it is. */
+static uint32_t
+seq_next(uint32_t m)
+{
+	return (m & ~PMM__NB_SEQ) | ((m + PMM__NB_SEQ_ONE) & PMM__NB_SEQ);
+}
+
+/* Release bucket k's writer bit, counting a removal in it (removed). */
+static void
+bucket_release(struct pmm__nbucket *k, int removed)
+{
+	if (!removed) {
+		__atomic_fetch_and(&k->meta, ~PMM__NB_WRITER,
+				__ATOMIC_RELEASE);
+		return;
+	}
+	uint32_t m = __atomic_load_n(&k->meta, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&k->meta, &m,
+				seq_next(m) & ~PMM__NB_WRITER, 1,
+				__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
 /* See pmm.h. */
 void
 pmm__unlock_narrow(struct pmm__bank *b, struct pmm__locks *l)
 {
-	while (l->nbkt > 0)
-		__atomic_fetch_and(&b->nb[l->bkt[--l->nbkt]].meta,
-				~PMM__NB_WRITER, __ATOMIC_RELEASE);
+	while (l->nbkt > 0) {
+		l->nbkt--;
+		bucket_release(&b->nb[l->bkt[l->nbkt]],
+				(l->removed >> l->nbkt) & 1);
+	}
+	l->removed = 0;
 	if (l->keys) {
 		b->hdr->keys.dirty = 0;
 		pthread_mutex_unlock(&b->hdr->keys.lock);
@@ -389,6 +422,16 @@ bucket_try(struct pmm__nbucket *k)
 			__ATOMIC_RELAXED);
 }
 
+/* The index of bucket i in l's writer bits, or -1. */
+static int
+held_at(const struct pmm__locks *l, uint64_t i)
+{
+	for (int j = 0; j < l->nbkt; j++)
+		if (l->bkt[j] == i)
+			return j;
+	return -1;
+}
+
 /* See pmm.h. */
 int
 pmm__bucket_take(struct pmm__bank *b, struct pmm__locks *l, uint64_t i)
@@ -400,9 +443,10 @@ pmm__bucket_take(struct pmm__bank *b, struct pmm__locks *l, uint64_t i)
 		__atomic_fetch_and(&k->meta, ~PMM__NB_WRITER, __ATOMIC_ACQUIRE);
 		return K_OK;
 	}
-	for (int j = 0; j < l->nbkt; j++)
-		if (l->bkt[j] == i)
-			return K_OK;
+	if (b->g.narenas == 1)
+		return K_OK;	/* the one arena's holder is the only writer */
+	if (held_at(l, i) >= 0)
+		return K_OK;
 	if (l->nbkt == PMM__MAX_BUCKETS)
 		return PMM__WIDE;
 	for (int spent = 0, pauses = SPIN_PAUSES_MIN; !bucket_try(k);
@@ -418,12 +462,27 @@ pmm__bucket_take(struct pmm__bank *b, struct pmm__locks *l, uint64_t i)
 
 /* See pmm.h. */
 int
-pmm__bucket_held(const struct pmm__locks *l, uint64_t i)
+pmm__bucket_held(const struct pmm__bank *b, const struct pmm__locks *l,
+		uint64_t i)
 {
-	if (l == NULL)
-		return 1;
-	for (int j = 0; j < l->nbkt; j++)
-		if (l->bkt[j] == i)
-			return 1;
-	return 0;
+	return l == NULL || b->g.narenas == 1 || held_at(l, i) >= 0;
+}
+
+/* See pmm.h.  A writer bit's holder counts the removal with the bit's
+ * release, one atomic operation for both: no reader can see the slot
+ * reused before then, as only the bit's next holder can fill it. */
+void
+pmm__bucket_removed(struct pmm__bank *b, struct pmm__locks *l, uint64_t i)
+{
+	struct pmm__nbucket *k = &b->nb[i];
+	int j = l != NULL ? held_at(l, i) : -1;
+	if (j >= 0) {
+		l->removed |= 1u << j;
+		return;
+	}
+	/* every lock or the only arena: no other writer changes meta (the
+	 * over counts and writer bits of others are changed under an
+	 * arena's lock too) */
+	uint32_t m = __atomic_load_n(&k->meta, __ATOMIC_RELAXED);
+	__atomic_store_n(&k->meta, seq_next(m), __ATOMIC_RELEASE);
 }

@@ -277,6 +277,7 @@ struct pmm__locks {
 	int keys;			/* the keys' lock */
 	int nbkt;
 	uint64_t bkt[PMM__MAX_BUCKETS];	/* name buckets' writer bits */
+	unsigned removed;		/* bit j: bkt[j] had a slot emptied */
 };
 /* Take arena a's lock: blocking, or (try) only when free now (else
  * PMM__AGAIN).  Every call's first lock is taken here. */
@@ -296,12 +297,21 @@ int pmm__lock_keys(struct pmm__bank *b, struct pmm__locks *l);
 /* Release all of l (buckets, keys, arenas). */
 void pmm__unlock_narrow(struct pmm__bank *b, struct pmm__locks *l);
 /* Name bucket i's writer bit, held until l is released (wide, l NULL:
- * nothing to take; a stale bit is cleared); PMM__WIDE when it stays
+ * nothing to take, a stale bit is cleared; a bank of one arena: its lock
+ * is enough, nothing to take); PMM__WIDE when it stays
  * taken (l still held: the caller releases it, after marking the index
  * untrusted when it has committed a change). */
 int pmm__bucket_take(struct pmm__bank *b, struct pmm__locks *l,
 		uint64_t i);
-int pmm__bucket_held(const struct pmm__locks *l, uint64_t i);
+/* Whether l may write name bucket i (it holds every lock, the bank's
+ * one arena, or i's writer bit). */
+int pmm__bucket_held(const struct pmm__bank *b, const struct pmm__locks *l,
+		uint64_t i);
+/* Holding bucket i (as pmm__bucket_held): one of its slots was emptied;
+ * its sequence counts it now, or with the writer bit's release (a call
+ * never fills a slot of a bucket it removed from before then). */
+void pmm__bucket_removed(struct pmm__bank *b, struct pmm__locks *l,
+		uint64_t i);
 
 /* ------------------------------------------------------- persistence */
 struct pmm__persist_ops {

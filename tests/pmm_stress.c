@@ -15,7 +15,8 @@
  * compares every block with what its slot knew.  The bank has four arenas
  * (16 MiB, 1,024 entries), so the workers' calls take different arenas'
  * locks and name buckets' writer bits at once, and are killed holding
- * them.
+ * them; then the same on a bank of one arena (4 MiB), whose calls take
+ * its lock alone.
  *
  * Retrievals of other slots' names go through libpmm's lock-free lookup
  * while their owners allocate and free them; each worker also runs a
@@ -621,8 +622,12 @@ START_TEST(test_stress)
 	snprintf(bank, sizeof(bank), "%s/RAM.pmm", workdir);
 	setenv("PMM_DIR", workdir, 1);
 	setenv("PMM_CONF", "", 1);
-	/* 4 arenas (a bank of 16 MiB and 1,024 entries) */
-	setenv("PMM_TUNABLES", "pmm.maxBlocks=1024;pmm.rambankSize=0x1000000", 1);
+	/* _i 0: 4 arenas (a bank of 16 MiB and 1,024 entries); 1: one
+	 * arena (4 MiB), whose calls mark no bucket */
+	setenv("PMM_TUNABLES", _i == 0 ?
+		"pmm.maxBlocks=1024;pmm.rambankSize=0x1000000" :
+		"pmm.maxBlocks=1024;pmm.rambankSize=0x400000", 1);
+	unlink(bank);			/* the other geometry's */
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(sh, MAP_FAILED);
@@ -727,7 +732,8 @@ START_TEST(test_stress)
 	ck_assert_uint_gt(ops, 0);
 	ck_assert_uint_gt(kills, 0);
 	ck_assert_uint_gt(lf, 0);
-	printf("stress: %u processes x %u threads, %.0f s: %llu operations (%llu freeAll, %llu out of memory), %llu SIGKILLs, %llu of them holding a lock; %llu new blocks read zero, %llu blocks kept their pattern; %llu retrievals by others checked exactly; pmm__check passed\n",
+	printf("stress (%s): %u processes x %u threads, %.0f s: %llu operations (%llu freeAll, %llu out of memory), %llu SIGKILLs, %llu of them holding a lock; %llu new blocks read zero, %llu blocks kept their pattern; %llu retrievals by others checked exactly; pmm__check passed\n",
+			_i == 0 ? "four arenas" : "one arena",
 			sh->nprocs, sh->nthreads, duration,
 			(unsigned long long)ops, (unsigned long long)fa,
 			(unsigned long long)nomem, (unsigned long long)kills,
@@ -744,7 +750,7 @@ suite(void)
 	Suite *s = suite_create("pmm_stress");
 	TCase *tc = test_case(s, "stress", duration + 60);
 	tcase_add_unchecked_fixture(tc, make_workdir, remove_workdir);
-	tcase_add_test(tc, test_stress);
+	tcase_add_loop_test(tc, test_stress, 0, 2);
 	return s;
 }
 

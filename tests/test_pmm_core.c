@@ -2335,6 +2335,44 @@ START_TEST(test_dead_arena_holder)
 }
 END_TEST
 
+/* A free counts its removal in its name's bucket's sequence, which
+ * lock-free readers compare, and leaves no writer bit: in a bank of one
+ * arena (_i 0), whose calls take no bits and whose free takes the keys'
+ * lock after its lookup, and in one of four (_i 1), whose free counts it
+ * with the bit's release. */
+START_TEST(test_removal_counted)
+{
+	if (_i == 0)
+		setenv("PMM_TUNABLES", "pmm.maxBlocks=64;pmm.rambankSize=0x100000",
+			1);
+	struct pmm__bank *b = _i == 0 ? ram_bank() : arena_bank();
+	ck_assert_uint_eq(b->g.narenas, _i == 0 ? 1 : 4);
+	static const char *const names[] = { "plain", "keyed" };
+	for (int j = 0; j < 2; j++) {
+		PmmName n = pname("RAM", names[j]);
+		char nm[64] = { 0 };
+		VmAddr a;
+		uint32_t idx, page;
+		strcpy(nm, names[j]);
+		uint64_t h = pmm__name_hash(nm);
+		ck_assert_int_eq(pmmAllocate(&a, &n, 1, j ? "k1" : NULL,
+			j ? 2 : 0), K_OK);
+		ck_assert_int_eq(pmm__name_peek(b, nm, h, &page, &idx), K_OK);
+		struct pmm__nbucket *k = &b->nb[name_bucket_of(b, idx)];
+		uint32_t m0 = k->meta;
+		ck_assert_uint_eq(m0 & PMM__NB_WRITER, 0);
+		ck_assert_int_eq(pmmFree(&n), K_OK);
+		ck_assert_uint_ne(k->meta & PMM__NB_SEQ, m0 & PMM__NB_SEQ);
+		ck_assert_uint_eq(k->meta & PMM__NB_WRITER, 0);
+		ck_assert_int_eq(pmm__name_peek(b, nm, h, &page, &idx),
+			K_EUNKNOWN);
+		ck_assert_int_eq(pmmFree(&n), K_EUNKNOWN);
+	}
+	ck_assert_int_eq(pmmFreeAll("k1", 2), K_EUNKNOWN);
+	locked_sound(b);
+}
+END_TEST
+
 /* Two processes, in arenas of their own, allocate the same new name at the
  * same moment, round after round: one block is made each time, and both
  * get its address (the name's home bucket's writer bit). */
@@ -2571,6 +2609,7 @@ core_suite(void)
 	tcase_add_test(tc, test_dead_arena_holder);
 	tcase_add_test(tc, test_two_processes_share_names);
 	tcase_add_test(tc, test_same_name_race);
+	tcase_add_loop_test(tc, test_removal_counted, 0, 2);
 	return s;
 }
 
