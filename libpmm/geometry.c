@@ -138,6 +138,10 @@ pmm__hdr_validate(const void *img, uint64_t img_size, struct pmm__geom *g)
 		return pmm__fail(K_EVERSION,
 				"bank layout version %u, this libpmm reads %u",
 				h->layout, PMM__LAYOUT);
+	if (h->checksum != pmm__hdr_checksum(h) && pmm__upgrade_torn(h))
+		return pmm__fail(K_EVERSION,
+				"bank layout version 3 whose upgrade to %u was cut short (its header's commit torn): finish it with pmmctl upgrade, which keeps every block at its address (pmmctl(1))",
+				PMM__LAYOUT);
 	if (h->checksum != pmm__hdr_checksum(h))
 		return pmm__fail(K_ECORRUPT, "bank header checksum mismatch");
 	if (h->hdr_size != sizeof(struct pmm__hdr))

@@ -202,6 +202,10 @@ struct pmm__upgrade {
 	uint64_t from_mb, to_mb, from_size, to_size, nblocks;
 };
 int pmm__bank_upgrade(const char *path, struct pmm__upgrade *r);
+/* Whether h, which says layout 4, is a layout-3 header whose in-place
+ * upgrade's commit was torn (on DAX, 8 bytes at a time): its layout word
+ * written, its checksum still layout 3's. */
+int pmm__upgrade_torn(const struct pmm__hdr *h);
 
 /* Open and map an existing bank file (not registered): nothing
  * proportional to the bank unless its last writer died mid-change. */

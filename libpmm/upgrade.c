@@ -36,7 +36,7 @@
  *      bytes at a time, so a power failure there could leave the layout
  *      word and the checksum from different sides: this command takes
  *      such a header for a layout-3 bank whose commit was torn, and
- *      finishes it (torn()).
+ *      finishes it (pmm__upgrade_torn()).
  *
  * Layouts 1 and 2 are rewritten into a new bank (pmm__bank_replace).  A
  * block's address is base + data_off + page * page_size; the new bank
@@ -162,10 +162,9 @@ sum_with(const struct pmm__hdr *h, uint32_t layout, uint32_t size)
 	return h->checksum == pmm__hdr_checksum(&c);
 }
 
-/* Whether h, which says layout 4, is a layout-3 header whose commit was
- * torn: its layout word written, its checksum still layout 3's. */
-static int
-torn(const struct pmm__hdr *h)
+/* See pmm.h. */
+int
+pmm__upgrade_torn(const struct pmm__hdr *h)
 {
 	return h->layout == PMM__LAYOUT &&
 		h->hdr_size == sizeof(struct pmm__hdr) &&
@@ -512,7 +511,7 @@ old_open(struct old *o, int fd, const struct stat *st)
 		return pmm__fail(K_EFOREIGN, "%s: not a bank file (bad magic)",
 				o->path);
 	o->layout = h.layout;
-	if (torn(&h))
+	if (pmm__upgrade_torn(&h))
 		o->layout = PMM__LAYOUT_V3;
 	else if (h.layout == PMM__LAYOUT)
 		return pmm__fail(PMM__CURRENT, "%s: already layout %d, nothing to do",
