@@ -171,7 +171,9 @@ struct pmm__nbucket {
 };
 
 /* A data page's record in the derived index: its extent's boundary tag
- * (length << 1 | free) on the extent's first and last page, and the free
+ * (length << 1 | free) on the extent's first and last page (a free
+ * extent that ends where its arena does: on its first, the last page's
+ * record left as it was, since nothing merges across arenas), and the free
  * list links (page + 1, 0 = none) on a free extent's first page; one
  * record, so that taking or giving an extent touches one line a page. */
 struct pmm__pgrec {

@@ -2,7 +2,9 @@
  * space.c -- the data pages: segregated free lists with boundary tags.
  *
  * Extents (free or used) tile the data pages; the first and last page of
- * each carry a tag (length << 1 | free).  Free extents sit on one of
+ * each carry a tag (length << 1 | free), except the last page of a free
+ * extent that ends where its arena does (see set_free_tags).  Free
+ * extents sit on one of
  * PMM__NCLASS lists: exact classes for 1..64 pages, then one class per
  * power of two.  Allocation takes the head of the smallest class that
  * surely fits and splits it; freeing merges with free neighbours found
@@ -33,12 +35,31 @@ corrupt(const char *what)
 			what);
 }
 
+/* Tag the used extent [page, page + len) at both ends. */
 static void
-set_tags(struct pmm__bank *b, uint32_t page, uint32_t len, uint32_t free)
+set_used_tags(struct pmm__bank *b, uint32_t page, uint32_t len)
 {
-	uint32_t t = (len << 1) | free;
+	b->pg[page].tag = len << 1;
+	b->pg[page + len - 1].tag = len << 1;
+}
+
+/* Tag the free extent [page, page + len) of arena a: at both ends, but
+ * on its first page only when it ends where the arena does.  A last
+ * page's tag is read only to merge the extent with a block freed after
+ * it, and the page after an arena's last is another arena's, which never
+ * merges across.  Not writing it keeps an arena's calls off the records
+ * at its end: in an empty arena every split and merge of its one extent
+ * rewrote the record just before the next arena's first, whose own calls
+ * rewrite that one, and the two processes passed those lines (and, by
+ * the CPUs' prefetchers, their neighbours) to and fro: two processes in
+ * neighbouring arenas of an empty bank did about one's calls. */
+static void
+set_free_tags(struct pmm__bank *b, unsigned a, uint32_t page, uint32_t len)
+{
+	uint32_t t = (len << 1) | 1;
 	b->pg[page].tag = t;
-	b->pg[page + len - 1].tag = t;
+	if ((uint64_t)page + len != pmm__arena_page_lo(&b->g, a + 1))
+		b->pg[page + len - 1].tag = t;
 }
 
 static struct pmm__arena *
@@ -114,7 +135,7 @@ free_extent_at(struct pmm__bank *b, unsigned a, uint32_t page,
 		return corrupt("extent outside its arena");
 	uint32_t t = b->pg[page].tag, l = t >> 1;
 	if (!(t & 1) || l == 0 || (uint64_t)page + l > hi ||
-			b->pg[page + l - 1].tag != t)
+			((uint64_t)page + l < hi && b->pg[page + l - 1].tag != t))
 		return corrupt("bad boundary tag");
 	*len = l;
 	return K_OK;
@@ -161,9 +182,9 @@ pmm__space_alloc(struct pmm__bank *b, unsigned a, uint32_t npages,
 	uint32_t nh = A->class_head[cls < 0 ? c : (unsigned)cls];
 	if (nh != 0 && nh <= b->g.npages)
 		__builtin_prefetch(&b->pg[nh - 1], 1);
-	set_tags(b, p, npages, 0);
+	set_used_tags(b, p, npages);
 	if (len > npages) {
-		set_tags(b, p + npages, len - npages, 1);
+		set_free_tags(b, a, p + npages, len - npages);
 		list_push(b, a, p + npages, len - npages);
 	}
 	A->used_pages += npages;
@@ -213,7 +234,7 @@ free_piece(struct pmm__bank *b, unsigned a, uint32_t page, uint32_t npages)
 			return rc;
 		len += l;
 	}
-	set_tags(b, start, len, 1);
+	set_free_tags(b, a, start, len);
 	list_push(b, a, start, len);
 	arena(b, a)->used_pages -= npages;
 	return K_OK;
@@ -271,14 +292,14 @@ pmm__space_alloc_span(struct pmm__bank *b, uint32_t npages, uint32_t *page)
 			return rc;
 		uint64_t q = p + l;
 		if (q > end) {
-			set_tags(b, (uint32_t)end, (uint32_t)(q - end), 1);
+			set_free_tags(b, a, (uint32_t)end, (uint32_t)(q - end));
 			list_push(b, a, (uint32_t)end, (uint32_t)(q - end));
 			q = end;
 		}
 		arena(b, a)->used_pages += q - p;
 		p = q;
 	}
-	set_tags(b, (uint32_t)start, npages, 0);
+	set_used_tags(b, (uint32_t)start, npages);
 	*page = (uint32_t)start;
 	return K_OK;
 }
@@ -291,7 +312,7 @@ pmm__space_add_free(struct pmm__bank *b, uint32_t page, uint32_t npages)
 	for (uint64_t p = page, q; p < end; p = q) {
 		unsigned a;
 		q = pmm__arena_piece(&b->g, p, end, &a);
-		set_tags(b, (uint32_t)p, (uint32_t)(q - p), 1);
+		set_free_tags(b, a, (uint32_t)p, (uint32_t)(q - p));
 		list_push(b, a, (uint32_t)p, (uint32_t)(q - p));
 	}
 }
@@ -301,7 +322,7 @@ void
 pmm__space_mark_used(struct pmm__bank *b, uint32_t page, uint32_t npages)
 {
 	uint64_t end = (uint64_t)page + npages;
-	set_tags(b, page, npages, 0);
+	set_used_tags(b, page, npages);
 	for (uint64_t p = page, q; p < end; p = q) {
 		unsigned a;
 		q = pmm__arena_piece(&b->g, p, end, &a);

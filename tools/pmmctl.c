@@ -31,7 +31,7 @@ usage(FILE *f)
 		"                             create the bank (--force replaces it)\n"
 		"  move                       give the bank a free address, keeping\n"
 		"                             its blocks (stored pointers go stale)\n"
-		"  upgrade                    migrate a layout-1 or -2 bank to layout 3,\n"
+		"  upgrade                    migrate a layout-1, -2 or -3 bank to layout 4,\n"
 		"                             every block at its address\n"
 		"Options:\n"
 		"  -m, --medium NAME          the bank of medium NAME (default RAM)\n"
