@@ -76,6 +76,15 @@ int pb_scale(unsigned long population, int reps, const char *self);
  * pairs spent holding the bank lock (run with pmm-lockshare.so
  * preloaded); 1 when the module is not there. */
 int pb_lockshare(unsigned long population, int reps);
+/* Allocate + free pairs of 4 KiB blocks by nprocs (1 or 2) forked
+ * processes on the bank of PMM_DIR, from a common start after an untimed
+ * first lap: ns per pair of the total; each process's last block's
+ * address in addr[0..nprocs) unless NULL.  Names carry s. */
+double pb_alloc_free_procs(int nprocs, unsigned long s, int pairs,
+	uint64_t *addr);
+/* "--neighbours reps" (pmm-neighbours.c): 1 and 2 processes allocating
+ * and freeing on an empty bank of four arenas (PMM_DIR, PMM_TUNABLES). */
+int pb_neighbours(int reps);
 /* "--first": the first call of this process, in ns, on stdout. */
 int pb_first(void);
 

@@ -5,7 +5,8 @@
  *
  * The driver runs every measurement in a child with a clean environment:
  * "--worker N" (pmm-worker.c) for each population, in its own PMM_DIR
- * with PMM_TUNABLES sized for it; "--shm" (pmm-shm.c); and the separate
+ * with PMM_TUNABLES sized for it; "--neighbours" (pmm-neighbours.c) once
+ * after them, on an empty bank; "--shm" (pmm-shm.c); and the separate
  * program pmm-anchors, which links PMDK and none of our libraries.  The
  * anchors run before every population and after the last, so their
  * samples span the whole run.  See bench/README.md, section libpmm.
@@ -305,6 +306,33 @@ run_population(const struct opts *o, unsigned long pop)
 	return rc;
 }
 
+/* Two processes on an empty bank of four arenas, in a directory of its
+ * own (pmm-neighbours.c); the directory is removed after. */
+static int
+run_neighbours(const struct opts *o)
+{
+	char dir[PATH_MAX], reps[16], bank[PATH_MAX + 16];
+	static char env_dir[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%s/neighbours", tmpdir);
+	if (mkdir(dir, 0700) != 0) {
+		perror(dir);
+		return -1;
+	}
+	snprintf(env_dir, sizeof(env_dir), "PMM_DIR=%s", dir);
+	char *extra[] = { env_dir,
+		"PMM_TUNABLES=pmm.maxBlocks=4096;pmm.rambankSize=67108864",
+		"PMM_CONF=", o->flushed ? "PMEM_IS_PMEM_FORCE=1" : NULL, NULL };
+	snprintf(reps, sizeof(reps), "%d", o->reps);
+	char *argv[] = { "pmm-bench", "--neighbours", reps, NULL };
+	char **env = clean_env(0, extra);
+	int rc = run_child(self, argv, env, "the neighbours' rows");
+	free(env);
+	snprintf(bank, sizeof(bank), "%s/RAM.pmm", dir);
+	unlink(bank);
+	rmdir(dir);
+	return rc;
+}
+
 /* One pass of the anchors: shm, then PMDK with flushes, then with msync;
  * and the parts of an allocate. */
 static int
@@ -466,6 +494,8 @@ main(int argc, char **argv)
 	}
 	if (argc >= 4 && strcmp(argv[1], "--lockshare") == 0)
 		return pb_lockshare(strtoul(argv[2], NULL, 10), atoi(argv[3]));
+	if (argc >= 3 && strcmp(argv[1], "--neighbours") == 0)
+		return pb_neighbours(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "--first") == 0)
 		return pb_first();
 	if (argc >= 3 && strcmp(argv[1], "--shm") == 0)
@@ -560,6 +590,10 @@ main(int argc, char **argv)
 			rc = r;
 		else if (r == 0)
 			done[measured++] = pops[p];
+	}
+	if (rc == 0) {
+		fprintf(stderr, "\rlibpmm, two processes in an empty bank   ");
+		rc = run_neighbours(&o);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(stderr, "\r%60s\r", "");

@@ -160,6 +160,34 @@ limit_of(const struct target *tg, unsigned long pop)
 
 static const char *verdict(int known, int ok);
 
+/* The neighbours' rows (pmm-neighbours.c): two processes on an empty
+ * bank of four arenas, by where their arenas lie. */
+static void
+neighbours_text(FILE *f)
+{
+	static const struct {
+		const char *op, *what;
+	} k[] = {
+		{ "empty-near", "in neighbouring arenas" },
+		{ "empty-apart", "in arenas apart" },
+		{ "empty-same", "in one arena" },
+	};
+	char b1[32], b2[32];
+	struct pstat p1 = row("empty-p1", 0, 1);
+	if (p1.n == 0)
+		return;
+	fprintf(f, "| empty bank of four arenas: 4 KiB allocate + free, 1 "
+		"process (ns per pair; %zu samples) | %s | - | - |\n", p1.n,
+		fmt_ns(p1.med, b1));
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		struct pstat p2 = row(k[i].op, 0, 1);
+		fprintf(f, "| the same, 2 processes %s: throughput / 1 "
+			"(%zu samples, ns per pair of the total %s) | %s | - | "
+			"- |\n", k[i].what, p2.n, fmt_ns(p2.med, b2),
+			fmt_ratio(p1.med / p2.med, b1));
+	}
+}
+
 /* The scaling rows (pmm-scale.c) of the largest population measured,
  * judged; whether every target there is met. */
 static int
@@ -255,6 +283,7 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 		fprintf(f, "| %s | %s | %s | %s |\n", r[i].what, b1, b2,
 			has ? verdict(!isnan(r[i].v), ok) : "-");
 	}
+	neighbours_text(f);
 	return met;
 }
 

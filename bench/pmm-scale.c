@@ -172,11 +172,12 @@ timed_retrieve(int nthreads)
 	return t / ((double)RETR_CALLS * nthreads);
 }
 
-/* n allocate + free pairs of names of its own. */
+/* n allocate + free pairs of names of its own; the last block's address
+ * in *last. */
 static int
-alloc_free(int who, unsigned long s, int n)
+alloc_free(int who, unsigned long s, int n, VmAddr *last)
 {
-	VmAddr a;
+	VmAddr a = 0;
 	static PmmName nm[64];
 	for (int i = 0; i < 64; i++) {
 		memset(&nm[i], 0, sizeof(nm[i]));
@@ -188,39 +189,42 @@ alloc_free(int who, unsigned long s, int n)
 		if (pmmAllocate(&a, &nm[i % 64], PB_BLOCK, NULL, 0) != K_OK ||
 				pmmFree(&nm[i % 64]) != K_OK)
 			return 1;
+	*last = a;
 	return 0;
 }
 
 /* Where the timed processes meet: how many are ready, the start, and
- * each one's end (ns). */
+ * each one's end (ns) and last block's address. */
 struct af_sync {
 	int ready;
 	int go;
 	double end[2];
+	uint64_t addr[2];
 };
 
 /* A timed process: a first lap, untimed (the bank's lines and its
- * names' pages faulted in), then AF_PAIRS pairs from the common start. */
+ * names' pages faulted in), then pairs pairs from the common start. */
 static int
-alloc_free_timed(struct af_sync *y, int who, unsigned long s)
+alloc_free_timed(struct af_sync *y, int who, unsigned long s, int pairs)
 {
-	if (alloc_free(who, s, 64) != 0)
+	VmAddr a;
+	if (alloc_free(who, s, 64, &a) != 0)
 		return 1;
 	__atomic_add_fetch(&y->ready, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&y->go, __ATOMIC_ACQUIRE))
 		sched_yield();
-	int r = alloc_free(who, s, AF_PAIRS);
+	int r = alloc_free(who, s, pairs, &a);
 	y->end[who] = pb_now_ns();
+	y->addr[who] = a;
 	return r;
 }
 
-/* Wall time per pair of nprocs processes at once, from a common start
- * to the last one's end.  Fork, exit and each process's first faults
- * are left out: timed, they were more than half of one process's time,
- * and the second process started a fork later than the first, so the
- * two ran at once for only part of the time. */
-static double
-timed_alloc_free(int nprocs, unsigned long s)
+/* See pmm-bench.h.  Fork, exit and each process's first faults are left
+ * out: timed, they were more than half of one process's time, and the
+ * second process started a fork later than the first, so the two ran at
+ * once for only part of the time. */
+double
+pb_alloc_free_procs(int nprocs, unsigned long s, int pairs, uint64_t *addr)
 {
 	pid_t pid[2];
 	struct af_sync *y = mmap(NULL, sizeof(*y), PROT_READ | PROT_WRITE,
@@ -233,7 +237,7 @@ timed_alloc_free(int nprocs, unsigned long s)
 		if (pid[i] < 0)
 			fail("fork", K_ESYS);
 		if (pid[i] == 0)
-			_exit(alloc_free_timed(y, i, s));
+			_exit(alloc_free_timed(y, i, s, pairs));
 	}
 	int bad = 0, st;
 	while (!bad && __atomic_load_n(&y->ready, __ATOMIC_SEQ_CST) < nprocs)
@@ -251,10 +255,12 @@ timed_alloc_free(int nprocs, unsigned long s)
 	double end = y->end[0];
 	if (nprocs > 1 && y->end[1] > end)
 		end = y->end[1];
+	for (int i = 0; addr != NULL && i < nprocs; i++)
+		addr[i] = y->addr[i];
 	munmap(y, sizeof(*y));
 	if (bad)
 		fail("allocate + free in a child", K_ECORRUPT);
-	return (end - t0) / ((double)AF_PAIRS * nprocs);
+	return (end - t0) / ((double)pairs * nprocs);
 }
 
 /* The shared word's values besides the moves (2i - 1, 2i). */
@@ -442,8 +448,10 @@ pb_scale(unsigned long pop, int reps, const char *self)
 		pb_sample("chase-t2", pop, 1, timed_chase(2, pos));
 		pb_sample("retr-t1", pop, 1, timed_retrieve(1));
 		pb_sample("retr-t2", pop, 1, timed_retrieve(2));
-		pb_sample("af-p1", pop, 1, timed_alloc_free(1, 2 * s));
-		pb_sample("af-p2", pop, 1, timed_alloc_free(2, 2 * s + 1));
+		pb_sample("af-p1", pop, 1,
+			pb_alloc_free_procs(1, 2 * s, AF_PAIRS, NULL));
+		pb_sample("af-p2", pop, 1,
+			pb_alloc_free_procs(2, 2 * s + 1, AF_PAIRS, NULL));
 		double x = timed_xfer();
 		if (x > 0)
 			pb_sample("xfer", pop, 1, x);
@@ -466,13 +474,14 @@ pb_lockshare(unsigned long pop, int reps)
 			"no lock-share row\n");
 		return 1;
 	}
-	if (alloc_free(0, 1000, AF_PAIRS) != 0)	/* the bank mapped, lines warm */
+	VmAddr a;
+	if (alloc_free(0, 1000, AF_PAIRS, &a) != 0)	/* mapped, lines warm */
 		fail("allocate + free", K_ECORRUPT);
 	for (int s = 0; s < reps; s++) {
 		uint64_t h0, n0, h1, n1;
 		readf(&h0, &n0);
 		uint64_t t0 = __rdtsc();
-		if (alloc_free(0, 1001 + (unsigned long)s, AF_PAIRS) != 0)
+		if (alloc_free(0, 1001 + (unsigned long)s, AF_PAIRS, &a) != 0)
 			fail("allocate + free", K_ECORRUPT);
 		uint64_t t1 = __rdtsc();
 		readf(&h1, &n1);
