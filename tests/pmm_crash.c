@@ -25,7 +25,12 @@
  * it and zero where nobody did.  Sampled instruction points do the same
  * for a worker stopped after N single-steps of one operation (ptrace).
  *
- * tests/pmm_crash runs the short campaign; tests/pmm_crash --long (or
+ * The campaign's banks have one arena; a second campaign runs on a bank
+ * of four (16 MiB, 1,024 entries), where the workers, being processes of
+ * their own, take different arenas' locks and mark name buckets, and are
+ * stopped holding them.
+ *
+ * tests/pmm_crash runs the short campaigns; tests/pmm_crash --long (or
  * PMM_CRASH_LONG=1) runs thousands of points over several seeds.
  */
 #include <limits.h>
@@ -51,7 +56,7 @@
 #define MAXNAMES 128
 #define MAXOPS 256
 #define MAXPROCS 4
-#define DUMP_MAX 256
+#define DUMP_MAX 1024
 #define PAT_MAGIC 0x5041545445524e21ULL
 #define NO_PAGE UINT32_MAX
 
@@ -1575,6 +1580,23 @@ set_tunables(const struct cfg *c)
 	setenv("PMM_TUNABLES", t, 1);
 }
 
+/* Print what a campaign did. */
+static void
+report(const char *what, const struct totals *t, int vg)
+{
+	printf("%s: %llu persist points x 2 models, %llu instruction points (%llu on the tmpfs path), all passed",
+			what, (unsigned long long)t->points,
+			(unsigned long long)t->ipoints,
+			(unsigned long long)t->ipoints_cached);
+	printf(" (%llu runs; the interrupted op took effect in %llu; %llu more power failures during the recovery)%s\n",
+			(unsigned long long)t->runs,
+			(unsigned long long)t->applied,
+			(unsigned long long)t->nested,
+			vg ? "; instruction points skipped under valgrind" :
+			t->skipped_ptrace ? "; instruction points skipped: no ptrace single-stepping here" : "");
+	fflush(stdout);
+}
+
 /* The short or long campaign over a small bank and a larger one. */
 START_TEST(test_campaign)
 {
@@ -1609,16 +1631,38 @@ START_TEST(test_campaign)
 		set_tunables(&c);
 		campaign(&c, &t, 0, &nfailed);
 	}
-	printf("crash campaign: %llu persist points x 2 models, %llu instruction points (%llu on the tmpfs path), all passed",
-			(unsigned long long)t.points,
-			(unsigned long long)t.ipoints,
-			(unsigned long long)t.ipoints_cached);
-	printf(" (%llu runs; the interrupted op took effect in %llu; %llu more power failures during the recovery)%s\n",
-			(unsigned long long)t.runs, (unsigned long long)t.applied,
-			(unsigned long long)t.nested,
-			vg ? "; instruction points skipped under valgrind" :
-			t.skipped_ptrace ? "; instruction points skipped: no ptrace single-stepping here" : "");
-	fflush(stdout);
+	report("crash campaign", &t, vg);
+}
+END_TEST
+
+/* The campaign on a bank of four arenas: one seed (two in the long
+ * campaign), fewer points than on the small banks (each image is 16 MiB). */
+START_TEST(test_campaign_arenas)
+{
+	int vg = test_under_valgrind();
+	struct cfg c = { 201, 60, 3, 100, 5, 8, 0x1000000, 1024, 6, 10 };
+	struct totals t = { 0 };
+	unsigned nfailed = 0;
+	struct pmm__geom g;
+	ck_assert_int_eq(pmm__geom_compute(c.bank_size, c.max_blocks,
+		(uint64_t)sysconf(_SC_PAGESIZE), &g), K_OK);
+	ck_assert_uint_eq(g.narenas, 4);
+	if (vg) {
+		c.nops = 20;
+		c.every = 8;
+	}
+	if (long_mode) {
+		c.nops = 120;
+		c.every = 1;
+		c.ipoints = 60;
+	}
+	setup();
+	for (unsigned k = 0; k < (long_mode ? 2u : 1u); k++) {
+		c.seed = 201 + k;
+		set_tunables(&c);
+		campaign(&c, &t, 0, &nfailed);
+	}
+	report("crash campaign, four arenas", &t, vg);
 }
 END_TEST
 
@@ -1652,6 +1696,9 @@ suite(void)
 	TCase *tc = test_case(s, "campaign", long_mode ? 36000 : 300);
 	tcase_add_unchecked_fixture(tc, make_workdir, remove_workdir);
 	tcase_add_test(tc, test_campaign);
+	tc = test_case(s, "arenas", long_mode ? 36000 : 300);
+	tcase_add_unchecked_fixture(tc, make_workdir, remove_workdir);
+	tcase_add_test(tc, test_campaign_arenas);
 	tc = test_case(s, "sensitivity", 120);
 	tcase_add_unchecked_fixture(tc, make_workdir, remove_workdir);
 	tcase_add_test(tc, test_campaign_catches_lost_flush);
