@@ -1597,6 +1597,19 @@ report(const char *what, const struct totals *t, int vg)
 	fflush(stdout);
 }
 
+/* The campaign of c with n seeds from c's own, adding to t. */
+static void
+campaign_seeds(const struct cfg *c, unsigned n, struct totals *t)
+{
+	unsigned nfailed = 0;
+	for (unsigned k = 0; k < n; k++) {
+		struct cfg one = *c;
+		one.seed = c->seed + k;
+		set_tunables(&one);
+		campaign(&one, t, 0, &nfailed);
+	}
+}
+
 /* The short or long campaign over a small bank and a larger one. */
 START_TEST(test_campaign)
 {
@@ -1604,7 +1617,7 @@ START_TEST(test_campaign)
 	struct cfg small = { 1, 40, 3, 20, 3, 6, 0x40000, 16, 1, 40 };
 	struct cfg large = { 101, 60, 3, 100, 5, 8, 0x100000, 128, 3, 20 };
 	struct totals t = { 0 };
-	unsigned nfailed = 0, seeds = long_mode ? 8 : vg ? 1 : 2;
+	unsigned seeds = long_mode ? 8 : vg ? 1 : 2;
 	if (vg) {
 		small.nops = 16;
 		small.every = 4;
@@ -1619,18 +1632,8 @@ START_TEST(test_campaign)
 		large.ipoints = 100;
 	}
 	setup();
-	for (unsigned k = 0; k < seeds; k++) {
-		struct cfg c = small;
-		c.seed = small.seed + k;
-		set_tunables(&c);
-		campaign(&c, &t, 0, &nfailed);
-	}
-	for (unsigned k = 0; k < (long_mode ? 3u : 1u); k++) {
-		struct cfg c = large;
-		c.seed = large.seed + k;
-		set_tunables(&c);
-		campaign(&c, &t, 0, &nfailed);
-	}
+	campaign_seeds(&small, seeds, &t);
+	campaign_seeds(&large, long_mode ? 3u : 1u, &t);
 	report("crash campaign", &t, vg);
 }
 END_TEST
@@ -1642,7 +1645,6 @@ START_TEST(test_campaign_arenas)
 	int vg = test_under_valgrind();
 	struct cfg c = { 201, 60, 3, 100, 5, 8, 0x1000000, 1024, 6, 10 };
 	struct totals t = { 0 };
-	unsigned nfailed = 0;
 	struct pmm__geom g;
 	ck_assert_int_eq(pmm__geom_compute(c.bank_size, c.max_blocks,
 		(uint64_t)sysconf(_SC_PAGESIZE), &g), K_OK);
@@ -1657,11 +1659,7 @@ START_TEST(test_campaign_arenas)
 		c.ipoints = 60;
 	}
 	setup();
-	for (unsigned k = 0; k < (long_mode ? 2u : 1u); k++) {
-		c.seed = 201 + k;
-		set_tunables(&c);
-		campaign(&c, &t, 0, &nfailed);
-	}
+	campaign_seeds(&c, long_mode ? 2u : 1u, &t);
 	report("crash campaign, four arenas", &t, vg);
 }
 END_TEST
