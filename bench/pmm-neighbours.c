@@ -7,11 +7,10 @@
  * 64 MiB bank of 4,096 entries (PMM_TUNABLES): four arenas of 4,096 pages.
  * A process takes its arena from its ids, so which two arenas a pair of
  * processes ends up in is chance; each sample says which.  In an empty
- * arena every pair splits and merges the one free extent that spans it,
- * so each process rewrites the page records at both ends of its arena:
- * two neighbours write the records on both sides of their common
- * boundary, and what decides their throughput is whether those share
- * lines, or a 4 KiB page the CPUs' prefetchers pull in whole.
+ * arena every pair splits and merges the one free extent that spans it;
+ * before 2026-12-07 each split and merge also rewrote the page record at
+ * the arena's end, beside the next arena's first, and two neighbours
+ * did about one's pairs (bench/README.md, "Neighbouring arenas").
  *
  *   empty-p1     pairs by 1 process (ns per pair)
  *   empty-near   pairs by 2 processes at once in neighbouring arenas
@@ -52,7 +51,7 @@ read_header(struct pmm__hdr *h)
 }
 
 /* The arena of a block at addr alone in an empty arena: it lies on the
- * arena's first page, which is within 512 pages of an even split. */
+ * arena's first page, where an even split of the pages puts it. */
 static int
 arena_of(const struct pmm__hdr *h, uint64_t addr, unsigned narenas)
 {
