@@ -350,7 +350,9 @@ measure_persist_stream(const struct bench_config *c, size_t size)
 }
 
 /* One mem* variant: op is memcpy, memmove or memset; mode is default,
- * temporal or nt; nodrain selects the _nodrain form. */
+ * temporal, nt or noflush (PMEM_F_MEM_NOFLUSH: cached stores that a
+ * later flush makes durable, as libpmemobj writes its logs); nodrain
+ * selects the _nodrain form. */
 static void
 measure_mem(const struct bench_config *c, const char *op, const char *mode,
 	int nodrain, int misaligned, size_t size)
@@ -364,6 +366,8 @@ measure_mem(const struct bench_config *c, const char *op, const char *mode,
 		flags |= PMEM_F_MEM_TEMPORAL;
 	else if (strcmp(mode, "nt") == 0)
 		flags |= PMEM_F_MEM_NONTEMPORAL;
+	else if (strcmp(mode, "noflush") == 0)
+		flags |= PMEM_F_MEM_NOFLUSH;
 	int dflt = strcmp(mode, "default") == 0;
 	m.flags = flags;
 	if (strcmp(op, "memset") == 0) {
@@ -536,7 +540,9 @@ bench_worker(int argc, char **argv)
 	clock_cost();
 
 	static const char *const ops[] = { "memcpy", "memset", "memmove" };
-	static const char *const modes[] = { "default", "temporal", "nt" };
+	static const char *const modes[] = { "default", "temporal", "nt",
+		"noflush" };
+#define NMODES (sizeof(modes) / sizeof(modes[0]))
 	for (size_t s = 0; s < nsizes; s++) {
 		size_t sz = sizes[s];
 		if (c->flush_rows) {
@@ -551,9 +557,11 @@ bench_worker(int argc, char **argv)
 			measure_mem(c, "memset", "default", 0, 0, sz);
 			continue;
 		}
+		/* NOFLUSH implies NODRAIN: no _nodrain row of its own */
 		for (size_t o = 0; o < 3; o++)
-			for (size_t md = 0; md < 3; md++)
-				for (int nd = 0; nd < 2; nd++)
+			for (size_t md = 0; md < NMODES; md++)
+				for (int nd = 0; nd < 2 - (md == NMODES - 1);
+						nd++)
 					for (int mis = 0; mis < 2; mis++)
 						measure_mem(c, ops[o],
 							modes[md], nd, mis,

@@ -50,11 +50,15 @@ pmem__sfence(void)
 	__asm__ volatile("sfence" : : : "memory");
 }
 
-/* Applies line_op to every cache line touching [addr, addr + len). */
+/* Applies line_op to every cache line touching [addr, addr + len).  A
+ * counted loop: with pmem__noflush_line's empty body the compiler drops
+ * it, which it may not do for "p_ < e_" (a loop that might never end). */
 #define PMEM__FLUSH_RANGE(addr, len, line_op) do { \
 	uintptr_t p_ = (uintptr_t)(addr) & ~(uintptr_t)(PMEM_CACHELINE - 1); \
 	uintptr_t e_ = (uintptr_t)(addr) + (len); \
-	for (; p_ < e_; p_ += PMEM_CACHELINE) \
+	size_t n_ = e_ > p_ ? (e_ - p_ + PMEM_CACHELINE - 1) / PMEM_CACHELINE \
+		: 0; \
+	for (; n_ > 0; n_--, p_ += PMEM_CACHELINE) \
 		line_op((const void *)p_); \
 } while (0)
 

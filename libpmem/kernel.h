@@ -207,6 +207,11 @@ k_fill(char *d, int c, size_t len, int nt, k_line_fn line)
 		k_st1(d++, (char)c);
 }
 
+/* Up to this length a NOFLUSH copy or fill is libc's: its overlapping
+ * vector moves beat the line-by-line layout below on short or unaligned
+ * ranges (pmem-bench's noflush rows). */
+#define K_NOFLUSH_LIBC 256
+
 /*
  * Non-temporal or temporal, from the flags and the length: NOFLUSH and
  * TEMPORAL/WB ask for cached stores, NONTEMPORAL/WC for streaming ones;
@@ -278,11 +283,23 @@ k_memmove(void *dst, const void *src, size_t len, unsigned flags,
 {
 	char *d = dst;
 	const char *s = src;
+	int fwd = (uintptr_t)d - (uintptr_t)s >= len;
+	if (flags & PMEM_F_MEM_NOFLUSH) {
+		/* cached stores, nothing flushed or told to pmemcheck; a
+		 * constant line function here and below, as a variable
+		 * one is called through a pointer for every line */
+		if (len <= K_NOFLUSH_LIBC) {
+			memmove(d, s, len);
+			return;
+		}
+		if (fwd)
+			k_copy_fwd(d, s, len, 0, pmem__noflush_line);
+		else
+			k_copy_bwd(d, s, len, 0, pmem__noflush_line);
+		return;
+	}
 	int nt = k_use_nt(flags, len);
 	int noflush = line == pmem__noflush_line;
-	if (flags & PMEM_F_MEM_NOFLUSH)
-		line = pmem__noflush_line;
-	int fwd = (uintptr_t)d - (uintptr_t)s >= len;
 	if (nt) {
 		if (fwd)
 			k_copy_fwd(d, s, len, 1, line);
@@ -303,10 +320,17 @@ K_INLINE void
 k_memset(void *dst, int c, size_t len, unsigned flags, k_line_fn line,
 	int fence_nt)
 {
+	if (flags & PMEM_F_MEM_NOFLUSH) {
+		/* as in k_memmove */
+		if (len <= K_NOFLUSH_LIBC) {
+			memset(dst, c, len);
+			return;
+		}
+		k_fill(dst, c, len, 0, pmem__noflush_line);
+		return;
+	}
 	int nt = k_use_nt(flags, len);
 	int noflush = line == pmem__noflush_line;
-	if (flags & PMEM_F_MEM_NOFLUSH)
-		line = pmem__noflush_line;
 	if (nt)
 		k_fill(dst, c, len, 1, line);
 	else

@@ -108,12 +108,53 @@ START_TEST(test_lines_flushed)
 }
 END_TEST
 
-/* NOFLUSH flushes nothing. */
+/* Checks area[off, off + len) against want, and the bytes just before
+ * and after it against before and after (what). */
+static void
+check_bytes(size_t off, size_t len, const char *want, char before,
+	char after, const char *what)
+{
+	if (memcmp(area + off, want, len) != 0)
+		ck_abort_msg("%s off %zu len %zu: wrong bytes", what, off, len);
+	if ((off > 0 && area[off - 1] != before) ||
+			(off + len < sizeof(area) && area[off + len] != after))
+		ck_abort_msg("%s off %zu len %zu: wrote outside the range",
+			what, off, len);
+}
+
+/* NOFLUSH flushes nothing and writes exactly its range: every length to
+ * 300 (libc's below K_NOFLUSH_LIBC, the kernel's above) at several
+ * offsets, forward, backward (overlapping) and fill, and a large one. */
 START_TEST(test_noflush)
 {
+	static char want[AREA];
+	size_t step = test_under_valgrind() ? 13 : 1;
+	for (size_t k = 0; k < sizeof(other); k++)
+		other[k] = (char)(k * 7 + 1);
 	memset(flushed, 0, sizeof(flushed));
-	memmove_test_rec(area + 3, other, 5000, PMEM_F_MEM_NOFLUSH);
-	memset_test_rec(area + 5, 1, 5000, PMEM_F_MEM_NOFLUSH);
+	for (size_t len = 1; len <= 300 || len == 301; len += step) {
+		size_t n = len > 300 ? 5000 : len;
+		for (size_t off = 1; off < 64; off += 9) {
+			memset(area, 'g', sizeof(area));
+			memmove_test_rec(area + off, other, n,
+				PMEM_F_MEM_NOFLUSH);
+			check_bytes(off, n, other, 'g', 'g', "copy");
+			memcpy(want, area + off, n);
+			/* 40 bytes up, then back: overlapping from n = 41 */
+			memmove_test_rec(area + off + 40, area + off, n,
+				PMEM_F_MEM_NOFLUSH);
+			check_bytes(off + 40, n, want, n < 40 ? 'g' : want[39],
+				'g', "copy backward");
+			memmove_test_rec(area + off, area + off + 40, n,
+				PMEM_F_MEM_NOFLUSH);
+			check_bytes(off, n, want, 'g', n < 40 ? 'g' :
+				want[n - 40], "copy forward");
+			memset(area, 'g', sizeof(area));
+			memset_test_rec(area + off, 1, n, PMEM_F_MEM_NOFLUSH);
+			memset(want, 1, n);
+			check_bytes(off, n, want, 'g', 'g', "fill");
+		}
+	}
 	for (size_t l = 0; l < sizeof(flushed); l++)
 		ck_assert_int_eq(flushed[l], 0);
 }
