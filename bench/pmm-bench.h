@@ -69,6 +69,12 @@ int pb_worker(unsigned long population, int reps, int quick);
 
 /* ------------------------------------------------------- pmm-scale.c */
 
+struct pmm__hdr;
+
+/* Read the header of the bank in $PMM_DIR (RAM.pmm) into h; exits with a
+ * message when it cannot. */
+void pb_bank_header(struct pmm__hdr *h);
+
 /* On the bank the worker of `population` left in PMM_DIR, in a new
  * process: first calls, 1 vs 2 threads, 1 vs 2 processes, metadata. */
 int pb_scale(unsigned long population, int reps, const char *self);

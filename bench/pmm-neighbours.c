@@ -20,10 +20,8 @@
  *   empty-same   the same, both in one arena (each takes another when
  *                it finds its own taken, so this is rare)
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "pmm/chPmm.h"
 #include "pmm-bench.h"
@@ -34,21 +32,6 @@
 
 /* Samples of each kind a rep. */
 #define NB_PER_REP 3
-
-/* The bank's header, read from its file (created by a first call). */
-static void
-read_header(struct pmm__hdr *h)
-{
-	char path[4096];
-	const char *dir = getenv("PMM_DIR");
-	snprintf(path, sizeof(path), "%s/RAM.pmm", dir != NULL ? dir : ".");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || pread(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h)) {
-		perror(path);
-		exit(1);
-	}
-	close(fd);
-}
 
 /* The arena of a block at addr alone in an empty arena: it lies on the
  * arena's first page, where an even split of the pages puts it. */
@@ -75,7 +58,7 @@ pb_neighbours(int reps)
 		return 1;
 	}
 	struct pmm__hdr h;
-	read_header(&h);
+	pb_bank_header(&h);
 	unsigned narenas = PMM__ARENAS;
 	if (h.npages / PMM__ARENA_PAGES < narenas ||
 			h.max_blocks / PMM__ARENA_BLOCKS < narenas) {

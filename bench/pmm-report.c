@@ -3,8 +3,9 @@
  * takes medians and prints the table: ours, the anchors, the ratios, the
  * targets and whether each is met (Markdown, or CSV).
  *
- * Targets (from the issue): a new 4 KiB pmmAllocate <= 1 us, a retrieve
- * <= 100 ns, a pmmFree <= 500 ns, at every population; "flat" is judged
+ * Targets (issue 14): a new 4 KiB pmmAllocate <= 800 ns, a retrieve
+ * <= 100 ns cached and <= 1.3 x the machine's miss at large populations, a
+ * pmmFree <= 500 ns, at every population; "flat" is judged
  * here as slowest population / fastest <= FLAT_MAX; pmmFreeAll "linear"
  * as every measured k within LINEAR_TOL of the straight line through the
  * smallest and the largest k (a fixed cost plus a cost per block).
@@ -287,6 +288,20 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 	return met;
 }
 
+/* The fastest median over the populations (NAN if none). */
+static double
+fastest_over_pops(const char *op, unsigned long k,
+	const struct pb_report_info *info)
+{
+	double lo = NAN;
+	for (size_t p = 0; p < info->npops; p++) {
+		double m = row(op, info->pops[p], k).med;
+		if (!isnan(m) && !(m >= lo))
+			lo = m;
+	}
+	return lo;
+}
+
 /* slowest / fastest median over the populations (NAN if < 2). */
 static double
 spread_over_pops(const char *op, unsigned long k,
@@ -441,21 +456,35 @@ pb_report_text(FILE *f, const struct pb_report_info *info)
 
 	fprintf(f, "\n### Flat from the smallest to the largest population "
 		"(slowest median / fastest; flat when <= %.1f)\n\n", FLAT_MAX);
-	fprintf(f, "| operation | slowest/fastest | flat |\n|---|---:|---|\n");
+	/* what the largest population adds to the fastest, in ns and in the
+	 * machine's misses: a call there pays at least the one miss on its
+	 * name's line, and flat allows it half the fastest */
+	double miss = row("chase", 0, 128).med;
+	unsigned long big = info->npops > 0 ? info->pops[info->npops - 1] : 0;
+	fprintf(f, "| operation | slowest/fastest | flat | fastest (ns) | "
+		"%s blocks (ns) | added there (ns) | added / one miss in "
+		"128 MiB (%s ns) | flat allows added <= (ns) |\n"
+		"|---|---:|---|---:|---:|---:|---:|---:|\n",
+		fmt_pop(big, b2), fmt_ns(miss, b3));
 	static const char *const flat_ops[] = { "alloc", "retrieve", "free",
 		"alloc-key", "free-key", "retrieve-hot" };
 	for (size_t i = 0; i < sizeof(flat_ops) / sizeof(flat_ops[0]); i++) {
 		double s = spread_over_pops(flat_ops[i], 1, info);
+		double lo = fastest_over_pops(flat_ops[i], 1, info);
+		double hi = row(flat_ops[i], big, 1).med;
 		int ok = !isnan(s) && s <= FLAT_MAX;
 		if (i < NTARGETS && !isnan(s))
 			all_met &= ok;
-		fprintf(f, "| %s | %s | %s |\n", flat_ops[i],
-			fmt_ratio(s, b1), verdict(!isnan(s), ok));
+		fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			flat_ops[i], fmt_ratio(s, b1), verdict(!isnan(s), ok),
+			fmt_ns(lo, b2), fmt_ns(hi, b3), fmt_ns(hi - lo, b4),
+			fmt_ratio((hi - lo) / miss, b5),
+			fmt_ns((FLAT_MAX - 1) * lo, b6));
 	}
 	if (info->nks > 0) {
 		double s = spread_over_pops("freeall", info->ks[info->nks - 1],
 			info);
-		fprintf(f, "| freeall of %lu, per block | %s | %s |\n",
+		fprintf(f, "| freeall of %lu, per block | %s | %s | | | | | |\n",
 			info->ks[info->nks - 1], fmt_ratio(s, b1),
 			verdict(!isnan(s), s <= FLAT_MAX));
 	}

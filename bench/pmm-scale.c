@@ -395,17 +395,27 @@ pb_first(void)
 	return 0;
 }
 
+/* Read the bank header of $PMM_DIR/RAM.pmm, or exit. */
+void
+pb_bank_header(struct pmm__hdr *h)
+{
+	char path[4096];
+	const char *dir = getenv("PMM_DIR");
+	snprintf(path, sizeof(path), "%s/RAM.pmm", dir != NULL ? dir : ".");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h)) {
+		perror(path);
+		exit(1);
+	}
+	close(fd);
+}
+
 /* Metadata bytes per block of the bank file in PMM_DIR. */
 static double
 meta_bytes(void)
 {
-	char path[4096];
 	struct pmm__hdr h;
-	snprintf(path, sizeof(path), "%s/RAM.pmm", getenv("PMM_DIR"));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		fail(path, K_ESYS);
-	close(fd);
+	pb_bank_header(&h);
 	return (double)h.data_off / (double)h.max_blocks;
 }
 
