@@ -288,18 +288,26 @@ scaling_text(FILE *f, const struct pb_report_info *info)
 	return met;
 }
 
-/* The fastest median over the populations (NAN if none). */
-static double
-fastest_over_pops(const char *op, unsigned long k,
-	const struct pb_report_info *info)
+/* The fastest and slowest medians over the populations (*lo NAN if
+ * none); how many populations have one. */
+static size_t
+extremes_over_pops(const char *op, unsigned long k,
+	const struct pb_report_info *info, double *lo, double *hi)
 {
-	double lo = NAN;
+	size_t n = 0;
+	*lo = INFINITY;
+	*hi = 0;
 	for (size_t p = 0; p < info->npops; p++) {
 		double m = row(op, info->pops[p], k).med;
-		if (!isnan(m) && !(m >= lo))
-			lo = m;
+		if (isnan(m))
+			continue;
+		*lo = m < *lo ? m : *lo;
+		*hi = m > *hi ? m : *hi;
+		n++;
 	}
-	return lo;
+	if (n == 0)
+		*lo = NAN;
+	return n;
 }
 
 /* slowest / fastest median over the populations (NAN if < 2). */
@@ -307,17 +315,8 @@ static double
 spread_over_pops(const char *op, unsigned long k,
 	const struct pb_report_info *info)
 {
-	double lo = INFINITY, hi = 0;
-	size_t n = 0;
-	for (size_t p = 0; p < info->npops; p++) {
-		double m = row(op, info->pops[p], k).med;
-		if (isnan(m))
-			continue;
-		lo = m < lo ? m : lo;
-		hi = m > hi ? m : hi;
-		n++;
-	}
-	return n >= 2 ? hi / lo : NAN;
+	double lo, hi;
+	return extremes_over_pops(op, k, info, &lo, &hi) >= 2 ? hi / lo : NAN;
 }
 
 /* The worst relative distance of any k from the line through the ends. */
@@ -469,9 +468,9 @@ pb_report_text(FILE *f, const struct pb_report_info *info)
 	static const char *const flat_ops[] = { "alloc", "retrieve", "free",
 		"alloc-key", "free-key", "retrieve-hot" };
 	for (size_t i = 0; i < sizeof(flat_ops) / sizeof(flat_ops[0]); i++) {
-		double s = spread_over_pops(flat_ops[i], 1, info);
-		double lo = fastest_over_pops(flat_ops[i], 1, info);
-		double hi = row(flat_ops[i], big, 1).med;
+		double lo, slowest, hi = row(flat_ops[i], big, 1).med;
+		double s = extremes_over_pops(flat_ops[i], 1, info, &lo,
+			&slowest) >= 2 ? slowest / lo : NAN;
 		int ok = !isnan(s) && s <= FLAT_MAX;
 		if (i < NTARGETS && !isnan(s))
 			all_met &= ok;

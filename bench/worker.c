@@ -560,7 +560,8 @@ bench_worker(int argc, char **argv)
 		/* NOFLUSH implies NODRAIN: no _nodrain row of its own */
 		for (size_t o = 0; o < 3; o++)
 			for (size_t md = 0; md < NMODES; md++)
-				for (int nd = 0; nd < 2 - (md == NMODES - 1);
+				for (int nd = 0; nd < 2 && !(nd == 1 &&
+						strcmp(modes[md], "noflush") == 0);
 						nd++)
 					for (int mis = 0; mis < 2; mis++)
 						measure_mem(c, ops[o],
