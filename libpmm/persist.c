@@ -7,6 +7,7 @@
  * watch every flush and drain (and stop the world at any of them).
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/vfs.h>
 
 #include <libpmem.h>
@@ -24,6 +25,42 @@ forced_pmem(void)
 {
 	const char *e = secure_getenv("PMEM_IS_PMEM_FORCE");
 	return e != NULL && atoi(e) == 1;
+}
+
+/* A cached fill asks for this many bytes' lines ahead of its stores. */
+#define FILL_AHEAD 4096
+
+/* The smaller of a and b. */
+static inline size_t
+min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Ask for the lines of [p, p + n) in exclusive state. */
+static inline void
+want_lines(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 64)
+		__builtin_prefetch(p + i, 1);
+}
+
+/* Plain stores, each 4 KiB's lines asked for before it is written:
+ * memset alone (rep stosb) has few of a cold page's lines in flight;
+ * asked for together they arrive in parallel, and from one DRAM row
+ * when pages are consecutive, as a run of new blocks' are (see
+ * bench/README.md, "Issue 14: the zero fill"). */
+void
+pmm__fill_cached(void *a, int c, size_t n)
+{
+	char *p = a, *e = p + n;
+	want_lines(p, min_size(n, FILL_AHEAD));
+	while (p < e) {
+		char *q = p + min_size((size_t)(e - p), FILL_AHEAD);
+		want_lines(q, min_size((size_t)(e - q), FILL_AHEAD));
+		memset(p, c, (size_t)(q - p));
+		p = q;
+	}
 }
 
 /* A cached medium's large fill: non-temporal stores, then the fence

@@ -367,6 +367,8 @@ pmm__persist(const struct pmm__bank *b, const void *a, size_t n)
 /* Beyond this, a cached medium's fill bypasses the caches as well. */
 #define PMM__FILL_CACHED_MAX (1u << 20)
 void pmm__fill_streaming(void *a, int c, size_t n);
+/* A cached medium's fill of at most PMM__FILL_CACHED_MAX bytes. */
+void pmm__fill_cached(void *a, int c, size_t n);
 
 /* Fill a range of b, durable at the next drain (cached: plain stores,
  * which also leave a new block in the cache its owner writes next; a
@@ -377,7 +379,7 @@ pmm__fill_nodrain(const struct pmm__bank *b, void *a, int c, size_t n)
 	if (!b->cached)
 		pmm__pers.memset_nodrain(a, c, n);
 	else if (n <= PMM__FILL_CACHED_MAX)
-		memset(a, c, n);
+		pmm__fill_cached(a, c, n);
 	else
 		pmm__fill_streaming(a, c, n);
 }

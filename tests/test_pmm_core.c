@@ -1874,6 +1874,38 @@ START_TEST(test_medium_path_calls)
 }
 END_TEST
 
+/* A cached fill writes exactly its range, whatever its length and
+ * alignment around its 4 KiB steps, and nothing around it. */
+START_TEST(test_fill_cached)
+{
+	static const size_t lens[] = { 0, 1, 63, 64, 65, 4095, 4096, 4097,
+		8191, 8192, 8193, 12288 + 200, 65536, PMM__FILL_CACHED_MAX };
+	static const size_t offs[] = { 0, 1, 64, 4095 };
+	size_t span = PMM__FILL_CACHED_MAX + 3 * 4096;
+	unsigned char *buf = aligned_alloc(4096, span);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (size_t j = 0; j < sizeof(offs) / sizeof(offs[0]); j++) {
+			size_t o = offs[j] + 64, n = lens[i];
+			memset(buf, 0x3c, span);
+			pmm__fill_cached(buf + o, 0xa7, n);
+			for (size_t k = 0; k < o; k++)
+				ck_assert_uint_eq(buf[k], 0x3c);
+			for (size_t k = o; k < o + n; k++)
+				if (buf[k] != 0xa7)
+					ck_abort_msg("len %zu at %zu: byte %zu "
+						"not filled", n, o, k - o);
+			for (size_t k = o + n; k < span; k++)
+				if (buf[k] != 0x3c)
+					ck_abort_msg("len %zu at %zu: byte %zu "
+						"past the end written", n, o,
+						k - o - n);
+		}
+	}
+	free(buf);
+}
+END_TEST
+
 /* The same work on a bank opened with PMEM_IS_PMEM_FORCE=1. */
 START_TEST(test_medium_path_forced)
 {
@@ -2669,6 +2701,7 @@ core_suite(void)
 	tcase_add_test(tc, test_lockfree_points);
 	tcase_add_test(tc, test_medium_path_choice);
 	tcase_add_test(tc, test_medium_path_calls);
+	tcase_add_test(tc, test_fill_cached);
 	tcase_add_test(tc, test_medium_path_forced);
 	tcase_add_test(tc, test_create_busy);
 	tcase_add_test(tc, test_arena_overflow);
