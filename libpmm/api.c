@@ -99,12 +99,21 @@ used_pages(const struct pmm__bank *b)
 	return n;
 }
 
+/* How many of this thread's last pmmAllocate calls made new blocks in a
+ * row, up to NEW_RUN: calls come in runs of new names or of existing
+ * ones, and after two new ones the next is guessed new (an alternation
+ * is never guessed so: a retrieval guessed wrong costs a page's fill). */
+#define NEW_RUN 2
+static __thread unsigned char new_run __attribute__((tls_model("initial-exec")));
+
 /* Start loading what a new block of npages will touch in this thread's
- * arena (the free entry, its free list's head and the head's tags and
- * links, its first data line) while the name's bucket is read: read
- * without the lock, these are only hints, bounds-checked. */
+ * arena (the free entry and its chain link, its free list's head and the
+ * head's tags and links, its first data line; ahead, when the call is
+ * likely to make a block, every line of the first 4 KiB it fills with
+ * plain stores) while the name's bucket is read: read without the lock,
+ * these are only hints, bounds-checked. */
 static void
-prefetch_new(const struct pmm__bank *b, uint32_t npages)
+prefetch_new(const struct pmm__bank *b, uint32_t npages, int ahead)
 {
 	if (npages > 64)
 		return;
@@ -112,13 +121,23 @@ prefetch_new(const struct pmm__bank *b, uint32_t npages)
 	uint64_t v = __atomic_load_n(&A->free_head, __ATOMIC_RELAXED);
 	uint32_t h = __atomic_load_n(&A->class_head[npages - 1],
 			__ATOMIC_RELAXED);
-	if (v != 0 && v <= b->g.max_blocks)
+	if (v != 0 && v <= b->g.max_blocks) {
 		__builtin_prefetch(&b->table[v - 1], 1);
-	if (h != 0 && h <= b->g.npages) {
-		__builtin_prefetch(&b->pg[h - 1], 1);
-		__builtin_prefetch(b->data + ((uint64_t)(h - 1) << b->page_shift),
-				1);
+		__builtin_prefetch(&b->knext[v - 1]);
 	}
+	if (h == 0 || h > b->g.npages)
+		return;
+	__builtin_prefetch(&b->pg[h - 1], 1);
+	const char *p = (const char *)b->data +
+		((uint64_t)(h - 1) << b->page_shift);
+	/* a retrieval would only spend the bandwidth; streamed stores
+	 * (the flushed path's) need no line loaded */
+	size_t n = 64;
+	if (ahead && b->cached)
+		n = ((size_t)npages << b->page_shift) < 4096 ?
+			(size_t)npages << b->page_shift : 4096;
+	for (size_t i = 0; i < n; i += 64)
+		__builtin_prefetch(p + i, 1);
 }
 
 /* Before a commit: release l and do the call again wide (PMM__WIDE). */
@@ -253,7 +272,87 @@ struct request {
 	size_t size;
 	const uint8_t *key;		/* 32 zero-padded bytes */
 	uint32_t ks;
+	int ahead;			/* likely new: space taken first */
 };
+
+/* The pages of a request of size bytes. */
+static uint32_t
+pages_of(const struct pmm__bank *b, size_t size)
+{
+	return (uint32_t)((size + b->g.page_size - 1) >> b->page_shift);
+}
+
+/* Whether a call for size bytes takes and fills its space before it
+ * looks at its name (a small block, in a run of new ones). */
+static int
+guess_new(const struct pmm__bank *b, size_t size)
+{
+	return new_run >= NEW_RUN && size != 0 && size <= 64 * b->g.page_size &&
+		size <= b->g.bank_size;
+}
+
+/* Holding arena a (narrow l): a free entry and pages for r taken and
+ * filled before r's name is looked at, so that the bucket's line comes
+ * while the page is written (1) or nothing taken (0: any trouble is
+ * left to the ordinary order, which reports or repairs it). */
+static int
+take_ahead(struct pmm__bank *b, unsigned a, const struct request *r,
+		uint32_t *idx, uint32_t *page)
+{
+	if (pmm__entry_pop(b, a, idx) != K_OK)
+		return 0;
+	if (pmm__space_alloc(b, a, pages_of(b, r->size), page) != K_OK) {
+		pmm__entry_push(b, *idx);
+		return 0;
+	}
+	pmm__fill_nodrain(b, b->data + ((uint64_t)*page << b->page_shift), 0,
+			(size_t)pages_of(b, r->size) << b->page_shift);
+	return 1;
+}
+
+/* Holding arena a (narrow l): return what take_ahead took, nothing of it
+ * committed (its pages were only zeroed). */
+static int
+give_back(struct pmm__bank *b, struct pmm__locks *l,
+		const struct request *r, uint32_t idx, uint32_t page)
+{
+	/* the zeros land before the pages can be another's, whose writes
+	 * they must never follow: every persist of a call is drained
+	 * before its locks are released */
+	pmm__drain(b);
+	pmm__entry_push(b, idx);
+	if (pmm__space_free(b, page, pages_of(b, r->size)) != K_OK)
+		return repair(b, l);
+	return K_OK;
+}
+
+/* Holding arena a (l; NULL: every lock) and r's home bucket: make block
+ * r->nm in entry idx and the pages from page on, already filled. */
+static int
+commit_new(struct pmm__bank *b, struct pmm__locks *l,
+		const struct request *r, uint32_t idx, uint32_t page,
+		VmAddr *addr)
+{
+	struct pmm__entry *e = &b->table[idx];
+	e->page = page;
+	e->npages = pages_of(b, r->size);
+	memcpy(e->name, r->nm, sizeof(e->name));
+	e->keysize = (uint8_t)r->ks;
+	memcpy(e->key, r->key, sizeof(e->key));
+	e->checksum = pmm__entry_checksum(e, idx);
+	pmm__flush(b, e, sizeof(*e));
+	pmm__drain(b);
+	e->state = PMM__USED;			/* the commit */
+	pmm__persist(b, &e->state, sizeof(e->state));
+	b->hdr->arena[pmm__arena_of_entry(&b->g, idx)].used_blocks++;
+	*addr = block_addr(b, e);
+	if (new_run < NEW_RUN)
+		new_run++;
+	if (pmm__name_insert_l(b, l, idx, r->h) != K_OK ||
+			(r->ks > 0 && pmm__key_insert(b, idx) != K_OK))
+		return repair_committed(b, l);
+	return K_OK;
+}
 
 /* Holding arena a (l; NULL: every lock): retrieve or allocate block
  * r->nm; PMM__WIDE when it must be done again wide (l released). */
@@ -265,13 +364,27 @@ allocate_in(struct pmm__bank *b, struct pmm__locks *l, unsigned a,
 	int rc;
 	if (l != NULL && r->ks > 0 && (rc = pmm__lock_keys(b, l)) != K_OK)
 		return rc;
-	if (pmm__bucket_take(b, l, pmm__name_home(b, r->h)) != K_OK)
+	int ahead = l != NULL && r->ahead && take_ahead(b, a, r, &idx, &page);
+	if (pmm__bucket_take(b, l, pmm__name_home(b, r->h)) != K_OK) {
+		if (ahead && (rc = give_back(b, l, r, idx, page)) != K_OK)
+			return rc;
 		return go_wide(b, l);
+	}
+	if (ahead) {
+		uint32_t other;
+		rc = pmm__name_find_l(b, l, r->nm, r->h, &other);
+		if (rc == K_EUNKNOWN)
+			return commit_new(b, l, r, idx, page, addr);
+		/* it exists, or the index needs a look: the ordinary way */
+		if ((rc = give_back(b, l, r, idx, page)) != K_OK)
+			return rc;
+	}
 	rc = find_live(b, l, r->nm, r->h, &idx);
 	if (rc == K_OK) {
 		rc = pmm__bad_retrieve(b, &b->table[idx], r->nm);
 		if (rc == K_OK)
 			*addr = block_addr(b, &b->table[idx]);
+		new_run = 0;
 		return rc;
 	}
 	if (rc != K_EUNKNOWN)
@@ -285,8 +398,7 @@ allocate_in(struct pmm__bank *b, struct pmm__locks *l, unsigned a,
 				"%zu bytes asked; the whole %s bank holds %llu",
 				r->size, r->medium,
 				(unsigned long long)b->g.bank_size);
-	uint32_t npages = (uint32_t)((r->size + b->g.page_size - 1) >>
-			b->page_shift);
+	uint32_t npages = pages_of(b, r->size);
 	if ((rc = take_space(b, l, a, npages, &idx, &page)) != K_OK) {
 		if (rc == K_ETOOMUCH)
 			pmm__fail(rc, "pmm.maxBlocks = %llu blocks exist in %s",
@@ -300,25 +412,9 @@ allocate_in(struct pmm__bank *b, struct pmm__locks *l, unsigned a,
 					(unsigned long long)b->g.npages);
 		return rc;
 	}
-	unsigned char *p = b->data + ((uint64_t)page << b->page_shift);
-	pmm__fill_nodrain(b, p, 0, (size_t)npages << b->page_shift);
-	struct pmm__entry *e = &b->table[idx];
-	e->page = page;
-	e->npages = npages;
-	memcpy(e->name, r->nm, sizeof(e->name));
-	e->keysize = (uint8_t)r->ks;
-	memcpy(e->key, r->key, sizeof(e->key));
-	e->checksum = pmm__entry_checksum(e, idx);
-	pmm__flush(b, e, sizeof(*e));
-	pmm__drain(b);
-	e->state = PMM__USED;			/* the commit */
-	pmm__persist(b, &e->state, sizeof(e->state));
-	b->hdr->arena[pmm__arena_of_entry(&b->g, idx)].used_blocks++;
-	*addr = (VmAddr)p;
-	if (pmm__name_insert_l(b, l, idx, r->h) != K_OK ||
-			(r->ks > 0 && pmm__key_insert(b, idx) != K_OK))
-		return repair_committed(b, l);
-	return K_OK;
+	pmm__fill_nodrain(b, b->data + ((uint64_t)page << b->page_shift), 0,
+			(size_t)npages << b->page_shift);
+	return commit_new(b, l, r, idx, page, addr);
 }
 
 /* Allocate or retrieve a block (flags: PMM__F_SYSTEM allows __SYS keys). */
@@ -337,16 +433,23 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 			(rc = take_key(delKey, delKeySize, key, &ks, flags)) != K_OK ||
 			(rc = pmm__bank_get(name->medium, &b)) != K_OK)
 		return rc;
-	if (size != 0 && size <= 64 * b->g.page_size)
-		prefetch_new(b, (uint32_t)((size + b->g.page_size - 1) >>
-				b->page_shift));
 	uint64_t h = pmm__name_hash(nm);
-	if (atomic_load_explicit(&b->bad_none, memory_order_relaxed) &&
+	int ahead = guess_new(b, size);
+	/* the bucket's line first: the block's lines must not delay it */
+	if (ahead)
+		__builtin_prefetch(&b->nb[pmm__name_home(b, h)]);
+	if (size != 0 && size <= 64 * b->g.page_size)
+		prefetch_new(b, pages_of(b, size), ahead);
+	/* a likely new name is looked for under the lock only, after its
+	 * space is taken and filled: the lookup's miss then costs nothing */
+	if (!ahead && atomic_load_explicit(&b->bad_none,
+				memory_order_relaxed) &&
 			pmm__name_peek(b, nm, h, &page, &idx) == K_OK) {
 		*addr = (VmAddr)(b->data + ((uint64_t)page << b->page_shift));
+		new_run = 0;
 		return K_OK;
 	}
-	struct request r = { nm, h, name->medium, size, key, ks };
+	struct request r = { nm, h, name->medium, size, key, ks, ahead };
 	struct pmm__locks lk;
 	unsigned a;
 	if ((rc = pmm__lock_any_arena(b, &lk, &a)) == K_OK) {

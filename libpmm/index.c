@@ -69,7 +69,7 @@ corrupt(const char *what)
 static uint64_t
 home(const struct pmm__bank *b, uint64_t h)
 {
-	return pmm__scale(h, b->g.name_buckets);
+	return pmm__name_home(b, h);
 }
 
 static uint64_t
@@ -223,13 +223,6 @@ int
 pmm__name_find(struct pmm__bank *b, const char *name, uint32_t *idx)
 {
 	return pmm__name_find_l(b, NULL, name, pmm__name_hash(name), idx);
-}
-
-/* The home bucket of a name whose hash is h. */
-uint64_t
-pmm__name_home(const struct pmm__bank *b, uint64_t h)
-{
-	return home(b, h);
 }
 
 /* Without a lock: block name (hash h), when it surely is one, looked

@@ -419,7 +419,11 @@ int pmm__name_insert_l(struct pmm__bank *b, struct pmm__locks *l,
 int pmm__name_remove_l(struct pmm__bank *b, struct pmm__locks *l,
 		uint32_t idx, uint64_t h);
 /* The home bucket of a name whose hash is h. */
-uint64_t pmm__name_home(const struct pmm__bank *b, uint64_t h);
+static inline uint64_t
+pmm__name_home(const struct pmm__bank *b, uint64_t h)
+{
+	return pmm__scale(h, b->g.name_buckets);
+}
 /* Without a lock: start loading what freeing entry idx (first page p)
  * will read. */
 void pmm__entry_prefetch(const struct pmm__bank *b, uint32_t idx,

@@ -1874,6 +1874,108 @@ START_TEST(test_medium_path_calls)
 }
 END_TEST
 
+/* Whether the n bytes at a all read c. */
+static int
+bytes_are(VmAddr a, size_t n, unsigned char c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((const unsigned char *)a)[i] != c)
+			return 0;
+	return 1;
+}
+
+/* After a run of new blocks the next call is guessed new: its space is
+ * taken and zeroed before its name is looked at.  Guessed wrong, an
+ * existing block is retrieved whole and the zeroed space is free again;
+ * without room, the guess reports what the ordinary order reports. */
+static void
+guess_new_work(struct pmm__bank *b)
+{
+	size_t ps = b->g.page_size;
+	char nm[16];
+	VmAddr a_old, a[8], r;
+	PmmName old = pname("RAM", "g-old");
+	ck_assert_int_eq(pmmAllocate(&a_old, &old, ps, NULL, 0), K_OK);
+	memset((void *)a_old, 0x5a, ps);
+	for (int i = 0; i < 3; i++) {
+		snprintf(nm, sizeof(nm), "g-%d", i);
+		PmmName n = pname("RAM", nm);
+		ck_assert_int_eq(pmmAllocate(&a[i], &n, ps, NULL, 0), K_OK);
+		ck_assert(bytes_are(a[i], ps, 0));
+		memset((void *)a[i], 0x30 + i, ps);
+	}
+	/* guessed wrong: a retrieval */
+	ck_assert_int_eq(pmmAllocate(&r, &old, ps, NULL, 0), K_OK);
+	ck_assert_ptr_eq((void *)r, (void *)a_old);
+	ck_assert(bytes_are(a_old, ps, 0x5a));
+	for (int i = 0; i < 3; i++)
+		ck_assert(bytes_are(a[i], ps, (unsigned char)(0x30 + i)));
+	locked_sound(b);
+	/* a run of big blocks until the pages run out (entries remain) */
+	int nbig = 0, rc;
+	for (; nbig < 8; nbig++) {
+		snprintf(nm, sizeof(nm), "big-%d", nbig);
+		PmmName n = pname("RAM", nm);
+		if ((rc = pmmAllocate(&r, &n, 64 * ps, NULL, 0)) != K_OK)
+			break;
+		ck_assert(bytes_are(r, 64 * ps, 0));
+		memset((void *)r, 0x77, 64 * ps);
+	}
+	ck_assert_int_ge(nbig, 1);
+	ck_assert_int_eq(rc, K_ENOMEM);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "free contiguous pages"));
+	ck_assert_int_eq(pmmAllocate(&r, &old, ps, NULL, 0), K_OK);
+	ck_assert_ptr_eq((void *)r, (void *)a_old);
+	locked_sound(b);
+	for (int i = 0; i < nbig; i++) {
+		snprintf(nm, sizeof(nm), "big-%d", i);
+		PmmName n = pname("RAM", nm);
+		ck_assert_int_eq(pmmFree(&n), K_OK);
+	}
+	/* a run of small blocks until the entries run out (8 in all) */
+	int nsmall = 0;
+	for (; nsmall < 8; nsmall++) {
+		snprintf(nm, sizeof(nm), "s-%d", nsmall);
+		PmmName n = pname("RAM", nm);
+		if ((rc = pmmAllocate(&a[nsmall], &n, ps, NULL, 0)) != K_OK)
+			break;
+		ck_assert(bytes_are(a[nsmall], ps, 0));
+	}
+	ck_assert_int_eq(nsmall, 4);
+	ck_assert_int_eq(rc, K_ETOOMUCH);
+	ck_assert_ptr_nonnull(strstr(pmmErrorMsg(), "pmm.maxBlocks"));
+	for (int i = 0; i < nsmall; i++) {
+		snprintf(nm, sizeof(nm), "s-%d", i);
+		PmmName n = pname("RAM", nm);
+		ck_assert_int_eq(pmmAllocate(&r, &n, ps, NULL, 0), K_OK);
+		ck_assert_ptr_eq((void *)r, (void *)a[i]);
+	}
+	ck_assert(bytes_are(a_old, ps, 0x5a));
+	locked_sound(b);
+}
+
+/* The guess on a tmpfs bank (plain stores). */
+START_TEST(test_guess_new)
+{
+	unsetenv("PMEM_IS_PMEM_FORCE");
+	unsetenv("PMEM_CRASHTEST");
+	setenv("PMM_TUNABLES", "pmm.rambankSize=0x100000;pmm.maxBlocks=8", 1);
+	guess_new_work(ram_bank());
+}
+END_TEST
+
+/* The guess on a flushed bank (streamed zeros, drained). */
+START_TEST(test_guess_new_flushed)
+{
+	setenv("PMEM_IS_PMEM_FORCE", "1", 1);
+	setenv("PMM_TUNABLES", "pmm.rambankSize=0x100000;pmm.maxBlocks=8", 1);
+	struct pmm__bank *b = ram_bank();
+	unsetenv("PMEM_IS_PMEM_FORCE");
+	ck_assert_int_eq(b->cached, 0);
+	guess_new_work(b);
+}
+END_TEST
+
 /* A cached fill writes exactly its range, whatever its length and
  * alignment around its 4 KiB steps, and nothing around it. */
 START_TEST(test_fill_cached)
@@ -2702,6 +2804,8 @@ core_suite(void)
 	tcase_add_test(tc, test_medium_path_choice);
 	tcase_add_test(tc, test_medium_path_calls);
 	tcase_add_test(tc, test_fill_cached);
+	tcase_add_test(tc, test_guess_new);
+	tcase_add_test(tc, test_guess_new_flushed);
 	tcase_add_test(tc, test_medium_path_forced);
 	tcase_add_test(tc, test_create_busy);
 	tcase_add_test(tc, test_arena_overflow);
