@@ -1964,7 +1964,7 @@ START_TEST(test_guess_new)
 }
 END_TEST
 
-/* The guess on a flushed bank (streamed zeros, drained). */
+/* The same calls on a flushed bank, which never guesses. */
 START_TEST(test_guess_new_flushed)
 {
 	setenv("PMEM_IS_PMEM_FORCE", "1", 1);
