@@ -99,6 +99,10 @@ used_pages(const struct pmm__bank *b)
 	return n;
 }
 
+/* Blocks of at most this many pages have their lines hinted before the
+ * lookup, and are the ones guessed new. */
+#define SMALL_PAGES 64
+
 /* How many of this thread's last pmmAllocate calls made new blocks in a
  * row, up to NEW_RUN: calls come in runs of new names or of existing
  * ones, and after two new ones the next is guessed new (an alternation
@@ -109,13 +113,13 @@ static __thread unsigned char new_run __attribute__((tls_model("initial-exec")))
 /* Start loading what a new block of npages will touch in this thread's
  * arena (the free entry and its chain link, its free list's head and the
  * head's tags and links, its first data line; ahead, when the call is
- * likely to make a block, every line of the first 4 KiB it fills with
- * plain stores) while the name's bucket is read: read without the lock,
+ * likely to make a block, every line of the first PMM__FILL_AHEAD bytes
+ * it fills with plain stores) while the name's bucket is read: read without the lock,
  * these are only hints, bounds-checked. */
 static void
 prefetch_new(const struct pmm__bank *b, uint32_t npages, int ahead)
 {
-	if (npages > 64)
+	if (npages > SMALL_PAGES)
 		return;
 	const struct pmm__arena *A = &b->hdr->arena[pmm__arena_pick(b)];
 	uint64_t v = __atomic_load_n(&A->free_head, __ATOMIC_RELAXED);
@@ -128,15 +132,10 @@ prefetch_new(const struct pmm__bank *b, uint32_t npages, int ahead)
 	if (h == 0 || h > b->g.npages)
 		return;
 	__builtin_prefetch(&b->pg[h - 1], 1);
-	const char *p = (const char *)b->data +
-		((uint64_t)(h - 1) << b->page_shift);
-	/* a retrieval would only spend the bandwidth */
-	size_t n = 64;
-	if (ahead)
-		n = ((size_t)npages << b->page_shift) < 4096 ?
-			(size_t)npages << b->page_shift : 4096;
-	for (size_t i = 0; i < n; i += 64)
-		__builtin_prefetch(p + i, 1);
+	/* a retrieval would only spend the bandwidth: its first line */
+	size_t n = (size_t)npages << b->page_shift;
+	pmm__want_lines(b->data + ((uint64_t)(h - 1) << b->page_shift),
+			!ahead ? 64 : n < PMM__FILL_AHEAD ? n : PMM__FILL_AHEAD);
 }
 
 /* Before a commit: release l and do the call again wide (PMM__WIDE). */
@@ -290,7 +289,7 @@ static int
 guess_new(const struct pmm__bank *b, size_t size)
 {
 	return new_run >= NEW_RUN && b->cached && size != 0 &&
-		size <= 64 * b->g.page_size && size <= b->g.bank_size;
+		size <= SMALL_PAGES * b->g.page_size && size <= b->g.bank_size;
 }
 
 /* Holding arena a (narrow l): a free entry and pages for r taken and
@@ -441,7 +440,7 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 	/* the bucket's line first: the block's lines must not delay it */
 	if (ahead)
 		__builtin_prefetch(&b->nb[pmm__name_home(b, h)]);
-	if (size != 0 && size <= 64 * b->g.page_size)
+	if (size != 0 && size <= SMALL_PAGES * b->g.page_size)
 		prefetch_new(b, pages_of(b, size), ahead);
 	/* a likely new name is looked for under the lock only, after its
 	 * space is taken and filled: the lookup's miss then costs nothing */

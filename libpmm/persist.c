@@ -27,22 +27,11 @@ forced_pmem(void)
 	return e != NULL && atoi(e) == 1;
 }
 
-/* A cached fill asks for this many bytes' lines ahead of its stores. */
-#define FILL_AHEAD 4096
-
 /* The smaller of a and b. */
 static inline size_t
 min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;
-}
-
-/* Ask for the lines of [p, p + n) in exclusive state. */
-static inline void
-want_lines(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i += 64)
-		__builtin_prefetch(p + i, 1);
 }
 
 /* Plain stores, each 4 KiB's lines asked for before it is written:
@@ -54,10 +43,10 @@ void
 pmm__fill_cached(void *a, int c, size_t n)
 {
 	char *p = a, *e = p + n;
-	want_lines(p, min_size(n, FILL_AHEAD));
+	pmm__want_lines(p, min_size(n, PMM__FILL_AHEAD));
 	while (p < e) {
-		char *q = p + min_size((size_t)(e - p), FILL_AHEAD);
-		want_lines(q, min_size((size_t)(e - q), FILL_AHEAD));
+		char *q = p + min_size((size_t)(e - p), PMM__FILL_AHEAD);
+		pmm__want_lines(q, min_size((size_t)(e - q), PMM__FILL_AHEAD));
 		memset(p, c, (size_t)(q - p));
 		p = q;
 	}

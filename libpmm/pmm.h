@@ -366,6 +366,16 @@ pmm__persist(const struct pmm__bank *b, const void *a, size_t n)
 
 /* Beyond this, a cached medium's fill bypasses the caches as well. */
 #define PMM__FILL_CACHED_MAX (1u << 20)
+/* A cached fill asks for this many bytes' lines ahead of its stores. */
+#define PMM__FILL_AHEAD 4096u
+
+/* Ask for the lines of [p, p + n) in exclusive state (hints only). */
+static inline void
+pmm__want_lines(const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 64)
+		__builtin_prefetch((const char *)p + i, 1);
+}
 void pmm__fill_streaming(void *a, int c, size_t n);
 /* A cached medium's fill of at most PMM__FILL_CACHED_MAX bytes. */
 void pmm__fill_cached(void *a, int c, size_t n);
