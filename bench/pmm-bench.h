@@ -31,6 +31,71 @@ size_t pb_freeall_ks(int quick, unsigned long *ks);
 /* The monotonic clock in nanoseconds. */
 double pb_now_ns(void);
 
+/*
+ * A timed batch (of at most PB_BATCH calls) reads the cycle counter
+ * after every PB_CHUNK calls, and a chunk that took PB_STALL_NS or more
+ * is counted as a stall: on this VM the host now and then holds a load
+ * 100-200 us, which the guest sees as neither fault, interrupt nor steal
+ * (bench/README.md, "Issue 14: what slowed the retrieve runs"), and one
+ * such stall in a batch of 1,000 calls of 230 ns adds half again to its
+ * average.  A batch's time still counts its stalls; its "calm" time per
+ * call leaves the stalled chunks out.
+ */
+#define PB_CHUNK 16
+#define PB_STALL_NS 50000.0
+#define PB_MAX_CHUNKS (PB_BATCH / PB_CHUNK + 1)
+
+struct pb_clock {
+	double t0, t1, stalled_ns;
+	uint64_t c0, last;
+	uint64_t chunk[PB_MAX_CHUNKS];	/* cycle counts of the chunks */
+	size_t nchunks, calls, stalled_calls, stalls;
+};
+
+/* A cycle counter, cheap to read (the TSC; elsewhere the clock). */
+static inline uint64_t
+pb_cycles(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return (uint64_t)pb_now_ns();
+#endif
+}
+
+/* Start timing a batch. */
+void pb_clock_start(struct pb_clock *c);
+
+/* Close a chunk: its cycle count is kept (the last absorbs any beyond
+ * PB_MAX_CHUNKS). */
+static inline void
+pb_clock_chunk(struct pb_clock *c)
+{
+	uint64_t t = pb_cycles();
+	if (c->nchunks < PB_MAX_CHUNKS)
+		c->chunk[c->nchunks++] = t - c->last;
+	else
+		c->chunk[PB_MAX_CHUNKS - 1] += t - c->last;
+	c->last = t;
+}
+
+/* After call i (from 0) of a batch: close a chunk every PB_CHUNK calls. */
+static inline void
+pb_clock_tick(struct pb_clock *c, size_t i)
+{
+	if ((i + 1) % PB_CHUNK == 0)
+		pb_clock_chunk(c);
+}
+
+/* End a batch of n calls: its time per call (the clock's, stalls
+ * included), and its stalls, the cycles scaled by the clock. */
+double pb_clock_end(struct pb_clock *c, size_t n);
+
+/* Print a batch's "op-stalls" (stalled chunks) and "op-calm" (ns per
+ * call outside them; none when every chunk stalled) sample lines. */
+void pb_clock_sample(const struct pb_clock *c, const char *op,
+	unsigned long pop, unsigned long k);
+
 /* Pin the calling process to the CPU it is running on. */
 void pb_pin(void);
 

@@ -23,7 +23,8 @@
  *   chase         one dependent load at a random line of a region of
  *                 k MiB mapped like a bank (tmpfs, MAP_SHARED, 4 KiB
  *                 pages): what memory costs here, for regions the size of
- *                 the index and of the table of big banks
+ *                 the index and of the table of big banks; timed on
+ *                 the worker's clock (pmm-bench.h), with its stalls
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -124,15 +125,18 @@ time_commit(int reload)
 static const size_t chase_mib[] = { 1, 16, 128 };
 #define NCHASE (sizeof(chase_mib) / sizeof(chase_mib[0]))
 
-/* Time PB_BATCH dependent loads along the cycle from *pos, per load. */
+/* Time PB_BATCH dependent loads along the cycle from *pos, per load,
+ * on clock c as the worker times its calls (the same stalls counted). */
 static double
-time_chase(unsigned char **pos)
+time_chase(unsigned char **pos, struct pb_clock *c)
 {
 	unsigned char *p = *pos;
-	double t0 = pb_now_ns();
-	for (size_t i = 0; i < PB_BATCH; i++)
+	pb_clock_start(c);
+	for (size_t i = 0; i < PB_BATCH; i++) {
 		p = *(unsigned char *volatile *)p;
-	double t = (pb_now_ns() - t0) / PB_BATCH;
+		pb_clock_tick(c, i);
+	}
+	double t = pb_clock_end(c, PB_BATCH);
 	*pos = p;
 	return t;
 }
@@ -174,8 +178,9 @@ pb_parts(const char *dir, int reps)
 		double reload = time_commit(1) - commit;
 		double plain = time_plain();
 		double ch[NCHASE];
+		struct pb_clock ck[NCHASE];
 		for (size_t c = 0; c < NCHASE; c++)
-			ch[c] = time_chase(&pos[c]);
+			ch[c] = time_chase(&pos[c], &ck[c]);
 		if (lock < 0) {
 			fprintf(stderr, "pmm-bench: robust mutex failed\n");
 			return 1;
@@ -188,8 +193,10 @@ pb_parts(const char *dir, int reps)
 		pb_sample("part-commit", 0, 1, commit);
 		pb_sample("part-reload", 0, 1, reload > 0 ? reload : 0);
 		pb_sample("part-plain", 0, 1, plain);
-		for (size_t c = 0; c < NCHASE; c++)
+		for (size_t c = 0; c < NCHASE; c++) {
 			pb_sample("chase", 0, chase_mib[c], ch[c]);
+			pb_clock_sample(&ck[c], "chase", 0, chase_mib[c]);
+		}
 	}
 	for (size_t c = 0; c < NCHASE; c++)
 		munmap(chase[c], chase_mib[c] << 20);

@@ -161,6 +161,67 @@ limit_of(const struct target *tg, unsigned long pop)
 
 static const char *verdict(int known, int ok);
 
+/* How many samples of (op, pop, k) are above x. */
+static size_t
+count_above(const char *op, unsigned long pop, unsigned long k, double x)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nsamples; i++)
+		n += strcmp(samples[i].op, op) == 0 && samples[i].pop == pop &&
+			samples[i].k == k && samples[i].ns > x;
+	return n;
+}
+
+/* One row of the stalls table: batch op of population pop (k). */
+static void
+stall_row(FILE *f, const char *what, const char *op, unsigned long pop,
+	unsigned long k, int has_pop)
+{
+	char b1[32], b2[32], b3[32], st[40], calm[40];
+	struct pstat o = row(op, pop, k);
+	snprintf(st, sizeof(st), "%s-stalls", op);
+	snprintf(calm, sizeof(calm), "%s-calm", op);
+	struct pstat s = row(st, pop, k);
+	if (o.n == 0 || s.n == 0)
+		return;
+	fprintf(f, "| %s | %s | %zu of %zu | %s | %s |\n", what,
+		has_pop ? fmt_pop(pop, b1) : "-", count_above(st, pop, k, 0),
+		s.n, fmt_ns(o.med, b2), fmt_ns(row(calm, pop, k).med, b3));
+}
+
+/* The machine's stalls in the batches of the targets and of the miss
+ * (pmm-bench.h): which medians a stall moved, and the retrieve / miss
+ * ratio of the calm parts beside the judged one. */
+static void
+stalls_text(FILE *f, const struct pb_report_info *info)
+{
+	char b1[32], b2[32];
+	if (row("chase-stalls", 0, 128).n == 0)
+		return;
+	fprintf(f, "\n### The machine's stalls (a stall: %d calls that took "
+		">= %.0f us; the calm median leaves the stalled chunks out)\n\n"
+		"| batch | blocks | samples with a stall | median (ns) | "
+		"calm median (ns) |\n|---|---:|---:|---:|---:|\n", PB_CHUNK,
+		PB_STALL_NS / 1000);
+	for (size_t t = 0; t < NTARGETS; t++)
+		for (size_t p = 0; p < info->npops; p++)
+			stall_row(f, targets[t].what, targets[t].op,
+				info->pops[p], 1, 1);
+	stall_row(f, "machine: one dependent load in 128 MiB", "chase", 0,
+		128, 0);
+	double miss = row("chase-calm", 0, 128).med;
+	for (size_t p = 0; p < info->npops; p++) {
+		if (info->pops[p] <= CACHED_POP)
+			continue;
+		double r = row("retrieve-calm", info->pops[p], 1).med / miss;
+		fprintf(f, "| retrieve / one miss in 128 MiB, %s blocks, both "
+			"calm (shown, not judged) | - | %s | | <= %.1f: %s |\n",
+			fmt_pop(info->pops[p], b1), fmt_ratio(r, b2),
+			RETR_MISS_MAX, isnan(r) ? "n/a" : r <= RETR_MISS_MAX ?
+			"yes" : "no");
+	}
+}
+
 /* The neighbours' rows (pmm-neighbours.c): two processes on an empty
  * bank of four arenas, by where their arenas lie. */
 static void
@@ -577,6 +638,7 @@ pb_report_text(FILE *f, const struct pb_report_info *info)
 	if (info->npops > 0 && row("part-lock", 0, 1).n > 0)
 		parts_text(f, info);
 	all_met &= scaling_text(f, info);
+	stalls_text(f, info);
 	if (!info->anchors_pmdk)
 		fprintf(f, "\nPMDK anchors not measured (pmm-anchors missing "
 			"or failed): those ratios are n/a.\n");

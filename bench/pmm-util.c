@@ -32,6 +32,55 @@ pb_now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* See pmm-bench.h. */
+void
+pb_clock_start(struct pb_clock *c)
+{
+	c->nchunks = c->calls = c->stalled_calls = c->stalls = 0;
+	c->stalled_ns = 0;
+	c->t0 = pb_now_ns();
+	c->c0 = c->last = pb_cycles();
+}
+
+/* See pmm-bench.h. */
+double
+pb_clock_end(struct pb_clock *c, size_t n)
+{
+	if (n % PB_CHUNK != 0)
+		pb_clock_chunk(c);
+	c->t1 = pb_now_ns();
+	double ns = c->t1 - c->t0;
+	double per_cycle = c->last > c->c0 ? ns / (double)(c->last - c->c0) :
+		0;
+	c->calls = n;
+	for (size_t i = 0; i < c->nchunks; i++) {
+		double t = (double)c->chunk[i] * per_cycle;
+		if (t < PB_STALL_NS)
+			continue;
+		size_t calls = i + 1 < c->nchunks ? PB_CHUNK :
+			n - (c->nchunks - 1) * PB_CHUNK;
+		c->stalls++;
+		c->stalled_ns += t;
+		c->stalled_calls += calls;
+	}
+	return n > 0 ? ns / (double)n : 0;
+}
+
+/* See pmm-bench.h. */
+void
+pb_clock_sample(const struct pb_clock *c, const char *op, unsigned long pop,
+	unsigned long k)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "%s-stalls", op);
+	pb_sample(name, pop, k, (double)c->stalls);
+	if (c->calls <= c->stalled_calls)
+		return;
+	snprintf(name, sizeof(name), "%s-calm", op);
+	pb_sample(name, pop, k, (c->t1 - c->t0 - c->stalled_ns) /
+		(double)(c->calls - c->stalled_calls));
+}
+
 /* Pin the calling process to cpu; 0, or -1 when refused. */
 int
 pb_pin_to(int cpu)

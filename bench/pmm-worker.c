@@ -23,6 +23,10 @@
  *   freeall-none  pmmFreeAll of a key no block has (K_EUNKNOWN): the
  *              fixed cost of a call without any persistence
  *
+ * alloc, free and retrieve also print "op-stalls" and "op-calm": the
+ * batch's stalls of the machine and its time per call without them (the
+ * clock of pmm-bench.h, read every PB_CHUNK calls of every batch).
+ *
  * During a sample the bank holds between N and N + PB_HEADROOM blocks:
  * "population" is the number of blocks present before each batch.
  * Every call's result is checked outside the timed loops.
@@ -71,28 +75,30 @@ pop_key(unsigned long i, char key[8])
 	snprintf(key, 8, "pk%lu", i % POP_KEYS);
 }
 
-/* Allocate names[0..n) as new 4 KiB blocks, timed as one batch. */
+/* Allocate names[0..n) as new 4 KiB blocks, timed as one batch (c). */
 static double
-timed_alloc(size_t n, const void *key, size_t keysize)
+timed_alloc(size_t n, const void *key, size_t keysize, struct pb_clock *c)
 {
 	int rc = 0;
-	double t0 = pb_now_ns();
-	for (size_t i = 0; i < n; i++)
+	pb_clock_start(c);
+	for (size_t i = 0; i < n; i++) {
 		rc |= pmmAllocate(&addrs[i], &names[i], PB_BLOCK, key,
 			keysize);
-	double t = pb_now_ns() - t0;
+		pb_clock_tick(c, i);
+	}
+	double t = pb_clock_end(c, n);
 	if (rc != K_OK)
 		die("pmmAllocate of a new block", rc);
 	for (size_t i = 0; i < n; i++)
 		if (addrs[i] == 0 || *(const volatile char *)addrs[i] != 0 ||
 				*((const volatile char *)addrs[i] + PB_BLOCK - 1) != 0)
 			die("new block not zero-filled", K_ECORRUPT);
-	return t / (double)n;
+	return t;
 }
 
-/* Free names[0..n) in a random order, timed as one batch. */
+/* Free names[0..n) in a random order, timed as one batch (c). */
 static double
-timed_free_shuffled(size_t n)
+timed_free_shuffled(size_t n, struct pb_clock *c)
 {
 	static PmmName shuffled[PB_HEADROOM];
 	for (size_t i = 0; i < n; i++)
@@ -101,43 +107,49 @@ timed_free_shuffled(size_t n)
 	for (size_t i = 0; i < n; i++)
 		shuffled[i] = names[perm[i]];
 	int rc = 0;
-	double t0 = pb_now_ns();
-	for (size_t i = 0; i < n; i++)
+	pb_clock_start(c);
+	for (size_t i = 0; i < n; i++) {
 		rc |= pmmFree(&shuffled[i]);
-	double t = pb_now_ns() - t0;
+		pb_clock_tick(c, i);
+	}
+	double t = pb_clock_end(c, n);
 	if (rc != K_OK)
 		die("pmmFree", rc);
-	return t / (double)n;
+	return t;
 }
 
-/* Retrieve names[0..n), timed as one batch; check the addresses. */
+/* Retrieve names[0..n), timed as one batch (c); check the addresses. */
 static double
-timed_retrieve_names(size_t n, const VmAddr *pop_addr)
+timed_retrieve_names(size_t n, const VmAddr *pop_addr, struct pb_clock *c)
 {
 	int rc = 0;
-	double t0 = pb_now_ns();
-	for (size_t i = 0; i < n; i++)
+	pb_clock_start(c);
+	for (size_t i = 0; i < n; i++) {
 		rc |= pmmAllocate(&addrs[i], &names[i], PB_BLOCK, NULL, 0);
-	double t = pb_now_ns() - t0;
+		pb_clock_tick(c, i);
+	}
+	double t = pb_clock_end(c, n);
 	if (rc != K_OK)
 		die("pmmAllocate of an existing block", rc);
 	for (size_t i = 0; i < n; i++)
 		if (addrs[i] != pop_addr[perm[i]])
 			die("retrieve returned another address", K_ECORRUPT);
-	return t / (double)n;
+	return t;
 }
 
-/* Retrieve n random members of the population (*hot: the same again). */
+/* Retrieve n random members of the population, timed as one batch (c);
+ * *hot: the same again. */
 static double
 timed_retrieve(unsigned long pop, size_t n, const VmAddr *pop_addr,
-	double *hot)
+	double *hot, struct pb_clock *c)
 {
 	for (size_t i = 0; i < n; i++) {
 		perm[i] = (uint32_t)(pb_rand(&rng) % pop);
 		set_name(&names[i], "pop", perm[i], 0);
 	}
-	double cold = timed_retrieve_names(n, pop_addr);
-	*hot = timed_retrieve_names(n, pop_addr);
+	struct pb_clock again;
+	double cold = timed_retrieve_names(n, pop_addr, c);
+	*hot = timed_retrieve_names(n, pop_addr, &again);
 	return cold;
 }
 
@@ -196,27 +208,33 @@ sample(unsigned long pop, unsigned long s, int print, const VmAddr *pop_addr,
 	const unsigned long *ks, size_t nks)
 {
 	static const char key[8] = "benchky";
+	struct pb_clock c;
 	double ns;
 	for (size_t i = 0; i < PB_BATCH; i++)
 		set_name(&names[i], "new", s, i);
-	ns = timed_alloc(PB_BATCH, NULL, 0);
-	if (print)
+	ns = timed_alloc(PB_BATCH, NULL, 0, &c);
+	if (print) {
 		pb_sample("alloc", pop, 1, ns);
-	ns = timed_free_shuffled(PB_BATCH);
-	if (print)
+		pb_clock_sample(&c, "alloc", pop, 1);
+	}
+	ns = timed_free_shuffled(PB_BATCH, &c);
+	if (print) {
 		pb_sample("free", pop, 1, ns);
+		pb_clock_sample(&c, "free", pop, 1);
+	}
 	double hot;
-	ns = timed_retrieve(pop, PB_BATCH, pop_addr, &hot);
+	ns = timed_retrieve(pop, PB_BATCH, pop_addr, &hot, &c);
 	if (print) {
 		pb_sample("retrieve", pop, 1, ns);
+		pb_clock_sample(&c, "retrieve", pop, 1);
 		pb_sample("retrieve-hot", pop, 1, hot);
 	}
 	for (size_t i = 0; i < PB_BATCH; i++)
 		set_name(&names[i], "key", s, i);
-	ns = timed_alloc(PB_BATCH, key, sizeof(key));
+	ns = timed_alloc(PB_BATCH, key, sizeof(key), &c);
 	if (print)
 		pb_sample("alloc-key", pop, 1, ns);
-	ns = timed_free_shuffled(PB_BATCH);
+	ns = timed_free_shuffled(PB_BATCH, &c);
 	if (print)
 		pb_sample("free-key", pop, 1, ns);
 	ns = timed_freeall_none();
