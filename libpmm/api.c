@@ -356,8 +356,17 @@ commit_new(struct pmm__bank *b, struct pmm__locks *l,
 	return K_OK;
 }
 
+/* allocate_in's "the name guessed new exists; all it took is given back:
+ * retrieve it as an unguessed call does", by its slot without the lock
+ * (never returned to callers; apart from pmm.h's PMM__ codes).  The
+ * locked way validates the block's entry, a line the lock-free way never
+ * reads: in a large bank a cold one, which a VM's host may hold 100-200
+ * us (bench/README.md, "Issue 14: what slowed the retrieve runs"). */
+#define GUESSED_WRONG (-1100)
+
 /* Holding arena a (l; NULL: every lock): retrieve or allocate block
- * r->nm; PMM__WIDE when it must be done again wide (l released). */
+ * r->nm; PMM__WIDE when it must be done again wide (l released);
+ * GUESSED_WRONG (l held). */
 static int
 allocate_in(struct pmm__bank *b, struct pmm__locks *l, unsigned a,
 		const struct request *r, VmAddr *addr)
@@ -374,12 +383,14 @@ allocate_in(struct pmm__bank *b, struct pmm__locks *l, unsigned a,
 	}
 	if (ahead) {
 		uint32_t other;
-		rc = pmm__name_find_l(b, l, r->nm, r->h, &other);
-		if (rc == K_EUNKNOWN)
+		int found = pmm__name_find_l(b, l, r->nm, r->h, &other);
+		if (found == K_EUNKNOWN)
 			return commit_new(b, l, r, idx, page, addr);
-		/* it exists, or the index needs a look: the ordinary way */
 		if ((rc = give_back(b, l, r, idx, page)) != K_OK)
 			return rc;
+		if (found == K_OK)
+			return GUESSED_WRONG;
+		/* the index needs a look: the ordinary way */
 	}
 	rc = find_live(b, l, r->nm, r->h, &idx);
 	if (rc == K_OK) {
@@ -442,23 +453,31 @@ pmm__allocate(VmAddr *addr, const PmmName *name, size_t size,
 		__builtin_prefetch(&b->nb[pmm__name_home(b, h)]);
 	if (size != 0 && size <= SMALL_PAGES * b->g.page_size)
 		prefetch_new(b, pages_of(b, size), ahead);
-	/* a likely new name is looked for under the lock only, after its
-	 * space is taken and filled: the lookup's miss then costs nothing */
-	if (!ahead && atomic_load_explicit(&b->bad_none,
-				memory_order_relaxed) &&
-			pmm__name_peek(b, nm, h, &page, &idx) == K_OK) {
-		*addr = (VmAddr)(b->data + ((uint64_t)page << b->page_shift));
-		new_run = 0;
-		return K_OK;
-	}
 	struct request r = { nm, h, name->medium, size, key, ks, ahead };
 	struct pmm__locks lk;
 	unsigned a;
-	if ((rc = pmm__lock_any_arena(b, &lk, &a)) == K_OK) {
-		rc = allocate_in(b, &lk, a, &r, addr);
-		if (rc != PMM__WIDE)
-			pmm__unlock_narrow(b, &lk);
-	}
+	do {
+		/* a likely new name is looked for under the lock only, after
+		 * its space is taken and filled: the lookup's miss then costs
+		 * nothing */
+		if (!r.ahead && atomic_load_explicit(&b->bad_none,
+					memory_order_relaxed) &&
+				pmm__name_peek(b, nm, h, &page, &idx) == K_OK) {
+			*addr = (VmAddr)(b->data +
+					((uint64_t)page << b->page_shift));
+			new_run = 0;
+			return K_OK;
+		}
+		if ((rc = pmm__lock_any_arena(b, &lk, &a)) == K_OK) {
+			rc = allocate_in(b, &lk, a, &r, addr);
+			if (rc != PMM__WIDE)
+				pmm__unlock_narrow(b, &lk);
+		}
+		if (rc == GUESSED_WRONG) {
+			r.ahead = 0;
+			new_run = 0;
+		}
+	} while (rc == GUESSED_WRONG);
 	if (rc == PMM__WIDE && (rc = pmm__lock(b)) == K_OK) {
 		rc = allocate_in(b, NULL, pmm__arena_pick(b), &r, addr);
 		pmm__unlock(b);

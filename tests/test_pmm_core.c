@@ -1884,10 +1884,23 @@ bytes_are(VmAddr a, size_t n, unsigned char c)
 	return 1;
 }
 
+/* The entry of block nm in b (a short name). */
+static uint32_t
+entry_named(const struct pmm__bank *b, const char *nm)
+{
+	for (uint32_t i = 0; i < b->g.max_blocks; i++)
+		if (b->table[i].state == PMM__USED &&
+				strcmp(b->table[i].name, nm) == 0)
+			return i;
+	ck_abort_msg("no block %s", nm);
+	return 0;
+}
+
 /* After a run of new blocks the next call is guessed new: its space is
  * taken and zeroed before its name is looked at.  Guessed wrong, an
- * existing block is retrieved whole and the zeroed space is free again;
- * without room, the guess reports what the ordinary order reports. */
+ * existing block is retrieved whole, as an unguessed call retrieves it,
+ * and the zeroed space is free again; without room, the guess reports
+ * what the ordinary order reports. */
 static void
 guess_new_work(struct pmm__bank *b)
 {
@@ -1910,6 +1923,31 @@ guess_new_work(struct pmm__bank *b)
 	ck_assert(bytes_are(a_old, ps, 0x5a));
 	for (int i = 0; i < 3; i++)
 		ck_assert(bytes_are(a[i], ps, (unsigned char)(0x30 + i)));
+	locked_sound(b);
+	/* guessed wrong, it is answered as an unguessed retrieval is, from
+	 * the name's slot: with the block's entry damaged for the while
+	 * (only the locked way reads it), a retrieval and the same after
+	 * two new blocks agree */
+	uint32_t oi = entry_named(b, "g-old");
+	b->table[oi].checksum ^= 1;
+	VmAddr r_plain = 0;
+	int rc_plain = pmmAllocate(&r_plain, &old, ps, NULL, 0);
+	for (int i = 3; i < 5; i++) {
+		snprintf(nm, sizeof(nm), "g-%d", i);
+		PmmName n = pname("RAM", nm);
+		ck_assert_int_eq(pmmAllocate(&a[i], &n, ps, NULL, 0), K_OK);
+	}
+	int rc_guessed = pmmAllocate(&r, &old, ps, NULL, 0);
+	b->table[oi].checksum ^= 1;
+	ck_assert_int_eq(rc_guessed, rc_plain);
+	ck_assert_int_eq(rc_plain, K_OK);
+	ck_assert_ptr_eq((void *)r, (void *)r_plain);
+	ck_assert_ptr_eq((void *)r, (void *)a_old);
+	for (int i = 3; i < 5; i++) {
+		snprintf(nm, sizeof(nm), "g-%d", i);
+		PmmName n = pname("RAM", nm);
+		ck_assert_int_eq(pmmFree(&n), K_OK);
+	}
 	locked_sound(b);
 	/* a run of big blocks until the pages run out (entries remain) */
 	int nbig = 0, rc;
