@@ -172,10 +172,11 @@ count_above(const char *op, unsigned long pop, unsigned long k, double x)
 	return n;
 }
 
-/* One row of the stalls table: batch op of population pop (k). */
+/* One row of the stalls table: batch op of population pop (k; pop 0:
+ * the machine's, no population). */
 static void
 stall_row(FILE *f, const char *what, const char *op, unsigned long pop,
-	unsigned long k, int has_pop)
+	unsigned long k)
 {
 	char b1[32], b2[32], b3[32], st[40], calm[40];
 	struct pstat o = row(op, pop, k);
@@ -185,7 +186,7 @@ stall_row(FILE *f, const char *what, const char *op, unsigned long pop,
 	if (o.n == 0 || s.n == 0)
 		return;
 	fprintf(f, "| %s | %s | %zu of %zu | %s | %s |\n", what,
-		has_pop ? fmt_pop(pop, b1) : "-", count_above(st, pop, k, 0),
+		pop ? fmt_pop(pop, b1) : "-", count_above(st, pop, k, 0),
 		s.n, fmt_ns(o.med, b2), fmt_ns(row(calm, pop, k).med, b3));
 }
 
@@ -206,9 +207,9 @@ stalls_text(FILE *f, const struct pb_report_info *info)
 	for (size_t t = 0; t < NTARGETS; t++)
 		for (size_t p = 0; p < info->npops; p++)
 			stall_row(f, targets[t].what, targets[t].op,
-				info->pops[p], 1, 1);
+				info->pops[p], 1);
 	stall_row(f, "machine: one dependent load in 128 MiB", "chase", 0,
-		128, 0);
+		128);
 	double miss = row("chase-calm", 0, 128).med;
 	for (size_t p = 0; p < info->npops; p++) {
 		if (info->pops[p] <= CACHED_POP)

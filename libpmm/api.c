@@ -114,8 +114,8 @@ static __thread unsigned char new_run __attribute__((tls_model("initial-exec")))
  * arena (the free entry and its chain link, its free list's head and the
  * head's tags and links, its first data line; ahead, when the call is
  * likely to make a block, every line of the first PMM__FILL_AHEAD bytes
- * it fills with plain stores) while the name's bucket is read: read without the lock,
- * these are only hints, bounds-checked. */
+ * it fills with plain stores) while the name's bucket is read: read
+ * without the lock, these are only hints, bounds-checked. */
 static void
 prefetch_new(const struct pmm__bank *b, uint32_t npages, int ahead)
 {

@@ -1884,16 +1884,16 @@ bytes_are(VmAddr a, size_t n, unsigned char c)
 	return 1;
 }
 
-/* The entry of block nm in b (a short name). */
+/* The entry of block name in bank b (under no lock: tests only). */
 static uint32_t
-entry_named(const struct pmm__bank *b, const char *nm)
+entry_of(struct pmm__bank *b, const char *name)
 {
-	for (uint32_t i = 0; i < b->g.max_blocks; i++)
-		if (b->table[i].state == PMM__USED &&
-				strcmp(b->table[i].name, nm) == 0)
-			return i;
-	ck_abort_msg("no block %s", nm);
-	return 0;
+	char nm[64];
+	uint32_t idx;
+	memset(nm, 0, sizeof(nm));
+	snprintf(nm, sizeof(nm), "%s", name);
+	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_OK);
+	return idx;
 }
 
 /* After a run of new blocks the next call is guessed new: its space is
@@ -1928,7 +1928,7 @@ guess_new_work(struct pmm__bank *b)
 	 * the name's slot: with the block's entry damaged for the while
 	 * (only the locked way reads it), a retrieval and the same after
 	 * two new blocks agree */
-	uint32_t oi = entry_named(b, "g-old");
+	uint32_t oi = entry_of(b, "g-old");
 	b->table[oi].checksum ^= 1;
 	VmAddr r_plain = 0;
 	int rc_plain = pmmAllocate(&r_plain, &old, ps, NULL, 0);
@@ -2119,18 +2119,6 @@ START_TEST(test_reopen_repairs_lost_name)
 	locked_sound(ram_bank());
 }
 END_TEST
-
-/* The entry of block name in bank b (under no lock: tests only). */
-static uint32_t
-entry_of(struct pmm__bank *b, const char *name)
-{
-	char nm[64];
-	uint32_t idx;
-	memset(nm, 0, sizeof(nm));
-	snprintf(nm, sizeof(nm), "%s", name);
-	ck_assert_int_eq(pmm__name_find(b, nm, &idx), K_OK);
-	return idx;
-}
 
 /*
  * A damaged table entry is the truth damaged: a new process's retrieve
